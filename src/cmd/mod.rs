@@ -1,0 +1,58 @@
+//! The command-line interface: one subcommand per module in this folder.
+//!
+//! Every subcommand's `run` returns the process exit code; errors that reach this level are printed
+//! to stderr by [`Cli::run`] and give exit code 2 (unusable input or environment).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod certs;
+pub mod check;
+pub mod selector;
+pub mod selftest;
+pub mod serve;
+
+/// Validates and defaults Calico BGPPeer resources: as a Kubernetes admission webhook (`serve`),
+/// offline for GitOps pipelines (`check`), and as a selector debugger (`selector`).
+#[derive(Debug, Parser)]
+#[command(name = "bgppeer-webhook", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the admission webhook over HTTPS (/validate and /mutate).
+    Serve(serve::Args),
+    /// Validate BGPPeer manifests offline (files, directories or stdin).
+    Check(check::Args),
+    /// Parse a Calico selector, print its canonical form and optionally evaluate it.
+    Selector(selector::Args),
+    /// Write a development CA and a serving certificate signed by it.
+    Certs(certs::Args),
+    /// From inside a cluster, check that the installed webhook denies an invalid BGPPeer and
+    /// admits a valid one (server-side dry run; used by `helm test`).
+    Selftest(selftest::Args),
+}
+
+impl Cli {
+    /// Runs the chosen subcommand and turns its outcome into the process exit code.
+    pub fn run(self) -> ExitCode {
+        let outcome = match self.command {
+            Command::Serve(args) => serve::run(args),
+            Command::Check(args) => check::run(args),
+            Command::Selector(args) => selector::run(args),
+            Command::Certs(args) => certs::run(args),
+            Command::Selftest(args) => selftest::run(args),
+        };
+        match outcome {
+            Ok(code) => code,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
