@@ -1,0 +1,1095 @@
+//! The Helm chart `charts/bgppeer-webhook`, rendered by the real `helm` binary.
+//!
+//! Every test runs `helm lint --strict` or `helm template` and asserts on the parsed objects (never
+//! on text). helm is found through the `HELM` environment variable, which `make test` sets after
+//! installing helm into `.tools/`; without it these tests fail (they never pass vacuously).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use k8s_openapi::api::admissionregistration::v1::{
+    MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+const RELEASE: &str = "edge";
+const NAMESPACE: &str = "net-system";
+/// `<release>-<chart>`: the Service name and the prefix of every object name.
+const FULLNAME: &str = "edge-bgppeer-webhook";
+const VALIDATING_WEBHOOK: &str = "validate.bgppeers.edge-bgppeer-webhook";
+const MUTATING_WEBHOOK: &str = "mutate.bgppeers.edge-bgppeer-webhook";
+/// The UID and GID of the image's user (see Dockerfile).
+const IMAGE_UID: i64 = 65532;
+
+// ---------------------------------------------------------------------------------------------
+// Running helm
+// ---------------------------------------------------------------------------------------------
+
+fn helm() -> PathBuf {
+    let Some(path) = std::env::var_os("HELM") else {
+        panic!(
+            "HELM is not set. The chart tests need a real helm binary: run `make test` (it \
+             installs helm into .tools/ and sets HELM), or set HELM=/path/to/helm."
+        );
+    };
+    let path = PathBuf::from(path);
+    assert!(
+        path.is_file(),
+        "HELM={} does not exist: run `make tools` to install helm into .tools/",
+        path.display()
+    );
+    path
+}
+
+fn chart_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/bgppeer-webhook")
+}
+
+/// Writes `values` (JSON is YAML) to a temporary file for `helm -f`.
+fn values_file(values: &Value) -> tempfile::NamedTempFile {
+    let mut file = tempfile::Builder::new().suffix(".yaml").tempfile().unwrap();
+    file.write_all(serde_json::to_string_pretty(values).unwrap().as_bytes())
+        .unwrap();
+    file
+}
+
+fn run_helm(subcommand: &[&str], values: &Value) -> Output {
+    let file = values_file(values);
+    let chart = chart_dir();
+    Command::new(helm())
+        .args(subcommand)
+        .arg(&chart)
+        .args(["--namespace", NAMESPACE, "--values"])
+        .arg(file.path())
+        .output()
+        .unwrap()
+}
+
+/// `helm template` with `values`; panics with helm's stderr when rendering fails.
+fn render(values: Value) -> Rendered {
+    let output = run_helm(&["template", RELEASE], &values);
+    assert!(
+        output.status.success(),
+        "helm template failed for values {values}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .unwrap_or_else(|error| panic!("helm rendered invalid YAML: {error}\n{text}"));
+    Rendered {
+        objects: documents.into_iter().filter(|doc| !doc.is_null()).collect(),
+    }
+}
+
+/// `helm template` with `values` that must be refused; returns helm's stderr.
+fn render_error(values: Value) -> String {
+    let output = run_helm(&["template", RELEASE], &values);
+    assert!(
+        !output.status.success(),
+        "helm template accepted values it must refuse: {values}"
+    );
+    String::from_utf8(output.stderr).unwrap()
+}
+
+fn lint_strict(values: Value) {
+    let output = run_helm(&["lint", "--strict"], &values);
+    assert!(
+        output.status.success(),
+        "helm lint --strict failed for values {values}:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+struct Rendered {
+    objects: Vec<Value>,
+}
+
+impl Rendered {
+    fn all(&self, kind: &str) -> Vec<&Value> {
+        self.objects.iter().filter(|o| o["kind"] == kind).collect()
+    }
+
+    fn has(&self, kind: &str) -> bool {
+        !self.all(kind).is_empty()
+    }
+
+    /// The single object of `kind`.
+    fn one(&self, kind: &str) -> &Value {
+        let found = self.all(kind);
+        assert_eq!(
+            found.len(),
+            1,
+            "expected exactly one {kind}, found {}",
+            found.len()
+        );
+        found[0]
+    }
+
+    fn named(&self, kind: &str, name: &str) -> &Value {
+        self.objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} named {name}"))
+    }
+
+    /// The webhook pods' spec.
+    fn pod_spec(&self) -> &Value {
+        &self.one("Deployment")["spec"]["template"]["spec"]
+    }
+
+    fn container(&self) -> &Value {
+        &self.pod_spec()["containers"][0]
+    }
+
+    fn args(&self) -> Vec<String> {
+        strings(&self.container()["args"])
+    }
+
+    fn validating_webhook(&self) -> &Value {
+        let configuration = self.one("ValidatingWebhookConfiguration");
+        assert_eq!(configuration["webhooks"].as_array().unwrap().len(), 1);
+        &configuration["webhooks"][0]
+    }
+
+    fn mutating_webhook(&self) -> &Value {
+        let configuration = self.one("MutatingWebhookConfiguration");
+        assert_eq!(configuration["webhooks"].as_array().unwrap().len(), 1);
+        &configuration["webhooks"][0]
+    }
+
+    fn test_pod(&self) -> &Value {
+        self.named("Pod", &format!("{FULLNAME}-selftest"))
+    }
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Values for tls.mode secret: an existing Secret and the CA PEM that signed it.
+fn secret_mode(ca_pem: &str) -> Value {
+    json!({"tls": {"mode": "secret", "secretName": "corp-webhook-tls", "caBundle": ca_pem}})
+}
+
+fn generated_ca_pem() -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).unwrap().pem()
+}
+
+/// One value set per TLS mode, for tests that must hold in all of them.
+fn every_tls_mode() -> Vec<(&'static str, Value)> {
+    vec![
+        ("helm", json!({})),
+        ("certManager", json!({"tls": {"mode": "certManager"}})),
+        ("secret", secret_mode(&generated_ca_pem())),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lint and schema
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn lint_strict_passes_with_defaults_and_every_tls_mode() {
+    for (_, values) in every_tls_mode() {
+        lint_strict(values);
+    }
+    lint_strict(json!({
+        "tls": {"mode": "certManager", "certManager": {"issuerRef": {"name": "corp-ca", "kind": "ClusterIssuer"}}}
+    }));
+    lint_strict(
+        json!({"hostNetwork": true, "networkPolicy": {"enabled": true},
+        "metrics": {"serviceMonitor": {"enabled": true}}}),
+    );
+}
+
+#[test]
+fn schema_rejects_bad_values_and_names_the_offending_path() {
+    let cases = [
+        (json!({"tls": {"mode": "bogus"}}), "/tls/mode"),
+        (
+            json!({"tls": {"mode": "secret", "secretName": "x"}}),
+            "/tls/caBundle",
+        ),
+        (
+            json!({"tls": {"mode": "secret", "caBundle": generated_ca_pem()}}),
+            "/tls/secretName",
+        ),
+        (
+            json!({"tls": {"mode": "secret", "secretName": "x", "caBundle": "not a PEM"}}),
+            "/tls/caBundle",
+        ),
+        (
+            json!({"webhook": {"failurePolicy": "Sometimes"}}),
+            "/webhook/failurePolicy",
+        ),
+        (
+            json!({"webhook": {"timeoutSeconds": 31}}),
+            "/webhook/timeoutSeconds",
+        ),
+        (
+            json!({"webhook": {"objectSelector": {"matchLabel": {"a": "b"}}}}),
+            "/webhook/objectSelector",
+        ),
+        (json!({"replicas": 3}), "replicas"),
+        (json!({"replicaCount": 0}), "/replicaCount"),
+        (json!({"fullnameOverride": "Bad_Name"}), "/fullnameOverride"),
+        (json!({"server": {"logFormat": "xml"}}), "/server/logFormat"),
+        (json!({"ports": {"webhook": 70000}}), "/ports/webhook"),
+        (json!({"image": {"digest": "latest"}}), "/image/digest"),
+        (json!({"podAntiAffinity": "sometimes"}), "/podAntiAffinity"),
+        (
+            json!({"tls": {"certManager": {"duration": "90 days"}}}),
+            "/tls/certManager/duration",
+        ),
+    ];
+    for (values, path) in cases {
+        let error = render_error(values.clone());
+        assert!(
+            error.contains("values don't meet the specifications of the schema"),
+            "{values}: not a schema error:\n{error}"
+        );
+        assert!(
+            error.contains(path),
+            "{values}: error does not name {path}:\n{error}"
+        );
+    }
+}
+
+#[test]
+fn template_checks_refuse_inconsistent_values() {
+    let error = render_error(
+        json!({"terminationGracePeriodSeconds": 5, "server": {"shutdownDelaySeconds": 5}}),
+    );
+    assert!(
+        error.contains(
+            "terminationGracePeriodSeconds (5) must be larger than server.shutdownDelaySeconds (5)"
+        ),
+        "{error}"
+    );
+    let error = render_error(json!({"ports": {"webhook": 9000, "metrics": 9000}}));
+    assert!(
+        error.contains("ports.webhook and ports.metrics are both 9000"),
+        "{error}"
+    );
+}
+
+#[test]
+fn chart_app_version_is_the_crate_version() {
+    let chart: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(chart_dir().join("Chart.yaml")).unwrap())
+            .unwrap();
+    assert_eq!(chart["apiVersion"], "v2");
+    assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
+    let image = render(json!({})).container()["image"].clone();
+    assert_eq!(
+        image,
+        format!("bgppeer-webhook:{}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook configurations
+// ---------------------------------------------------------------------------------------------
+
+fn expected_rules() -> Value {
+    json!([
+        {"apiGroups": ["crd.projectcalico.org"], "apiVersions": ["v1"],
+         "operations": ["CREATE", "UPDATE"], "resources": ["bgppeers"], "scope": "Cluster"},
+        {"apiGroups": ["projectcalico.org"], "apiVersions": ["v3"],
+         "operations": ["CREATE", "UPDATE"], "resources": ["bgppeers"], "scope": "Cluster"},
+    ])
+}
+
+#[test]
+fn both_webhook_configurations_register_bgppeers_in_both_groups() {
+    for (mode, values) in every_tls_mode() {
+        let rendered = render(values);
+        for (webhook, name, path) in [
+            (
+                rendered.validating_webhook(),
+                VALIDATING_WEBHOOK,
+                "/validate",
+            ),
+            (rendered.mutating_webhook(), MUTATING_WEBHOOK, "/mutate"),
+        ] {
+            assert_eq!(webhook["name"], name, "{mode}");
+            assert_eq!(webhook["rules"], expected_rules(), "{mode} {name}");
+            assert_eq!(webhook["sideEffects"], "None");
+            assert_eq!(webhook["admissionReviewVersions"], json!(["v1"]));
+            assert_eq!(webhook["matchPolicy"], "Equivalent");
+            assert_eq!(webhook["failurePolicy"], "Fail");
+            assert_eq!(webhook["timeoutSeconds"], 5);
+            assert!(webhook.get("objectSelector").is_none());
+            assert_eq!(
+                webhook["clientConfig"]["service"],
+                json!({"name": FULLNAME, "namespace": NAMESPACE, "path": path, "port": 443})
+            );
+        }
+        assert_eq!(rendered.mutating_webhook()["reinvocationPolicy"], "Never");
+        for kind in [
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ] {
+            let configuration = rendered.one(kind);
+            assert_eq!(configuration["metadata"]["name"], FULLNAME);
+            // Plain chart resources: no hook annotation, so `helm uninstall` deletes them first.
+            assert!(
+                configuration["metadata"]["annotations"]
+                    .get("helm.sh/hook")
+                    .is_none()
+            );
+        }
+    }
+}
+
+#[test]
+fn webhook_names_are_fully_qualified_for_any_release_name() {
+    for fullname in [
+        "w",
+        "a-very-long-release-name-for-a-bgppeer-webhook-in-production-xy",
+    ] {
+        let rendered = render(json!({"fullnameOverride": fullname}));
+        for webhook in [rendered.validating_webhook(), rendered.mutating_webhook()] {
+            let name = webhook["name"].as_str().unwrap();
+            let segments: Vec<&str> = name.split('.').collect();
+            assert!(segments.len() >= 3, "{name} is not fully qualified");
+            assert!(name.len() <= 253);
+            for segment in segments {
+                assert!(!segment.is_empty() && segment.len() <= 63, "{name}");
+                assert!(
+                    segment
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                    "{name}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn failure_policy_timeout_and_object_selector_reach_both_webhooks_and_the_test() {
+    let selector = json!({"matchLabels": {"bgppeer-webhook.example.com/enforce": "true"}});
+    let rendered = render(json!({"webhook": {
+        "failurePolicy": "Ignore", "timeoutSeconds": 10, "objectSelector": selector}}));
+    for webhook in [rendered.validating_webhook(), rendered.mutating_webhook()] {
+        assert_eq!(webhook["failurePolicy"], "Ignore");
+        assert_eq!(webhook["timeoutSeconds"], 10);
+        assert_eq!(webhook["objectSelector"], selector);
+    }
+    // The probes of `helm test` must match the selector, or the test could not see the webhook.
+    let args = strings(&rendered.test_pod()["spec"]["containers"][0]["args"]);
+    assert!(
+        args.contains(&"--label=bgppeer-webhook.example.com/enforce=true".to_owned()),
+        "{args:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS modes
+// ---------------------------------------------------------------------------------------------
+
+fn ca_bundles(rendered: &Rendered) -> Vec<Option<String>> {
+    [rendered.validating_webhook(), rendered.mutating_webhook()]
+        .iter()
+        .map(|w| {
+            w["clientConfig"]
+                .get("caBundle")
+                .map(|v| v.as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+fn decode(base64: &Value) -> Vec<u8> {
+    BASE64.decode(base64.as_str().unwrap()).unwrap()
+}
+
+fn dns_names(certificate_pem: &[u8]) -> Vec<String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(certificate_pem).unwrap();
+    let certificate = pem.parse_x509().unwrap();
+    let san = certificate.subject_alternative_name().unwrap().unwrap();
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            x509_parser::extensions::GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A TLS handshake over an in-memory pipe: the server uses `cert_pem`/`key_pem`, the client trusts
+/// only `ca_pem` and connects to `server_name`, as the kube-apiserver does with a caBundle.
+fn handshake(
+    cert_pem: &[u8],
+    key_pem: &[u8],
+    ca_pem: &[u8],
+    server_name: &str,
+) -> Result<(), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| e.to_string())?;
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(ca_pem) {
+        roots
+            .add(ca.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(server_name.to_owned()).map_err(|e| e.to_string())?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+        let server_side = tokio::spawn(async move { acceptor.accept(server_io).await.map(|_| ()) });
+        // Keep the client's end open until the server has finished (it still writes after the
+        // client's last handshake message).
+        let client_stream = connector
+            .connect(name, client_io)
+            .await
+            .map_err(|e| format!("client: {e}"))?;
+        let server_side = server_side.await.unwrap();
+        drop(client_stream);
+        server_side.map_err(|e| format!("server: {e}"))
+    })
+}
+
+#[test]
+fn helm_mode_generates_a_ca_and_a_serving_certificate_the_apiserver_accepts() {
+    let rendered = render(json!({"tls": {"clusterDomain": "corp.example"}}));
+    let secret = rendered.one("Secret");
+    assert_eq!(secret["metadata"]["name"], format!("{FULLNAME}-tls"));
+    assert_eq!(secret["type"], "kubernetes.io/tls");
+    let data = &secret["data"];
+
+    // Both caBundles are the generated CA (one render generates it once).
+    for bundle in ca_bundles(&rendered) {
+        assert_eq!(bundle.as_deref(), data["ca.crt"].as_str());
+    }
+
+    let certificate = decode(&data["tls.crt"]);
+    let svc = FULLNAME;
+    let names = dns_names(&certificate);
+    for expected in [
+        svc.to_owned(),
+        format!("{svc}.{NAMESPACE}"),
+        format!("{svc}.{NAMESPACE}.svc"),
+        format!("{svc}.{NAMESPACE}.svc.corp.example"),
+    ] {
+        assert!(names.contains(&expected), "SANs {names:?} lack {expected}");
+    }
+
+    // The name the kube-apiserver dials for a service reference, verified against the caBundle.
+    let key = decode(&data["tls.key"]);
+    let ca = decode(&data["ca.crt"]);
+    handshake(&certificate, &key, &ca, &format!("{svc}.{NAMESPACE}.svc")).unwrap();
+    // ... and a name outside the SANs is refused, so the check above means something.
+    let error = handshake(&certificate, &key, &ca, "elsewhere.example").unwrap_err();
+    assert!(error.contains("client"), "{error}");
+
+    // The pods mount this very Secret.
+    assert_eq!(
+        rendered.pod_spec()["volumes"][0]["secret"]["secretName"],
+        format!("{FULLNAME}-tls")
+    );
+    assert!(!rendered.has("Certificate") && !rendered.has("Issuer"));
+}
+
+#[test]
+fn helm_mode_without_a_cluster_generates_fresh_material_on_every_render() {
+    // `helm template` has no cluster: lookup finds no Secret to reuse. (With a cluster, an
+    // existing Secret is reused; that path needs an API server and is covered by the README's
+    // install steps.)
+    let first = render(json!({}));
+    let second = render(json!({}));
+    assert_ne!(
+        first.one("Secret")["data"]["ca.crt"],
+        second.one("Secret")["data"]["ca.crt"]
+    );
+}
+
+#[test]
+fn cert_manager_mode_leaves_the_ca_bundle_to_the_injector() {
+    let rendered = render(json!({"tls": {"mode": "certManager"}}));
+    assert_eq!(ca_bundles(&rendered), vec![None, None]);
+    let serving_name = format!("{FULLNAME}-tls");
+    for kind in [
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+    ] {
+        assert_eq!(
+            rendered.one(kind)["metadata"]["annotations"]["cert-manager.io/inject-ca-from"],
+            format!("{NAMESPACE}/{serving_name}")
+        );
+    }
+    assert!(
+        !rendered.has("Secret"),
+        "cert-manager writes the Secret, not the chart"
+    );
+
+    // Self-signed Issuer -> CA Certificate -> CA Issuer -> serving Certificate.
+    let selfsigned = rendered.named("Issuer", &format!("{FULLNAME}-selfsigned"));
+    assert_eq!(selfsigned["spec"]["selfSigned"], json!({}));
+    let ca = rendered.named("Certificate", &format!("{FULLNAME}-ca"));
+    assert_eq!(ca["spec"]["isCA"], true);
+    assert_eq!(
+        ca["spec"]["issuerRef"]["name"],
+        format!("{FULLNAME}-selfsigned")
+    );
+    let ca_issuer = rendered.named("Issuer", &format!("{FULLNAME}-ca"));
+    assert_eq!(
+        ca_issuer["spec"]["ca"]["secretName"],
+        ca["spec"]["secretName"]
+    );
+    let serving = rendered.named("Certificate", &serving_name);
+    assert_eq!(
+        serving["spec"]["issuerRef"]["name"],
+        format!("{FULLNAME}-ca")
+    );
+    assert_eq!(serving["spec"]["issuerRef"]["kind"], "Issuer");
+    assert_eq!(serving["spec"]["secretName"], serving_name);
+    assert!(strings(&serving["spec"]["dnsNames"]).contains(&format!("{FULLNAME}.{NAMESPACE}.svc")));
+    assert_eq!(
+        rendered.pod_spec()["volumes"][0]["secret"]["secretName"],
+        serving_name
+    );
+}
+
+#[test]
+fn cert_manager_mode_with_a_configured_issuer_creates_no_issuers() {
+    let issuer = json!({"name": "corp-ca", "kind": "ClusterIssuer", "group": "cert-manager.io"});
+    let rendered =
+        render(json!({"tls": {"mode": "certManager", "certManager": {"issuerRef": issuer}}}));
+    assert!(!rendered.has("Issuer"));
+    let certificate = rendered.one("Certificate");
+    assert_eq!(certificate["spec"]["issuerRef"], issuer);
+    assert_eq!(ca_bundles(&rendered), vec![None, None]);
+}
+
+#[test]
+fn secret_mode_mounts_the_existing_secret_and_publishes_the_given_ca() {
+    let ca = generated_ca_pem();
+    let rendered = render(secret_mode(&ca));
+    for bundle in ca_bundles(&rendered) {
+        assert_eq!(BASE64.decode(bundle.unwrap()).unwrap(), ca.as_bytes());
+    }
+    assert_eq!(
+        rendered.pod_spec()["volumes"][0]["secret"]["secretName"],
+        "corp-webhook-tls"
+    );
+    assert!(!rendered.has("Secret") && !rendered.has("Certificate") && !rendered.has("Issuer"));
+}
+
+#[test]
+fn the_tls_secret_is_mounted_as_a_directory_so_rotation_reaches_the_server() {
+    for (mode, values) in every_tls_mode() {
+        let rendered = render(values);
+        let mounts = &rendered.container()["volumeMounts"];
+        let tls = mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "tls")
+            .unwrap();
+        assert!(
+            tls.get("subPath").is_none(),
+            "{mode}: subPath mounts never see renewed files"
+        );
+        assert_eq!(tls["readOnly"], true);
+        let dir = tls["mountPath"].as_str().unwrap();
+        let args = rendered.args();
+        assert!(
+            args.contains(&format!("--tls-cert-file={dir}/tls.crt")),
+            "{args:?}"
+        );
+        assert!(
+            args.contains(&format!("--tls-key-file={dir}/tls.key")),
+            "{args:?}"
+        );
+        // Hot reload, not restarts: no checksum annotation that would roll the pods.
+        assert!(
+            rendered.one("Deployment")["spec"]["template"]["metadata"]
+                .get("annotations")
+                .is_none()
+        );
+    }
+}
+
+#[test]
+fn client_ca_is_mounted_and_required_only_when_configured() {
+    assert!(
+        !render(json!({}))
+            .args()
+            .iter()
+            .any(|a| a.starts_with("--client-ca-file"))
+    );
+    let rendered = render(json!({"tls": {"clientCA": {"configMapName": "apiserver-client-ca"}}}));
+    assert!(
+        rendered
+            .args()
+            .contains(&"--client-ca-file=/etc/bgppeer-webhook/client-ca/ca.crt".to_owned())
+    );
+    let volume = rendered.pod_spec()["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "client-ca")
+        .unwrap()
+        .clone();
+    assert_eq!(volume["configMap"]["name"], "apiserver-client-ca");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods: security, availability, networking
+// ---------------------------------------------------------------------------------------------
+
+/// The restricted Pod Security Standard, checked on a pod spec and each of its containers.
+fn assert_restricted(pod_spec: &Value, what: &str) {
+    let pod = &pod_spec["securityContext"];
+    assert_eq!(pod["runAsNonRoot"], true, "{what}");
+    assert_eq!(pod["runAsUser"], IMAGE_UID, "{what}");
+    assert_eq!(pod["seccompProfile"]["type"], "RuntimeDefault", "{what}");
+    for container in pod_spec["containers"].as_array().unwrap() {
+        let sc = &container["securityContext"];
+        assert_eq!(sc["allowPrivilegeEscalation"], false, "{what}");
+        assert_eq!(sc["readOnlyRootFilesystem"], true, "{what}");
+        assert_eq!(sc["runAsNonRoot"], true, "{what}");
+        assert_eq!(sc["runAsUser"], IMAGE_UID, "{what}");
+        assert_eq!(sc["capabilities"], json!({"drop": ["ALL"]}), "{what}");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault", "{what}");
+        assert!(sc.get("privileged").is_none_or(|p| p == false), "{what}");
+        let resources = &container["resources"];
+        for field in ["requests", "limits"] {
+            for resource in ["cpu", "memory"] {
+                assert!(
+                    resources[field][resource].is_string(),
+                    "{what}: no {field}.{resource}"
+                );
+            }
+        }
+    }
+    assert!(pod_spec.get("hostPID").is_none() && pod_spec.get("hostIPC").is_none());
+}
+
+#[test]
+fn every_pod_runs_under_the_restricted_pod_security_standard() {
+    let rendered = render(json!({}));
+    assert_restricted(rendered.pod_spec(), "webhook");
+    assert_restricted(&rendered.test_pod()["spec"], "helm test pod");
+    assert!(rendered.pod_spec().get("hostNetwork").is_none());
+    // The server never calls the API: no token in its pods, none in its ServiceAccount.
+    assert_eq!(rendered.pod_spec()["automountServiceAccountToken"], false);
+    assert_eq!(
+        rendered.named("ServiceAccount", FULLNAME)["automountServiceAccountToken"],
+        false
+    );
+    assert_eq!(rendered.pod_spec()["serviceAccountName"], FULLNAME);
+}
+
+#[test]
+fn deployment_is_highly_available_by_default() {
+    let rendered = render(json!({}));
+    let deployment = rendered.one("Deployment");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let selector = &deployment["spec"]["selector"]["matchLabels"];
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    assert_eq!(
+        deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"],
+        0
+    );
+    for (key, value) in selector.as_object().unwrap() {
+        assert_eq!(
+            &pod_labels[key], value,
+            "the selector must match the pod labels"
+        );
+    }
+
+    let pdb = rendered.one("PodDisruptionBudget");
+    assert_eq!(pdb["spec"]["minAvailable"], 1);
+    assert_eq!(&pdb["spec"]["selector"]["matchLabels"], selector);
+
+    let spec = rendered.pod_spec();
+    let anti =
+        &spec["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(
+        anti["podAffinityTerm"]["topologyKey"],
+        "kubernetes.io/hostname"
+    );
+    assert_eq!(
+        &anti["podAffinityTerm"]["labelSelector"]["matchLabels"],
+        selector
+    );
+    let spread = &spec["topologySpreadConstraints"][0];
+    assert_eq!(spread["topologyKey"], "kubernetes.io/hostname");
+    assert_eq!(&spread["labelSelector"]["matchLabels"], selector);
+
+    let container = rendered.container();
+    assert_eq!(
+        container["livenessProbe"]["httpGet"],
+        json!({"path": "/healthz", "port": "metrics"})
+    );
+    assert_eq!(
+        container["readinessProbe"]["httpGet"],
+        json!({"path": "/readyz", "port": "metrics"})
+    );
+
+    // The grace period outlasts the shutdown delay the server is given.
+    let args = rendered.args();
+    assert!(args.contains(&"--shutdown-delay=5s".to_owned()), "{args:?}");
+    assert!(spec["terminationGracePeriodSeconds"].as_i64().unwrap() > 5);
+    assert_eq!(args[0], "serve");
+    assert!(args.contains(&"--listen=0.0.0.0:8443".to_owned()));
+    assert!(args.contains(&"--metrics-listen=0.0.0.0:9090".to_owned()));
+
+    // The Service sends port 443 to the container's named webhook port, and selects the pods.
+    let service = rendered.one("Service");
+    let https = service["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "https")
+        .unwrap();
+    assert_eq!(https["port"], 443);
+    assert_eq!(https["targetPort"], "https");
+    let container_port = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "https")
+        .unwrap();
+    assert_eq!(container_port["containerPort"], 8443);
+    assert_eq!(&service["spec"]["selector"], selector);
+
+    // The `helm test` Pod is not a webhook pod: outside the Service, PDB and NetworkPolicy.
+    let test_labels = &rendered.test_pod()["metadata"]["labels"];
+    assert!(
+        selector
+            .as_object()
+            .unwrap()
+            .iter()
+            .any(|(k, v)| &test_labels[k] != v)
+    );
+}
+
+#[test]
+fn a_single_replica_gets_no_pod_disruption_budget() {
+    let rendered = render(json!({"replicaCount": 1}));
+    assert!(
+        !rendered.has("PodDisruptionBudget"),
+        "minAvailable 1 of 1 would block every drain"
+    );
+}
+
+#[test]
+fn operator_settings_reach_the_pods() {
+    let rendered = render(json!({
+        "priorityClassName": "system-cluster-critical",
+        "image": {"repository": "registry.example/bgppeer-webhook",
+                  "digest": format!("sha256:{}", "a".repeat(64))},
+        "imagePullSecrets": [{"name": "registry"}],
+        "nodeSelector": {"kubernetes.io/os": "linux"},
+        "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}],
+        "extraArgs": ["--log-level=debug"],
+        "extraEnv": [{"name": "RUST_BACKTRACE", "value": "1"}],
+        "server": {"maxBodyBytes": 1048576, "logFormat": "text"},
+        "podAntiAffinity": "hard",
+    }));
+    let spec = rendered.pod_spec();
+    assert_eq!(spec["priorityClassName"], "system-cluster-critical");
+    assert_eq!(
+        rendered.container()["image"],
+        format!("registry.example/bgppeer-webhook@sha256:{}", "a".repeat(64))
+    );
+    assert_eq!(spec["imagePullSecrets"], json!([{"name": "registry"}]));
+    assert_eq!(spec["nodeSelector"], json!({"kubernetes.io/os": "linux"}));
+    assert_eq!(spec["tolerations"][0]["operator"], "Exists");
+    assert!(
+        spec["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            .is_array()
+    );
+    let args = rendered.args();
+    assert_eq!(args.last().unwrap(), "--log-level=debug");
+    assert!(
+        args.contains(&"--max-body-bytes=1048576".to_owned()),
+        "{args:?}"
+    );
+    assert!(args.contains(&"--log-format=text".to_owned()));
+    assert_eq!(
+        rendered.container()["env"],
+        json!([{"name": "RUST_BACKTRACE", "value": "1"}])
+    );
+}
+
+#[test]
+fn host_network_moves_the_ports_and_resolves_cluster_names() {
+    let rendered =
+        render(json!({"hostNetwork": true, "ports": {"webhook": 10260, "metrics": 10261}}));
+    let spec = rendered.pod_spec();
+    assert_eq!(spec["hostNetwork"], true);
+    assert_eq!(spec["dnsPolicy"], "ClusterFirstWithHostNet");
+    let args = rendered.args();
+    assert!(
+        args.contains(&"--listen=0.0.0.0:10260".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--metrics-listen=0.0.0.0:10261".to_owned()),
+        "{args:?}"
+    );
+    let ports: BTreeMap<String, i64> = rendered.container()["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["containerPort"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        BTreeMap::from([("https".to_owned(), 10260), ("metrics".to_owned(), 10261)])
+    );
+    // The apiserver still calls the Service on 443; only the target moved.
+    assert_eq!(
+        rendered.validating_webhook()["clientConfig"]["service"]["port"],
+        443
+    );
+}
+
+#[test]
+fn network_policy_opens_the_webhook_port_metrics_to_the_selector_and_no_egress() {
+    assert!(!render(json!({})).has("NetworkPolicy"));
+    let from = json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]);
+    let rendered = render(json!({"networkPolicy": {"enabled": true, "metricsFrom": from}}));
+    let policy = rendered.one("NetworkPolicy");
+    assert_eq!(
+        &policy["spec"]["podSelector"]["matchLabels"],
+        &rendered.one("Deployment")["spec"]["selector"]["matchLabels"]
+    );
+    assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress", "Egress"]));
+    assert!(
+        policy["spec"].get("egress").is_none(),
+        "the server opens no connections"
+    );
+    let ingress = policy["spec"]["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 2);
+    assert!(
+        ingress[0].get("from").is_none(),
+        "the apiserver's address is not known in advance"
+    );
+    assert_eq!(
+        ingress[0]["ports"],
+        json!([{"port": "https", "protocol": "TCP"}])
+    );
+    assert_eq!(ingress[1]["from"], from);
+    assert_eq!(
+        ingress[1]["ports"],
+        json!([{"port": "metrics", "protocol": "TCP"}])
+    );
+}
+
+#[test]
+fn service_monitor_scrapes_the_metrics_port_when_enabled() {
+    assert!(!render(json!({})).has("ServiceMonitor"));
+    let rendered = render(
+        json!({"metrics": {"serviceMonitor": {"enabled": true, "labels": {"release": "prom"}}}}),
+    );
+    let monitor = rendered.one("ServiceMonitor");
+    assert_eq!(monitor["metadata"]["labels"]["release"], "prom");
+    let service_labels = &rendered.one("Service")["metadata"]["labels"];
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(
+            &service_labels[key], value,
+            "the ServiceMonitor must select the Service"
+        );
+    }
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "metrics");
+    assert_eq!(monitor["spec"]["endpoints"][0]["path"], "/metrics");
+    assert!(
+        rendered.one("Service")["spec"]["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "metrics")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// helm test
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn helm_test_runs_selftest_against_these_webhooks_with_minimal_rbac() {
+    let rendered = render(json!({}));
+    let pod = rendered.test_pod();
+    let annotations = &pod["metadata"]["annotations"];
+    assert_eq!(annotations["helm.sh/hook"], "test");
+    assert_eq!(pod["spec"]["restartPolicy"], "Never");
+    assert_eq!(pod["spec"]["automountServiceAccountToken"], true);
+    let container = &pod["spec"]["containers"][0];
+    assert_eq!(
+        container["image"],
+        rendered.container()["image"],
+        "the webhook image tests itself"
+    );
+    assert_eq!(
+        strings(&container["args"]),
+        vec![
+            "selftest".to_owned(),
+            format!("--validating-webhook={VALIDATING_WEBHOOK}"),
+            format!("--mutating-webhook={MUTATING_WEBHOOK}"),
+        ]
+    );
+
+    let account = format!("{FULLNAME}-selftest");
+    assert_eq!(pod["spec"]["serviceAccountName"], account);
+    let role = rendered.named("ClusterRole", &account);
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": ["crd.projectcalico.org"], "resources": ["bgppeers"], "verbs": ["create"]}]),
+        "dry-run create is all the test does"
+    );
+    let binding = rendered.named("ClusterRoleBinding", &account);
+    assert_eq!(binding["roleRef"]["name"], account);
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": account, "namespace": NAMESPACE}])
+    );
+
+    // The RBAC exists before the Pod starts: lower hook weights.
+    let weight = |o: &Value| {
+        o["metadata"]["annotations"]["helm.sh/hook-weight"]
+            .as_str()
+            .unwrap()
+            .parse::<i32>()
+            .unwrap()
+    };
+    let pod_weight = weight(pod);
+    for kind in ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"] {
+        let object = rendered.named(kind, &account);
+        assert_eq!(object["metadata"]["annotations"]["helm.sh/hook"], "test");
+        assert!(
+            weight(object) < pod_weight,
+            "{kind} must be created before the Pod"
+        );
+    }
+
+    let disabled = render(json!({"test": {"enabled": false}}));
+    assert!(
+        !disabled.has("Pod") && !disabled.has("ClusterRole") && !disabled.has("ClusterRoleBinding")
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes types
+// ---------------------------------------------------------------------------------------------
+
+/// Deserializes `object` into the k8s-openapi type and serializes it back: equality proves every
+/// rendered field is a known field of the right type (k8s-openapi drops unknown fields).
+fn assert_round_trips<T: DeserializeOwned + Serialize>(object: &Value) {
+    let typed: T = serde_json::from_value(object.clone()).unwrap_or_else(|error| {
+        panic!(
+            "{} {} does not deserialize: {error}",
+            object["kind"], object["metadata"]["name"]
+        )
+    });
+    let back = serde_json::to_value(&typed).unwrap();
+    assert_eq!(
+        &back, object,
+        "{} lost or changed fields in a round trip",
+        object["kind"]
+    );
+}
+
+#[test]
+fn rendered_objects_are_valid_kubernetes_objects() {
+    let mut value_sets = every_tls_mode();
+    value_sets.push(("combined", json!({
+        "hostNetwork": true,
+        "networkPolicy": {"enabled": true},
+        "metrics": {"serviceMonitor": {"enabled": true}},
+        "webhook": {"failurePolicy": "Ignore", "objectSelector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}},
+        "tls": {"clientCA": {"configMapName": "ca"}},
+    })));
+    for (mode, values) in value_sets {
+        let rendered = render(values);
+        let mut checked = BTreeMap::<String, usize>::new();
+        for object in &rendered.objects {
+            let kind = object["kind"].as_str().unwrap();
+            match kind {
+                "ValidatingWebhookConfiguration" => {
+                    assert_round_trips::<ValidatingWebhookConfiguration>(object)
+                }
+                "MutatingWebhookConfiguration" => {
+                    assert_round_trips::<MutatingWebhookConfiguration>(object)
+                }
+                "Deployment" => assert_round_trips::<Deployment>(object),
+                "Service" => assert_round_trips::<Service>(object),
+                "ServiceAccount" => assert_round_trips::<ServiceAccount>(object),
+                "Secret" => assert_round_trips::<Secret>(object),
+                "PodDisruptionBudget" => assert_round_trips::<PodDisruptionBudget>(object),
+                "NetworkPolicy" => assert_round_trips::<NetworkPolicy>(object),
+                "Pod" => assert_round_trips::<Pod>(object),
+                "ClusterRole" => assert_round_trips::<ClusterRole>(object),
+                "ClusterRoleBinding" => assert_round_trips::<ClusterRoleBinding>(object),
+                // CRD kinds (cert-manager, Prometheus Operator) have no k8s-openapi type.
+                "Certificate" | "Issuer" | "ServiceMonitor" => continue,
+                other => panic!("{mode}: unexpected kind {other}: add it to this test"),
+            }
+            *checked.entry(kind.to_owned()).or_default() += 1;
+        }
+        for kind in [
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+            "Deployment",
+        ] {
+            assert_eq!(checked.get(kind), Some(&1), "{mode}: {kind}");
+        }
+    }
+}
