@@ -88,14 +88,14 @@ async fn probe_cluster(args: &Args) -> anyhow::Result<Report> {
         timeout,
     )
     .await
-    .context("invalid probe")?;
+    .context("probing with the invalid BGPPeer")?;
     let valid = dry_run_create(
         &api,
         selftest::valid_peer(&args.name_prefix, &labels),
         timeout,
     )
     .await
-    .context("valid probe")?;
+    .context("probing with the valid BGPPeer")?;
     let webhooks = Webhooks {
         validating: args.validating_webhook.clone(),
         mutating: args.mutating_webhook.clone(),
