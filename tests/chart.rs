@@ -279,11 +279,11 @@ fn schema_rejects_bad_values_and_names_the_offending_path() {
 #[test]
 fn template_checks_refuse_inconsistent_values() {
     let error = render_error(
-        json!({"terminationGracePeriodSeconds": 5, "server": {"shutdownDelaySeconds": 5}}),
+        json!({"terminationGracePeriodSeconds": 15, "server": {"shutdownDelaySeconds": 5, "drainTimeoutSeconds": 10}}),
     );
     assert!(
         error.contains(
-            "terminationGracePeriodSeconds (5) must be larger than server.shutdownDelaySeconds (5)"
+            "terminationGracePeriodSeconds (15) must be larger than server.shutdownDelaySeconds + server.drainTimeoutSeconds (15)"
         ),
         "{error}"
     );
@@ -774,10 +774,11 @@ fn deployment_is_highly_available_by_default() {
         json!({"path": "/readyz", "port": "metrics"})
     );
 
-    // The grace period outlasts the shutdown delay the server is given.
+    // The grace period outlasts the shutdown delay plus the drain timeout the server is given.
     let args = rendered.args();
     assert!(args.contains(&"--shutdown-delay=5s".to_owned()), "{args:?}");
-    assert!(spec["terminationGracePeriodSeconds"].as_i64().unwrap() > 5);
+    assert!(args.contains(&"--drain-timeout=10s".to_owned()), "{args:?}");
+    assert!(spec["terminationGracePeriodSeconds"].as_i64().unwrap() > 5 + 10);
     assert_eq!(args[0], "serve");
     assert!(args.contains(&"--listen=0.0.0.0:8443".to_owned()));
     assert!(args.contains(&"--metrics-listen=0.0.0.0:9090".to_owned()));

@@ -220,8 +220,9 @@ Checks of value combinations the schema cannot express. Included by the Deployme
 render runs them.
 */}}
 {{- define "bgppeer-webhook.validateValues" -}}
-{{- if le (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownDelaySeconds) }}
-{{- fail (printf "terminationGracePeriodSeconds (%d) must be larger than server.shutdownDelaySeconds (%d): otherwise the pod is killed before in-flight admission requests finish" (int .Values.terminationGracePeriodSeconds) (int .Values.server.shutdownDelaySeconds)) }}
+{{- $shutdown := add (int .Values.server.shutdownDelaySeconds) (int .Values.server.drainTimeoutSeconds) }}
+{{- if le (int .Values.terminationGracePeriodSeconds) $shutdown }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be larger than server.shutdownDelaySeconds + server.drainTimeoutSeconds (%d): otherwise the pod is killed before in-flight admission requests finish" (int .Values.terminationGracePeriodSeconds) $shutdown) }}
 {{- end }}
 {{- if eq (int .Values.ports.webhook) (int .Values.ports.metrics) }}
 {{- fail (printf "ports.webhook and ports.metrics are both %d: the webhook (HTTPS) and metrics (HTTP) listeners need different ports" (int .Values.ports.webhook)) }}
