@@ -40,6 +40,8 @@ mod eval;
 mod labels;
 mod lexer;
 mod parser;
+#[cfg(test)]
+mod proptests;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use labels::Labels;
