@@ -124,6 +124,8 @@ pub struct Token<'a> {
     /// The label of a [`TokenKind::Label`] or [`TokenKind::Has`], the text between the quotes of
     /// a [`TokenKind::StringLiteral`], and `""` for every other kind (Calico's `Token.Value`).
     pub value: &'a str,
+    /// Byte offset of `value` in the input (`start` when `value` is empty).
+    pub value_start: usize,
     /// Byte offset of the token's first byte (the input's length for [`TokenKind::Eof`]).
     pub start: usize,
     /// Byte offset just past the token's last byte.
@@ -158,6 +160,9 @@ enum OperatorMatch {
     LabelAfterBlanks(usize),
 }
 
+/// A scanned token: kind, value, offset of the value, offset just past the token.
+type Scanned<'a> = (TokenKind, &'a str, usize, usize);
+
 /// A pull tokenizer over one selector.
 pub(crate) struct Lexer<'a> {
     input: &'a str,
@@ -166,10 +171,22 @@ pub(crate) struct Lexer<'a> {
     previous_label: Option<&'a str>,
 }
 
-/// Whether `byte` may appear in a label (Calico's `identifierChar`).
+/// Which bytes may appear in a label (Calico's `identifierChar`): `[A-Za-z0-9_./-]`.
+static LABEL_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-');
+        byte += 1;
+    }
+    table
+};
+
+/// Whether `byte` may appear in a label.
 #[inline]
 fn is_label_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'.' | b'/' | b'-')
+    LABEL_BYTES[usize::from(byte)]
 }
 
 impl<'a> Lexer<'a> {
@@ -233,7 +250,7 @@ impl<'a> Lexer<'a> {
     pub(crate) fn next_token(&mut self) -> Result<Token<'a>, ParseError> {
         let start = self.skip_blanks(self.pos);
         let previous_label = self.previous_label.take();
-        let (kind, value, end) = self.scan(start, previous_label)?;
+        let (kind, value, value_start, end) = self.scan(start, previous_label)?;
         if kind == TokenKind::Label {
             self.previous_label = Some(value);
         }
@@ -241,6 +258,7 @@ impl<'a> Lexer<'a> {
         Ok(Token {
             kind,
             value,
+            value_start,
             start,
             end,
         })
@@ -250,11 +268,11 @@ impl<'a> Lexer<'a> {
         &self,
         start: usize,
         previous_label: Option<&'a str>,
-    ) -> Result<(TokenKind, &'a str, usize), ParseError> {
+    ) -> Result<Scanned<'a>, ParseError> {
         use TokenKind as K;
-        let simple = |kind, len| Ok((kind, "", start + len));
+        let simple = |kind, len| Ok((kind, "", start, start + len));
         let Some(&first) = self.bytes().get(start) else {
-            return Ok((K::Eof, "", start));
+            return Ok((K::Eof, "", start, start));
         };
         match first {
             b'(' => simple(K::LParen, 1),
@@ -280,18 +298,19 @@ impl<'a> Lexer<'a> {
 
     /// A string literal opened by `quote` at `start`: everything up to the next identical
     /// quote, with no escapes.
-    fn string_literal(
-        &self,
-        start: usize,
-        quote: u8,
-    ) -> Result<(TokenKind, &'a str, usize), ParseError> {
+    fn string_literal(&self, start: usize, quote: u8) -> Result<Scanned<'a>, ParseError> {
         let body_start = start + 1;
         let rest = self.bytes().get(body_start..).unwrap_or_default();
         match rest.iter().position(|&b| b == quote) {
             // Both ends are ASCII quotes, hence char boundaries: `get` cannot fail.
             Some(len) => {
                 let value = self.input.get(body_start..body_start + len).unwrap_or("");
-                Ok((TokenKind::StringLiteral, value, body_start + len + 1))
+                Ok((
+                    TokenKind::StringLiteral,
+                    value,
+                    body_start,
+                    body_start + len + 1,
+                ))
             }
             None => Err(Self::error(
                 ParseErrorKind::UnterminatedString {
@@ -303,11 +322,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The operator that must follow a label, tried in Calico's order.
-    fn operator(
-        &self,
-        start: usize,
-        label: &str,
-    ) -> Result<(TokenKind, &'a str, usize), ParseError> {
+    fn operator(&self, start: usize, label: &str) -> Result<Scanned<'a>, ParseError> {
         const OPERATORS: [(TokenKind, &str, Option<&str>); 5] = [
             (TokenKind::Contains, "contains", None),
             (TokenKind::StartsWith, "starts", Some("with")),
@@ -318,7 +333,7 @@ impl<'a> Lexer<'a> {
         for (kind, first, second) in OPERATORS {
             match self.operator_words(start, first, second) {
                 OperatorMatch::No => {}
-                OperatorMatch::Yes(end) => return Ok((kind, "", end)),
+                OperatorMatch::Yes(end) => return Ok((kind, "", start, end)),
                 OperatorMatch::LabelAfterBlanks(at) => {
                     let kind = match kind {
                         TokenKind::NotIn => ParseErrorKind::ExpectedSet { operator: "not in" },
@@ -371,7 +386,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// `has(label)`, `all()`, `global()` or a label.
-    fn word(&self, start: usize) -> Result<(TokenKind, &'a str, usize), ParseError> {
+    fn word(&self, start: usize) -> Result<Scanned<'a>, ParseError> {
         if self.word_at(start, "has(") {
             let label_start = self.skip_blanks(start + 4);
             let label = match self.label(label_start) {
@@ -383,7 +398,7 @@ impl<'a> Lexer<'a> {
             };
             let close = self.skip_blanks(label_start + label.len());
             return match self.byte_at(close) {
-                b')' => Ok((TokenKind::Has, label, close + 1)),
+                b')' => Ok((TokenKind::Has, label, label_start, close + 1)),
                 _ => Err(Self::error(
                     ParseErrorKind::ExpectedKeywordClose { keyword: "has" },
                     close,
@@ -394,7 +409,7 @@ impl<'a> Lexer<'a> {
             if self.word_at(start, keyword) && self.byte_at(start + keyword.len()) == b'(' {
                 let close = self.skip_blanks(start + keyword.len() + 1);
                 return match self.byte_at(close) {
-                    b')' => Ok((kind, "", close + 1)),
+                    b')' => Ok((kind, "", start, close + 1)),
                     _ => Err(Self::error(
                         ParseErrorKind::ExpectedKeywordClose { keyword },
                         close,
@@ -403,7 +418,7 @@ impl<'a> Lexer<'a> {
             }
         }
         let label = self.label(start)?;
-        Ok((TokenKind::Label, label, start + label.len()))
+        Ok((TokenKind::Label, label, start, start + label.len()))
     }
 
     /// The label starting at `start` (Calico's `cutIdentifier`).

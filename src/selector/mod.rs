@@ -40,8 +40,6 @@ mod eval;
 mod labels;
 mod lexer;
 mod parser;
-#[cfg(test)]
-mod proptests;
 
 pub use error::{ParseError, ParseErrorKind};
 pub use labels::Labels;
@@ -65,30 +63,49 @@ pub const MAX_LABEL_LEN: usize = 512;
 
 /// A parsed selector. `Display` prints Calico's canonical form, the string Calico itself would
 /// print (and hash into the selector's unique ID).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two selectors are equal when their canonical forms are, which is how Calico tells selectors
+/// apart: `a=='x'` equals `(a == "x")`.
+#[derive(Clone)]
 pub struct Selector {
-    root: ast::Node,
+    tree: ast::Tree,
 }
 
 impl Selector {
     /// Whether the selector matches the labels, with Calico's semantics: `!=` and `not in` are
     /// true when the label is absent; every other comparison needs the label to be present.
     pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
-        self.root.matches(labels)
+        self.tree.matches(labels)
     }
 
     /// Prepends `prefix` to every label name, as Calico's `PrefixVisitor` does when it moves a
     /// selector into a namespaced label space (for example `pcns.` for namespace labels).
     pub fn prefix_labels(&mut self, prefix: &str) {
-        self.root.prefix_labels(prefix);
+        self.tree.prefix_labels(prefix);
     }
 }
 
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.root, f)
+        fmt::Display::fmt(&self.tree, f)
     }
 }
+
+impl fmt::Debug for Selector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Selector")
+            .field(&self.tree.to_string())
+            .finish()
+    }
+}
+
+impl PartialEq for Selector {
+    fn eq(&self, other: &Self) -> bool {
+        self.tree.to_string() == other.tree.to_string()
+    }
+}
+
+impl Eq for Selector {}
 
 impl std::str::FromStr for Selector {
     type Err = ParseError;
@@ -110,7 +127,7 @@ pub fn parse(input: &str) -> Result<Selector, ParseError> {
             MAX_LEN,
         ));
     }
-    parser::parse_root(input).map(|root| Selector { root })
+    parser::parse_root(input).map(|tree| Selector { tree })
 }
 
 /// Warnings for a selector that is valid today but risky: longer than
@@ -171,5 +188,16 @@ mod tests {
     fn from_str_is_parse() {
         let sel: Selector = "has(a)".parse().unwrap();
         assert_eq!(sel, parse("has(a)").unwrap());
+    }
+
+    #[test]
+    fn equality_is_equality_of_canonical_forms() {
+        assert_eq!(parse("a=='x'").unwrap(), parse("(a == \"x\")").unwrap());
+        assert_eq!(parse("").unwrap(), parse("all()").unwrap());
+        assert_ne!(parse("all()").unwrap(), parse("global()").unwrap());
+        assert_eq!(
+            format!("{:?}", parse("a=='x'").unwrap()),
+            r#"Selector("a == \"x\"")"#
+        );
     }
 }

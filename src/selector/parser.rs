@@ -12,24 +12,37 @@
 //! can exhaust the stack; every other loop is iterative.
 
 use super::MAX_DEPTH;
-use super::ast::{Comparison, Node};
+use super::ast::{Comparison, Node, Span, Tree};
 use super::error::{ParseError, ParseErrorKind};
 use super::lexer::{Lexer, Token, TokenKind};
 
 /// Parses a whole selector (whose length the caller has already bounded).
-pub(crate) fn parse_root(input: &str) -> Result<Node, ParseError> {
+pub(crate) fn parse_root(input: &str) -> Result<Tree, ParseError> {
     let mut parser = Parser::new(input)?;
-    if parser.current.kind == TokenKind::Eof {
-        return Ok(Node::All);
-    }
-    let root = parser.or_expression(0)?;
+    let root = if parser.current.kind == TokenKind::Eof {
+        Node::All
+    } else {
+        parser.or_expression(0)?
+    };
     match parser.current.kind {
-        TokenKind::Eof => Ok(root),
+        TokenKind::Eof => Ok(Tree {
+            text: input.to_owned(),
+            root,
+        }),
         _ => Err(parser.error_here(ParseErrorKind::ExpectedEnd)),
     }
 }
 
+/// Where a token's value is in the input.
+fn value_span(token: &Token<'_>) -> Span {
+    Span {
+        start: token.value_start,
+        end: token.value_start + token.value.len(),
+    }
+}
+
 struct Parser<'a> {
+    input: &'a str,
     lexer: Lexer<'a>,
     /// The token being looked at.
     current: Token<'a>,
@@ -42,6 +55,7 @@ impl<'a> Parser<'a> {
         let mut lexer = Lexer::new(input);
         let current = lexer.next_token()?;
         Ok(Self {
+            input,
             lexer,
             current,
             previous: None,
@@ -70,7 +84,7 @@ impl<'a> Parser<'a> {
             self.advance()?;
             operands.push(self.and_expression(depth)?);
         }
-        Ok(Node::Or(operands.into_boxed_slice()))
+        Ok(Node::Or(operands))
     }
 
     /// `operation { "&&" operation }`; a single operand is returned unwrapped.
@@ -84,7 +98,7 @@ impl<'a> Parser<'a> {
             self.advance()?;
             operands.push(self.operation(depth)?);
         }
-        Ok(Node::And(operands.into_boxed_slice()))
+        Ok(Node::And(operands))
     }
 
     /// One possibly negated operation. A run of `!` collapses to its parity, as in Calico.
@@ -95,7 +109,7 @@ impl<'a> Parser<'a> {
             self.advance()?;
         }
         let node = match self.current.kind {
-            TokenKind::Has => Node::Has(self.advance()?.value.into()),
+            TokenKind::Has => Node::Has(value_span(&self.advance()?)),
             TokenKind::All => {
                 self.advance()?;
                 Node::All
@@ -134,7 +148,8 @@ impl<'a> Parser<'a> {
 
     /// `label op "value"` or `label (not) in {...}`; the current token is the label.
     fn label_operation(&mut self) -> Result<Node, ParseError> {
-        let label = self.advance()?.value;
+        let label_token = self.advance()?;
+        let label = value_span(&label_token);
         let comparison = match self.current.kind {
             TokenKind::Eq => Comparison::Eq,
             TokenKind::Ne => Comparison::Ne,
@@ -143,7 +158,7 @@ impl<'a> Parser<'a> {
             TokenKind::EndsWith => Comparison::EndsWith,
             TokenKind::In | TokenKind::NotIn => return self.set_operation(label),
             _ => {
-                let label = label.to_owned();
+                let label = label_token.value.to_owned();
                 return Err(self.error_here(ParseErrorKind::ExpectedOperator { label }));
             }
         };
@@ -152,16 +167,16 @@ impl<'a> Parser<'a> {
             let operator = comparison.as_str();
             return Err(self.error_here(ParseErrorKind::ExpectedString { operator }));
         }
-        let value = self.advance()?.value;
+        let value = value_span(&self.advance()?);
         Ok(Node::Compare {
-            label: label.into(),
+            label,
             op: comparison,
-            value: value.into(),
+            value,
         })
     }
 
     /// `in {...}` / `not in {...}` after `label`; the current token is the operator.
-    fn set_operation(&mut self, label: &str) -> Result<Node, ParseError> {
+    fn set_operation(&mut self, label: Span) -> Result<Node, ParseError> {
         let negated = self.advance()?.kind == TokenKind::NotIn;
         if self.current.kind != TokenKind::LBrace {
             let operator = if negated { "not in" } else { "in" };
@@ -170,7 +185,7 @@ impl<'a> Parser<'a> {
         self.advance()?;
         let mut values = Vec::new();
         while self.current.kind == TokenKind::StringLiteral {
-            values.push(Box::from(self.advance()?.value));
+            values.push(value_span(&self.advance()?));
             if self.current.kind != TokenKind::Comma {
                 break;
             }
@@ -184,7 +199,7 @@ impl<'a> Parser<'a> {
             return Err(self.error_here(kind));
         }
         self.advance()?;
-        Ok(Node::in_set(label, negated, values))
+        Ok(Node::in_set(self.input, label, negated, values))
     }
 }
 
@@ -214,7 +229,7 @@ mod tests {
 
     #[test]
     fn blank_is_all() {
-        assert_eq!(parse_root(" \t ").unwrap(), Node::All);
+        assert_eq!(parse_root(" \t ").unwrap().to_string(), "all()");
     }
 
     #[test]
@@ -249,7 +264,7 @@ mod tests {
     #[test]
     fn depth_limit_is_exactly_max_depth() {
         let ok = format!("{}all(){}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
-        assert_eq!(parse_root(&ok).unwrap(), Node::All);
+        assert_eq!(parse_root(&ok).unwrap().to_string(), "all()");
         let deep = format!(
             "{}all(){}",
             "(".repeat(MAX_DEPTH + 1),
