@@ -13,6 +13,13 @@ use super::{MAX_DEPTH, MAX_LABEL_LEN, MAX_LEN};
 /// caret so a human can see the spot at a glance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
+    /// Boxed so that `Result<_, ParseError>` stays one word wide: the parser returns results on
+    /// every token, and a wide error type would slow down the success path.
+    inner: Box<Inner>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Inner {
     kind: ParseErrorKind,
     offset: usize,
 }
@@ -93,19 +100,22 @@ pub enum ParseErrorKind {
 }
 
 impl ParseError {
+    #[cold]
     pub(crate) fn new(kind: ParseErrorKind, offset: usize) -> Self {
-        Self { kind, offset }
+        Self {
+            inner: Box::new(Inner { kind, offset }),
+        }
     }
 
     /// The byte offset into the input where the problem is (the input's length when the problem
     /// is a premature end).
     pub fn offset(&self) -> usize {
-        self.offset
+        self.inner.offset
     }
 
     /// What is wrong, as a value to match on.
     pub fn kind(&self) -> &ParseErrorKind {
-        &self.kind
+        &self.inner.kind
     }
 
     /// The line of `input` that holds the error, a caret under the offending byte, and the
@@ -121,7 +131,7 @@ impl ParseError {
     /// other character counts as one column. Only the line holding the offset is shown when the
     /// input spans several lines (string literals may contain newlines).
     pub fn render(&self, input: &str) -> String {
-        let offset = floor_char_boundary(input, self.offset.min(input.len()));
+        let offset = floor_char_boundary(input, self.offset().min(input.len()));
         let line_start = input[..offset].rfind('\n').map_or(0, |i| i + 1);
         let line_end = input[offset..]
             .find('\n')
@@ -145,7 +155,7 @@ fn floor_char_boundary(s: &str, mut index: usize) -> usize {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at offset {}", self.kind, self.offset)
+        write!(f, "{} at offset {}", self.kind(), self.offset())
     }
 }
 

@@ -247,6 +247,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token.
+    #[inline]
     pub(crate) fn next_token(&mut self) -> Result<Token<'a>, ParseError> {
         let start = self.skip_blanks(self.pos);
         let previous_label = self.previous_label.take();
@@ -264,6 +265,7 @@ impl<'a> Lexer<'a> {
         })
     }
 
+    #[inline]
     fn scan(
         &self,
         start: usize,

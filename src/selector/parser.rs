@@ -62,11 +62,19 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Moves to the next token and returns the one that was current.
-    fn advance(&mut self) -> Result<Token<'a>, ParseError> {
+    /// Moves to the next token.
+    fn advance(&mut self) -> Result<(), ParseError> {
         let next = self.lexer.next_token()?;
         self.previous = Some(self.current.kind);
-        Ok(std::mem::replace(&mut self.current, next))
+        self.current = next;
+        Ok(())
+    }
+
+    /// Moves to the next token and returns the one that was current.
+    fn take(&mut self) -> Result<Token<'a>, ParseError> {
+        let token = self.current;
+        self.advance()?;
+        Ok(token)
     }
 
     fn error_here(&self, kind: ParseErrorKind) -> ParseError {
@@ -109,7 +117,7 @@ impl<'a> Parser<'a> {
             self.advance()?;
         }
         let node = match self.current.kind {
-            TokenKind::Has => Node::Has(value_span(&self.advance()?)),
+            TokenKind::Has => Node::Has(value_span(&self.take()?)),
             TokenKind::All => {
                 self.advance()?;
                 Node::All
@@ -137,7 +145,7 @@ impl<'a> Parser<'a> {
         if depth >= MAX_DEPTH {
             return Err(self.error_here(ParseErrorKind::TooDeep));
         }
-        let open = self.advance()?.start;
+        let open = self.take()?.start;
         let inner = self.or_expression(depth + 1)?;
         if self.current.kind != TokenKind::RParen {
             return Err(self.error_here(ParseErrorKind::ExpectedCloseParen { open }));
@@ -148,7 +156,7 @@ impl<'a> Parser<'a> {
 
     /// `label op "value"` or `label (not) in {...}`; the current token is the label.
     fn label_operation(&mut self) -> Result<Node, ParseError> {
-        let label_token = self.advance()?;
+        let label_token = self.take()?;
         let label = value_span(&label_token);
         let comparison = match self.current.kind {
             TokenKind::Eq => Comparison::Eq,
@@ -167,7 +175,7 @@ impl<'a> Parser<'a> {
             let operator = comparison.as_str();
             return Err(self.error_here(ParseErrorKind::ExpectedString { operator }));
         }
-        let value = value_span(&self.advance()?);
+        let value = value_span(&self.take()?);
         Ok(Node::Compare {
             label,
             op: comparison,
@@ -177,7 +185,7 @@ impl<'a> Parser<'a> {
 
     /// `in {...}` / `not in {...}` after `label`; the current token is the operator.
     fn set_operation(&mut self, label: Span) -> Result<Node, ParseError> {
-        let negated = self.advance()?.kind == TokenKind::NotIn;
+        let negated = self.take()?.kind == TokenKind::NotIn;
         if self.current.kind != TokenKind::LBrace {
             let operator = if negated { "not in" } else { "in" };
             return Err(self.error_here(ParseErrorKind::ExpectedSet { operator }));
@@ -185,7 +193,7 @@ impl<'a> Parser<'a> {
         self.advance()?;
         let mut values = Vec::new();
         while self.current.kind == TokenKind::StringLiteral {
-            values.push(value_span(&self.advance()?));
+            values.push(value_span(&self.take()?));
             if self.current.kind != TokenKind::Comma {
                 break;
             }
