@@ -51,6 +51,17 @@ impl Comparison {
     }
 }
 
+/// Identifies a node in [`Tree::nodes`].
+pub(crate) type NodeId = usize;
+
+/// A range of indices into one of the tree's shared lists ([`Tree::operands`] or
+/// [`Tree::values`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slice {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
 /// A node of the selector's syntax tree: one of Calico's AST node types.
 ///
 /// The tree keeps Calico's shape exactly, because the canonical form is printed from it: `&&` and
@@ -70,73 +81,118 @@ pub(crate) enum Node {
         op: Comparison,
         value: Span,
     },
-    /// `label in {...}` or, when `negated`, `label not in {...}`. The values are sorted bytewise
-    /// and de-duplicated (Calico's `ConvertToStringSetInPlace`), so membership is a binary search.
+    /// `label in {...}` or, when `negated`, `label not in {...}`. The values (a slice of
+    /// [`Tree::values`]) are sorted bytewise and de-duplicated (Calico's
+    /// `ConvertToStringSetInPlace`), so membership is a binary search.
     InSet {
         label: Span,
         negated: bool,
-        values: Vec<Span>,
+        values: Slice,
     },
     /// `!operand`.
-    Not(Box<Node>),
-    /// `(a && b && ...)`, at least two operands.
-    And(Vec<Node>),
-    /// `(a || b || ...)`, at least two operands.
-    Or(Vec<Node>),
+    Not(NodeId),
+    /// `(a && b && ...)`: at least two operands, a slice of [`Tree::operands`].
+    And(Slice),
+    /// `(a || b || ...)`: at least two operands, a slice of [`Tree::operands`].
+    Or(Slice),
 }
 
-/// The text of a selector together with the tree that points into it.
+/// A parsed selector: its text and a tree of nodes pointing into it.
+///
+/// Nodes live in one vector and refer to each other by index, and the operand lists and set
+/// values of all nodes share one vector each: a parse makes a handful of allocations whatever
+/// the selector's size, and dropping never recurses. Every index is created by the parser
+/// together with the entry it points at, so indexing cannot fail.
 #[derive(Clone, Debug)]
 pub(crate) struct Tree {
     /// The source text, plus any labels rewritten by [`Tree::prefix_labels`].
     pub(crate) text: String,
-    pub(crate) root: Node,
-}
-
-impl Node {
-    /// Builds a set node from the literals as written: sorts and de-duplicates them by their
-    /// text in `text`.
-    pub(crate) fn in_set(text: &str, label: Span, negated: bool, mut values: Vec<Span>) -> Self {
-        values.sort_unstable_by(|a, b| a.of(text).cmp(b.of(text)));
-        values.dedup_by(|a, b| a.of(text) == b.of(text));
-        Self::InSet {
-            label,
-            negated,
-            values,
-        }
-    }
-
-    /// Calls `visit` on every label name in the tree.
-    fn for_each_label(&mut self, visit: &mut impl FnMut(&mut Span)) {
-        match self {
-            Self::All | Self::Global => {}
-            Self::Has(label) | Self::Compare { label, .. } | Self::InSet { label, .. } => {
-                visit(label)
-            }
-            Self::Not(operand) => operand.for_each_label(visit),
-            Self::And(operands) | Self::Or(operands) => {
-                for operand in operands {
-                    operand.for_each_label(visit);
-                }
-            }
-        }
-    }
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) operands: Vec<NodeId>,
+    pub(crate) values: Vec<Span>,
+    pub(crate) root: NodeId,
 }
 
 impl Tree {
+    /// The operands of an `And` / `Or` node.
+    pub(crate) fn operands(&self, slice: Slice) -> &[NodeId] {
+        &self.operands[slice.start..slice.end]
+    }
+
+    /// The sorted values of a set node.
+    pub(crate) fn values(&self, slice: Slice) -> &[Span] {
+        &self.values[slice.start..slice.end]
+    }
+
     /// Prepends `prefix` to every label name (Calico's `PrefixVisitor`). The new names are
     /// appended to the text; the old ones stay unused.
     pub(crate) fn prefix_labels(&mut self, prefix: &str) {
         let text = &mut self.text;
-        self.root.for_each_label(&mut |label: &mut Span| {
-            let start = text.len();
-            text.push_str(prefix);
-            text.extend_from_within(label.start..label.end);
-            *label = Span {
-                start,
-                end: text.len(),
-            };
-        });
+        for node in &mut self.nodes {
+            if let Node::Has(label) | Node::Compare { label, .. } | Node::InSet { label, .. } = node
+            {
+                let start = text.len();
+                text.push_str(prefix);
+                text.extend_from_within(label.start..label.end);
+                *label = Span {
+                    start,
+                    end: text.len(),
+                };
+            }
+        }
+    }
+
+    /// Writes node `id` in canonical form.
+    fn write_node(&self, f: &mut fmt::Formatter<'_>, id: NodeId) -> fmt::Result {
+        let text = self.text.as_str();
+        match &self.nodes[id] {
+            Node::All => f.write_str("all()"),
+            Node::Global => f.write_str("global()"),
+            Node::Has(label) => {
+                f.write_str("has(")?;
+                f.write_str(label.of(text))?;
+                f.write_char(')')
+            }
+            Node::Compare { label, op, value } => {
+                f.write_str(label.of(text))?;
+                f.write_char(' ')?;
+                f.write_str(op.as_str())?;
+                f.write_char(' ')?;
+                write_quoted(f, value.of(text))
+            }
+            Node::InSet {
+                label,
+                negated,
+                values,
+            } => {
+                f.write_str(label.of(text))?;
+                f.write_str(if *negated { " not in {" } else { " in {" })?;
+                for (index, value) in self.values(*values).iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_quoted(f, value.of(text))?;
+                }
+                f.write_char('}')
+            }
+            Node::Not(operand) => {
+                f.write_char('!')?;
+                self.write_node(f, *operand)
+            }
+            Node::And(operands) => self.write_joined(f, *operands, " && "),
+            Node::Or(operands) => self.write_joined(f, *operands, " || "),
+        }
+    }
+
+    fn write_joined(&self, f: &mut fmt::Formatter<'_>, slice: Slice, separator: &str) -> fmt::Result {
+        f.write_char('(')?;
+        for (index, &operand) in self.operands(slice).iter().enumerate() {
+            if index > 0 {
+                f.write_str(separator)?;
+            }
+            self.write_node(f, operand)?;
+        }
+        f.write_char(')')
     }
 }
 
@@ -149,104 +205,21 @@ fn write_quoted(f: &mut fmt::Formatter<'_>, value: &str) -> fmt::Result {
     f.write_char(quote)
 }
 
-/// Writes `node` in canonical form.
-fn write_node(f: &mut fmt::Formatter<'_>, text: &str, node: &Node) -> fmt::Result {
-    match node {
-        Node::All => f.write_str("all()"),
-        Node::Global => f.write_str("global()"),
-        Node::Has(label) => {
-            f.write_str("has(")?;
-            f.write_str(label.of(text))?;
-            f.write_char(')')
-        }
-        Node::Compare { label, op, value } => {
-            f.write_str(label.of(text))?;
-            f.write_char(' ')?;
-            f.write_str(op.as_str())?;
-            f.write_char(' ')?;
-            write_quoted(f, value.of(text))
-        }
-        Node::InSet {
-            label,
-            negated,
-            values,
-        } => {
-            f.write_str(label.of(text))?;
-            f.write_str(if *negated { " not in {" } else { " in {" })?;
-            for (index, value) in values.iter().enumerate() {
-                if index > 0 {
-                    f.write_str(", ")?;
-                }
-                write_quoted(f, value.of(text))?;
-            }
-            f.write_char('}')
-        }
-        Node::Not(operand) => {
-            f.write_char('!')?;
-            write_node(f, text, operand)
-        }
-        Node::And(operands) => write_joined(f, text, operands, " && "),
-        Node::Or(operands) => write_joined(f, text, operands, " || "),
-    }
-}
-
-fn write_joined(
-    f: &mut fmt::Formatter<'_>,
-    text: &str,
-    operands: &[Node],
-    separator: &str,
-) -> fmt::Result {
-    f.write_char('(')?;
-    for (index, operand) in operands.iter().enumerate() {
-        if index > 0 {
-            f.write_str(separator)?;
-        }
-        write_node(f, text, operand)?;
-    }
-    f.write_char(')')
-}
-
 impl fmt::Display for Tree {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_node(f, &self.text, &self.root)
+        self.write_node(f, self.root)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::parser::parse_root;
 
-    /// A tree over `text` whose spans are found by searching for each piece.
-    fn span(text: &str, piece: &str) -> Span {
-        let start = text.find(piece).unwrap();
-        Span {
-            start,
-            end: start + piece.len(),
-        }
-    }
+    // The tree is built by the parser; these tests check printing and rewriting on parsed input.
 
     #[test]
     fn prints_like_calico() {
-        let text = "a b c d say \"hi\"";
-        let tree = Tree {
-            text: text.into(),
-            root: Node::And(vec![
-                Node::Compare {
-                    label: span(text, "a"),
-                    op: Comparison::Eq,
-                    value: span(text, "b"),
-                },
-                Node::Not(Box::new(Node::Or(vec![
-                    Node::Has(span(text, "c")),
-                    Node::Global,
-                ]))),
-                Node::Compare {
-                    label: span(text, "d"),
-                    op: Comparison::StartsWith,
-                    value: span(text, "say \"hi\""),
-                },
-            ]),
-        };
+        let tree = parse_root("a=='b'&&!(has(c)||global())&& d startswith 'say \"hi\"'").unwrap();
         assert_eq!(
             tree.to_string(),
             r#"(a == "b" && !(has(c) || global()) && d starts with 'say "hi"')"#
@@ -255,42 +228,22 @@ mod tests {
 
     #[test]
     fn sets_are_sorted_and_deduplicated() {
-        let text = "k z a \" a ";
-        let values = vec![
-            span(text, "z"),
-            span(text, "a"),
-            span(text, "\""),
-            Span { start: 8, end: 9 },
-            Span { start: 10, end: 10 },
-        ];
-        let root = Node::in_set(text, span(text, "k"), true, values);
-        let tree = Tree {
-            text: text.into(),
-            root,
-        };
+        let tree = parse_root(r#"k not in {'z', "a", '"', 'a', "",}"#).unwrap();
         assert_eq!(tree.to_string(), r#"k not in {"", '"', "a", "z"}"#);
+        let tree = parse_root("k in {} || j in {'b', 'b'} || i in {'c', 'a'}").unwrap();
+        assert_eq!(
+            tree.to_string(),
+            r#"(k in {} || j in {"b"} || i in {"a", "c"})"#
+        );
     }
 
     #[test]
     fn prefix_reaches_every_label() {
-        let text = "a b c x y";
-        let mut tree = Tree {
-            text: text.into(),
-            root: Node::Or(vec![
-                Node::Not(Box::new(Node::Has(span(text, "a")))),
-                Node::in_set(text, span(text, "b"), false, vec![span(text, "x")]),
-                Node::Compare {
-                    label: span(text, "c"),
-                    op: Comparison::Ne,
-                    value: span(text, "y"),
-                },
-                Node::All,
-            ]),
-        };
+        let mut tree = parse_root("!has(a) || b in {'x'} || (c != 'y' && all())").unwrap();
         tree.prefix_labels("p/");
         assert_eq!(
             tree.to_string(),
-            r#"(!has(p/a) || p/b in {"x"} || p/c != "y" || all())"#
+            r#"(!has(p/a) || p/b in {"x"} || (p/c != "y" && all()))"#
         );
     }
 }

@@ -1,53 +1,57 @@
 //! Evaluating a selector against a set of labels (Calico's `Evaluate` methods).
 
-use super::ast::{Comparison, Node, Tree};
+use super::ast::{Comparison, Node, NodeId, Tree};
 use super::labels::Labels;
 
 impl Tree {
     /// Whether the labels satisfy the selector.
     pub(crate) fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
-        matches(&self.root, &self.text, labels)
+        self.node_matches(self.root, labels)
     }
-}
 
-/// Whether the labels satisfy `node`, whose spans point into `text`. Negative operators (`!=`,
-/// `not in`) are true when the label is absent; every positive one requires it.
-fn matches<L: Labels + ?Sized>(node: &Node, text: &str, labels: &L) -> bool {
-    match node {
-        Node::All | Node::Global => true,
-        Node::Has(label) => labels.get_label(label.of(text)).is_some(),
-        Node::Compare { label, op, value } => {
-            let value = value.of(text);
-            match (labels.get_label(label.of(text)), op) {
-                (None, Comparison::Ne) => true,
-                (None, _) => false,
-                (Some(actual), Comparison::Eq) => actual == value,
-                (Some(actual), Comparison::Ne) => actual != value,
-                (Some(actual), Comparison::Contains) => actual.contains(value),
-                (Some(actual), Comparison::StartsWith) => actual.starts_with(value),
-                (Some(actual), Comparison::EndsWith) => actual.ends_with(value),
+    /// Whether the labels satisfy node `id`. Negative operators (`!=`, `not in`) are true when
+    /// the label is absent; every positive one requires it.
+    fn node_matches<L: Labels + ?Sized>(&self, id: NodeId, labels: &L) -> bool {
+        let text = self.text.as_str();
+        match &self.nodes[id] {
+            Node::All | Node::Global => true,
+            Node::Has(label) => labels.get_label(label.of(text)).is_some(),
+            Node::Compare { label, op, value } => {
+                let value = value.of(text);
+                match (labels.get_label(label.of(text)), op) {
+                    (None, Comparison::Ne) => true,
+                    (None, _) => false,
+                    (Some(actual), Comparison::Eq) => actual == value,
+                    (Some(actual), Comparison::Ne) => actual != value,
+                    (Some(actual), Comparison::Contains) => actual.contains(value),
+                    (Some(actual), Comparison::StartsWith) => actual.starts_with(value),
+                    (Some(actual), Comparison::EndsWith) => actual.ends_with(value),
+                }
             }
+            Node::InSet {
+                label,
+                negated,
+                values,
+            } => match labels.get_label(label.of(text)) {
+                Some(actual) => {
+                    let found = self
+                        .values(*values)
+                        .binary_search_by(|probe| probe.of(text).cmp(actual))
+                        .is_ok();
+                    found != *negated
+                }
+                None => *negated,
+            },
+            Node::Not(operand) => !self.node_matches(*operand, labels),
+            Node::And(operands) => self
+                .operands(*operands)
+                .iter()
+                .all(|&operand| self.node_matches(operand, labels)),
+            Node::Or(operands) => self
+                .operands(*operands)
+                .iter()
+                .any(|&operand| self.node_matches(operand, labels)),
         }
-        Node::InSet {
-            label,
-            negated,
-            values,
-        } => match labels.get_label(label.of(text)) {
-            Some(actual) => {
-                let found = values
-                    .binary_search_by(|probe| probe.of(text).cmp(actual))
-                    .is_ok();
-                found != *negated
-            }
-            None => *negated,
-        },
-        Node::Not(operand) => !matches(operand, text, labels),
-        Node::And(operands) => operands
-            .iter()
-            .all(|operand| matches(operand, text, labels)),
-        Node::Or(operands) => operands
-            .iter()
-            .any(|operand| matches(operand, text, labels)),
     }
 }
 

@@ -138,14 +138,15 @@ pub struct Token<'a> {
 /// Useful for debugging and for checking the tokenizer against Calico's own test vectors;
 /// [`parse`](super::parse) does not need it.
 pub fn tokenize(input: &str) -> Result<Vec<Token<'_>>, ParseError> {
-    let mut lexer = Lexer::new(input);
+    let mut lexer = Lexer::new(input)?;
     let mut tokens = Vec::new();
     loop {
-        let token = lexer.next_token()?;
+        let token = *lexer.token();
         tokens.push(token);
         if token.kind == TokenKind::Eof {
             return Ok(tokens);
         }
+        lexer.advance()?;
     }
 }
 
@@ -163,12 +164,12 @@ enum OperatorMatch {
 /// A scanned token: kind, value, offset of the value, offset just past the token.
 type Scanned<'a> = (TokenKind, &'a str, usize, usize);
 
-/// A pull tokenizer over one selector.
+/// A pull tokenizer over one selector. It holds the current token, which the parser reads in
+/// place (returning tokens by value costs measurably more on every token).
 pub(crate) struct Lexer<'a> {
     input: &'a str,
-    pos: usize,
-    /// The previous token, when it was a label: the next word must then be an operator.
-    previous_label: Option<&'a str>,
+    /// The current token; the previous one decides whether a word is an operator or a label.
+    token: Token<'a>,
 }
 
 /// Which bytes may appear in a label (Calico's `identifierChar`): `[A-Za-z0-9_./-]`.
@@ -190,12 +191,28 @@ fn is_label_byte(byte: u8) -> bool {
 }
 
 impl<'a> Lexer<'a> {
-    pub(crate) fn new(input: &'a str) -> Self {
-        Self {
+    /// A lexer positioned on the first token of `input`.
+    pub(crate) fn new(input: &'a str) -> Result<Self, ParseError> {
+        // A zero-width placeholder: not a label, and the first token is searched from offset 0.
+        let placeholder = Token {
+            kind: TokenKind::Eof,
+            value: "",
+            value_start: 0,
+            start: 0,
+            end: 0,
+        };
+        let mut lexer = Self {
             input,
-            pos: 0,
-            previous_label: None,
-        }
+            token: placeholder,
+        };
+        lexer.advance()?;
+        Ok(lexer)
+    }
+
+    /// The current token.
+    #[inline]
+    pub(crate) fn token(&self) -> &Token<'a> {
+        &self.token
     }
 
     fn bytes(&self) -> &'a [u8] {
@@ -246,23 +263,20 @@ impl<'a> Lexer<'a> {
         ParseError::new(kind, offset)
     }
 
-    /// The next token.
+    /// Moves to the next token. After a label, Calico reads words as operators.
     #[inline]
-    pub(crate) fn next_token(&mut self) -> Result<Token<'a>, ParseError> {
-        let start = self.skip_blanks(self.pos);
-        let previous_label = self.previous_label.take();
+    pub(crate) fn advance(&mut self) -> Result<(), ParseError> {
+        let start = self.skip_blanks(self.token.end);
+        let previous_label = (self.token.kind == TokenKind::Label).then_some(self.token.value);
         let (kind, value, value_start, end) = self.scan(start, previous_label)?;
-        if kind == TokenKind::Label {
-            self.previous_label = Some(value);
-        }
-        self.pos = end;
-        Ok(Token {
+        self.token = Token {
             kind,
             value,
             value_start,
             start,
             end,
-        })
+        };
+        Ok(())
     }
 
     #[inline]

@@ -12,25 +12,28 @@
 //! can exhaust the stack; every other loop is iterative.
 
 use super::MAX_DEPTH;
-use super::ast::{Comparison, Node, Span, Tree};
+use super::ast::{Comparison, Node, NodeId, Slice, Span, Tree};
 use super::error::{ParseError, ParseErrorKind};
 use super::lexer::{Lexer, Token, TokenKind};
 
 /// Parses a whole selector (whose length the caller has already bounded).
 pub(crate) fn parse_root(input: &str) -> Result<Tree, ParseError> {
     let mut parser = Parser::new(input)?;
-    let root = if parser.current.kind == TokenKind::Eof {
-        Node::All
+    let root = if parser.kind() == TokenKind::Eof {
+        parser.push(Node::All)
     } else {
         parser.or_expression(0)?
     };
-    match parser.current.kind {
-        TokenKind::Eof => Ok(Tree {
-            text: input.to_owned(),
-            root,
-        }),
-        _ => Err(parser.error_here(ParseErrorKind::ExpectedEnd)),
+    if parser.kind() != TokenKind::Eof {
+        return Err(parser.error_here(ParseErrorKind::ExpectedEnd));
     }
+    Ok(Tree {
+        text: input.to_owned(),
+        nodes: parser.nodes,
+        operands: parser.operands,
+        values: parser.values,
+        root,
+    })
 }
 
 /// Where a token's value is in the input.
@@ -44,87 +47,117 @@ fn value_span(token: &Token<'_>) -> Span {
 struct Parser<'a> {
     input: &'a str,
     lexer: Lexer<'a>,
-    /// The token being looked at.
-    current: Token<'a>,
-    /// The kind of the token before `current`, to say what an operand was expected after.
+    /// The kind of the token before the current one, to say what an operand was expected after.
     previous: Option<TokenKind>,
+    /// The tree under construction (see [`Tree`]).
+    nodes: Vec<Node>,
+    operands: Vec<NodeId>,
+    values: Vec<Span>,
+    /// Operands of the `&&` / `||` lists being parsed, innermost last; each list is moved to
+    /// `operands` when it is complete.
+    pending: Vec<NodeId>,
 }
 
 impl<'a> Parser<'a> {
     fn new(input: &'a str) -> Result<Self, ParseError> {
-        let mut lexer = Lexer::new(input);
-        let current = lexer.next_token()?;
+        // Rough upper bounds for typical selectors, so that most parses never regrow a vector.
+        let tokens = input.len() / 4 + 1;
         Ok(Self {
             input,
-            lexer,
-            current,
+            lexer: Lexer::new(input)?,
             previous: None,
+            nodes: Vec::with_capacity(tokens / 2),
+            operands: Vec::with_capacity(tokens / 4),
+            values: Vec::with_capacity(tokens / 4),
+            pending: Vec::new(),
         })
     }
 
-    /// Moves to the next token.
-    fn advance(&mut self) -> Result<(), ParseError> {
-        let next = self.lexer.next_token()?;
-        self.previous = Some(self.current.kind);
-        self.current = next;
-        Ok(())
+    #[inline]
+    fn kind(&self) -> TokenKind {
+        self.lexer.token().kind
     }
 
-    /// Moves to the next token and returns the one that was current.
-    fn take(&mut self) -> Result<Token<'a>, ParseError> {
-        let token = self.current;
-        self.advance()?;
-        Ok(token)
+    /// Moves to the next token.
+    #[inline]
+    fn advance(&mut self) -> Result<(), ParseError> {
+        self.previous = Some(self.kind());
+        self.lexer.advance()
     }
 
     fn error_here(&self, kind: ParseErrorKind) -> ParseError {
-        ParseError::new(kind, self.current.start)
+        ParseError::new(kind, self.lexer.token().start)
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// Moves the operands pending since `base` into a list and returns where it is.
+    fn finish_list(&mut self, base: usize) -> Slice {
+        let start = self.operands.len();
+        self.operands.extend(self.pending.drain(base..));
+        Slice {
+            start,
+            end: self.operands.len(),
+        }
     }
 
     /// `and_expr { "||" and_expr }`; a single operand is returned unwrapped.
-    fn or_expression(&mut self, depth: usize) -> Result<Node, ParseError> {
+    fn or_expression(&mut self, depth: usize) -> Result<NodeId, ParseError> {
         let first = self.and_expression(depth)?;
-        if self.current.kind != TokenKind::Or {
+        if self.kind() != TokenKind::Or {
             return Ok(first);
         }
-        let mut operands = vec![first];
-        while self.current.kind == TokenKind::Or {
+        let base = self.pending.len();
+        self.pending.push(first);
+        while self.kind() == TokenKind::Or {
             self.advance()?;
-            operands.push(self.and_expression(depth)?);
+            let operand = self.and_expression(depth)?;
+            self.pending.push(operand);
         }
-        Ok(Node::Or(operands))
+        let operands = self.finish_list(base);
+        Ok(self.push(Node::Or(operands)))
     }
 
     /// `operation { "&&" operation }`; a single operand is returned unwrapped.
-    fn and_expression(&mut self, depth: usize) -> Result<Node, ParseError> {
+    fn and_expression(&mut self, depth: usize) -> Result<NodeId, ParseError> {
         let first = self.operation(depth)?;
-        if self.current.kind != TokenKind::And {
+        if self.kind() != TokenKind::And {
             return Ok(first);
         }
-        let mut operands = vec![first];
-        while self.current.kind == TokenKind::And {
+        let base = self.pending.len();
+        self.pending.push(first);
+        while self.kind() == TokenKind::And {
             self.advance()?;
-            operands.push(self.operation(depth)?);
+            let operand = self.operation(depth)?;
+            self.pending.push(operand);
         }
-        Ok(Node::And(operands))
+        let operands = self.finish_list(base);
+        Ok(self.push(Node::And(operands)))
     }
 
     /// One possibly negated operation. A run of `!` collapses to its parity, as in Calico.
-    fn operation(&mut self, depth: usize) -> Result<Node, ParseError> {
+    fn operation(&mut self, depth: usize) -> Result<NodeId, ParseError> {
         let mut negated = false;
-        while self.current.kind == TokenKind::Not {
+        while self.kind() == TokenKind::Not {
             negated = !negated;
             self.advance()?;
         }
-        let node = match self.current.kind {
-            TokenKind::Has => Node::Has(value_span(&self.take()?)),
+        let node = match self.kind() {
+            TokenKind::Has => {
+                let label = value_span(self.lexer.token());
+                self.advance()?;
+                self.push(Node::Has(label))
+            }
             TokenKind::All => {
                 self.advance()?;
-                Node::All
+                self.push(Node::All)
             }
             TokenKind::Global => {
                 self.advance()?;
-                Node::Global
+                self.push(Node::Global)
             }
             TokenKind::Label => self.label_operation()?,
             TokenKind::LParen => self.group(depth)?,
@@ -134,20 +167,21 @@ impl<'a> Parser<'a> {
             }
         };
         Ok(if negated {
-            Node::Not(Box::new(node))
+            self.push(Node::Not(node))
         } else {
             node
         })
     }
 
     /// `"(" or_expr ")"`, one level deeper.
-    fn group(&mut self, depth: usize) -> Result<Node, ParseError> {
+    fn group(&mut self, depth: usize) -> Result<NodeId, ParseError> {
         if depth >= MAX_DEPTH {
             return Err(self.error_here(ParseErrorKind::TooDeep));
         }
-        let open = self.take()?.start;
+        let open = self.lexer.token().start;
+        self.advance()?;
         let inner = self.or_expression(depth + 1)?;
-        if self.current.kind != TokenKind::RParen {
+        if self.kind() != TokenKind::RParen {
             return Err(self.error_here(ParseErrorKind::ExpectedCloseParen { open }));
         }
         self.advance()?;
@@ -155,10 +189,11 @@ impl<'a> Parser<'a> {
     }
 
     /// `label op "value"` or `label (not) in {...}`; the current token is the label.
-    fn label_operation(&mut self) -> Result<Node, ParseError> {
-        let label_token = self.take()?;
+    fn label_operation(&mut self) -> Result<NodeId, ParseError> {
+        let label_token = *self.lexer.token();
         let label = value_span(&label_token);
-        let comparison = match self.current.kind {
+        self.advance()?;
+        let op = match self.kind() {
             TokenKind::Eq => Comparison::Eq,
             TokenKind::Ne => Comparison::Ne,
             TokenKind::Contains => Comparison::Contains,
@@ -171,35 +206,34 @@ impl<'a> Parser<'a> {
             }
         };
         self.advance()?;
-        if self.current.kind != TokenKind::StringLiteral {
-            let operator = comparison.as_str();
+        if self.kind() != TokenKind::StringLiteral {
+            let operator = op.as_str();
             return Err(self.error_here(ParseErrorKind::ExpectedString { operator }));
         }
-        let value = value_span(&self.take()?);
-        Ok(Node::Compare {
-            label,
-            op: comparison,
-            value,
-        })
+        let value = value_span(self.lexer.token());
+        self.advance()?;
+        Ok(self.push(Node::Compare { label, op, value }))
     }
 
     /// `in {...}` / `not in {...}` after `label`; the current token is the operator.
-    fn set_operation(&mut self, label: Span) -> Result<Node, ParseError> {
-        let negated = self.take()?.kind == TokenKind::NotIn;
-        if self.current.kind != TokenKind::LBrace {
+    fn set_operation(&mut self, label: Span) -> Result<NodeId, ParseError> {
+        let negated = self.kind() == TokenKind::NotIn;
+        self.advance()?;
+        if self.kind() != TokenKind::LBrace {
             let operator = if negated { "not in" } else { "in" };
             return Err(self.error_here(ParseErrorKind::ExpectedSet { operator }));
         }
         self.advance()?;
-        let mut values = Vec::new();
-        while self.current.kind == TokenKind::StringLiteral {
-            values.push(value_span(&self.take()?));
-            if self.current.kind != TokenKind::Comma {
+        let start = self.values.len();
+        while self.kind() == TokenKind::StringLiteral {
+            self.values.push(value_span(self.lexer.token()));
+            self.advance()?;
+            if self.kind() != TokenKind::Comma {
                 break;
             }
             self.advance()?;
         }
-        if self.current.kind != TokenKind::RBrace {
+        if self.kind() != TokenKind::RBrace {
             let kind = match self.previous {
                 Some(TokenKind::StringLiteral) => ParseErrorKind::ExpectedSetSeparator,
                 _ => ParseErrorKind::ExpectedSetElement,
@@ -207,7 +241,31 @@ impl<'a> Parser<'a> {
             return Err(self.error_here(kind));
         }
         self.advance()?;
-        Ok(Node::in_set(self.input, label, negated, values))
+        let values = self.sort_set(start);
+        Ok(self.push(Node::InSet {
+            label,
+            negated,
+            values,
+        }))
+    }
+
+    /// Sorts the set values from `start` to the end bytewise and removes duplicates, in place.
+    fn sort_set(&mut self, start: usize) -> Slice {
+        let text = self.input;
+        let set = &mut self.values[start..];
+        set.sort_unstable_by(|a, b| a.of(text).cmp(b.of(text)));
+        let mut kept = 0;
+        for index in 0..set.len() {
+            if kept == 0 || set[index].of(text) != set[kept - 1].of(text) {
+                set[kept] = set[index];
+                kept += 1;
+            }
+        }
+        self.values.truncate(start + kept);
+        Slice {
+            start,
+            end: start + kept,
+        }
     }
 }
 
