@@ -184,7 +184,12 @@ impl Tree {
         }
     }
 
-    fn write_joined(&self, f: &mut fmt::Formatter<'_>, slice: Slice, separator: &str) -> fmt::Result {
+    fn write_joined(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        slice: Slice,
+        separator: &str,
+    ) -> fmt::Result {
         f.write_char('(')?;
         for (index, &operand) in self.operands(slice).iter().enumerate() {
             if index > 0 {
