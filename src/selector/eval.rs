@@ -1,14 +1,7 @@
 //! Evaluating a selector against a set of labels (Calico's `Evaluate` methods).
 
 use super::ast::{Comparison, Node, NodeId, Span, Tree};
-use super::labels::Labels;
-
-/// String equality tuned for label values, which are short (Kubernetes caps them at 63 bytes):
-/// a length check and a byte loop beat a call into `memcmp`.
-#[inline(always)]
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
-}
+use super::labels::{Labels, same};
 
 /// The label looked up last and its value. Selectors often test one label many times
 /// (`(rack == 'r1' && ...) || (rack == 'r2' && ...)`); the parser gives repeated label names the
