@@ -5,7 +5,10 @@ use bgppeer_webhook::bgppeer::{self, ApiGroup};
 use serde_json::{Value, json};
 
 fn admission_object(file: &str) -> (ApiGroup, Value) {
-    let path = format!("{}/tests/fixtures/admission/{file}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/admission/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let object = fixture["review"]["request"]["object"].clone();
     let group = ApiGroup::from_api_version(object["apiVersion"].as_str().unwrap()).unwrap();
@@ -41,7 +44,10 @@ fn dotted_as_number_on_v1_is_converted_then_valid() {
     assert_eq!(mutated["spec"]["asNumber"], 65546);
     let report = bgppeer::validate(group, &mutated);
     assert!(report.is_valid(), "{}", report.errors);
-    assert!(bgppeer::defaults(group, &mutated).is_empty(), "defaults are idempotent");
+    assert!(
+        bgppeer::defaults(group, &mutated).is_empty(),
+        "defaults are idempotent"
+    );
 
     let (group, after) = admission_object("015-create-v1-dotted-asn-after-mutation.validate.json");
     assert!(bgppeer::validate(group, &after).is_valid());
@@ -63,7 +69,9 @@ fn dotted_as_number_on_v3_above_int32() {
     assert!(report.is_valid());
     assert_eq!(
         report.warnings,
-        ["asNumber 4227858433 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"]
+        [
+            "asNumber 4227858433 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+        ]
     );
 }
 
@@ -96,12 +104,20 @@ fn recorded_objects_validate_as_the_fixture_readme_says() {
     }
     let (group, object) = admission_object("006-create-v1-server-side-apply.validate.json");
     let warnings = bgppeer::validate(group, &object).warnings;
-    assert!(warnings.iter().any(|w| w.starts_with("maxRestartTime")), "{warnings:?}");
-    assert!(warnings.iter().any(|w| w.starts_with("password")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.starts_with("maxRestartTime")),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.starts_with("password")),
+        "{warnings:?}"
+    );
     let (group, object) = admission_object("012-create-v1-typo-pruned.validate.json");
     assert_eq!(
         bgppeer::validate(group, &object).warnings,
-        ["neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session"]
+        [
+            "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session"
+        ]
     );
 }
 

@@ -6,7 +6,10 @@ use bgppeer_webhook::field::ErrorType;
 use serde_json::{Value, json};
 
 fn load(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/fixtures/calico/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/calico/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap();
     serde_json::from_str(&text).unwrap()
 }
@@ -18,11 +21,9 @@ fn expand(value: &Value) -> Value {
             let unit = map["repeat"].as_str().unwrap();
             Value::from(unit.repeat(map["count"].as_u64().unwrap() as usize))
         }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), expand(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), expand(v))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -34,7 +35,10 @@ fn peer_object(vector: &Value, api_version: &str) -> Value {
         .cloned()
         .unwrap_or_else(|| json!({"name": "test-peer"}));
     // `bgppeer-<n> (uniqueName)` stands for a generated unique name in the upstream test.
-    if metadata["name"].as_str().is_some_and(|n| n.contains("(uniqueName)")) {
+    if metadata["name"]
+        .as_str()
+        .is_some_and(|n| n.contains("(uniqueName)"))
+    {
         metadata["name"] = json!("bgppeer-1");
     }
     json!({
@@ -103,7 +107,10 @@ fn explain_mismatch(expected: &str, report: &bgppeer::Report) -> Option<String> 
         return (!found).then(|| format!("no unknown-field error: {joined}"));
     }
     if expected.starts_with("Unknown resource type") {
-        let found = report.errors.iter().any(|e| e.path.as_str() == "apiVersion");
+        let found = report
+            .errors
+            .iter()
+            .any(|e| e.path.as_str() == "apiVersion");
         return (!found).then(|| format!("no apiVersion error: {joined}"));
     }
     (!joined.contains(expected)).then(|| format!("{expected:?} not in {joined:?}"))
@@ -147,7 +154,11 @@ fn asnumber_vectors_agree_with_calico() {
         let decoded = asnumber::from_json(input);
         assert_eq!(decoded.is_ok(), valid, "{test}");
         if let Some(value) = vector.get("value") {
-            assert_eq!(u64::from(decoded.unwrap().value()), value.as_u64().unwrap(), "{test}");
+            assert_eq!(
+                u64::from(decoded.unwrap().value()),
+                value.as_u64().unwrap(),
+                "{test}"
+            );
         }
         // The same verdict through full validation of a peer on the v3 group, where strings are
         // accepted, and on the v1 group, where the mutating webhook converts valid strings.
@@ -157,7 +168,12 @@ fn asnumber_vectors_agree_with_calico() {
                 "spec": {"peerIP": "10.0.0.1", "asNumber": input}
             });
             let report = bgppeer::validate(group, &peer);
-            assert_eq!(report.is_valid(), valid, "{test} ({group:?}): {}", report.errors);
+            assert_eq!(
+                report.is_valid(),
+                valid,
+                "{test} ({group:?}): {}",
+                report.errors
+            );
         }
     }
 }
@@ -176,7 +192,10 @@ fn metadata_vectors_agree_with_calico() {
         for group in [ApiGroup::V3, ApiGroup::CrdV1] {
             let report = bgppeer::validate(group, &peer);
             assert_eq!(report.is_valid(), valid, "{test}: {}", report.errors);
-            assert!(report.errors.iter().all(|e| e.path.is_under("metadata")), "{test}");
+            assert!(
+                report.errors.iter().all(|e| e.path.is_under("metadata")),
+                "{test}"
+            );
         }
     }
 }

@@ -48,18 +48,25 @@ fn local_workload_selector() {
         ["spec.peerIP: Forbidden: peerIP must be empty when localWorkloadSelector is set"]
     );
     assert_eq!(
-        errors(json!({"localWorkloadSelector": "has(a)", "peerSelector": "has(b)", "asNumber": 61234})),
+        errors(
+            json!({"localWorkloadSelector": "has(a)", "peerSelector": "has(b)", "asNumber": 61234})
+        ),
         [
             "spec.asNumber: Forbidden: asNumber must be empty when peerSelector is set",
             "spec.peerSelector: Forbidden: peerSelector must be empty when localWorkloadSelector is set",
         ]
     );
-    assert!(errors(json!({"localWorkloadSelector": "color == 'red'", "asNumber": 65401})).is_empty());
+    assert!(
+        errors(json!({"localWorkloadSelector": "color == 'red'", "asNumber": 65401})).is_empty()
+    );
     let rule = bgppeer::validate(
         ApiGroup::V3,
         &json!({"metadata": {"name": "p"}, "spec": {"localWorkloadSelector": "all()", "asNumber": "0.0"}}),
     );
-    assert_eq!(rule.errors.iter().next().unwrap().error_type, ErrorType::Invalid);
+    assert_eq!(
+        rule.errors.iter().next().unwrap().error_type,
+        ErrorType::Invalid
+    );
 }
 
 #[test]
@@ -70,15 +77,23 @@ fn reachable_by() {
     );
     assert_eq!(
         errors(json!({"peerIP": "9.9.9.9:4444", "asNumber": 1, "reachableBy": "aabb:aabb::ffff"})),
-        [r#"spec.reachableBy: Invalid value: "aabb:aabb::ffff": must be the same address family as peerIP (IPv4), not IPv6"#]
+        [
+            r#"spec.reachableBy: Invalid value: "aabb:aabb::ffff": must be the same address family as peerIP (IPv4), not IPv6"#
+        ]
     );
     assert_eq!(
         errors(json!({"peerIP": "aabb:aabb::ffff", "asNumber": 1, "reachableBy": "1.2.3.4"})).len(),
         1
     );
-    assert!(errors(json!({"peerIP": "[aabb::ffff]:4444", "asNumber": 1, "reachableBy": "aabb:aabb::ffff"})).is_empty());
     assert!(
-        errors(json!({"peerIP": "10.0.0.1", "asNumber": 1, "reachableBy": "::ffff:10.0.0.254"})).is_empty(),
+        errors(
+            json!({"peerIP": "[aabb::ffff]:4444", "asNumber": 1, "reachableBy": "aabb:aabb::ffff"})
+        )
+        .is_empty()
+    );
+    assert!(
+        errors(json!({"peerIP": "10.0.0.1", "asNumber": 1, "reachableBy": "::ffff:10.0.0.254"}))
+            .is_empty(),
         "an IPv4-mapped address is IPv4, as Go's To4() says"
     );
     assert_eq!(
@@ -92,10 +107,15 @@ fn reachable_by() {
 fn keep_original_next_hop_and_next_hop_mode() {
     assert_eq!(
         errors(json!({"keepOriginalNextHop": true, "nextHopMode": "Auto"})),
-        ["spec.keepOriginalNextHop: Forbidden: keepOriginalNextHop and nextHopMode cannot both be set; keepOriginalNextHop is deprecated, use nextHopMode instead"]
+        [
+            "spec.keepOriginalNextHop: Forbidden: keepOriginalNextHop and nextHopMode cannot both be set; keepOriginalNextHop is deprecated, use nextHopMode instead"
+        ]
     );
     assert!(errors(json!({"keepOriginalNextHop": false, "nextHopMode": "Keep"})).is_empty());
-    assert!(errors(json!({"keepOriginalNextHop": true, "peerIP": "10.0.0.1", "asNumber": 1})).is_empty());
+    assert!(
+        errors(json!({"keepOriginalNextHop": true, "peerIP": "10.0.0.1", "asNumber": 1}))
+            .is_empty()
+    );
 }
 
 #[test]

@@ -41,34 +41,61 @@ fn peer_ip_without_as_number() {
 fn nothing_to_peer_with() {
     assert_eq!(
         warnings(json!({"asNumber": 1})),
-        ["neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session"]
+        [
+            "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session"
+        ]
     );
     assert_eq!(warnings(json!({})).len(), 1);
-    assert!(warnings(json!({"peerIP": 5, "asNumber": 1})).is_empty(), "an invalid peerIP is still given");
+    assert!(
+        warnings(json!({"peerIP": 5, "asNumber": 1})).is_empty(),
+        "an invalid peerIP is still given"
+    );
 }
 
 #[test]
 fn unusual_peer_addresses() {
     assert_eq!(
         warnings(json!({"peerIP": "127.0.0.1:179", "asNumber": 1})),
-        ["peerIP 127.0.0.1 is a loopback address: BGP cannot peer with it; use the peer's unicast address"]
+        [
+            "peerIP 127.0.0.1 is a loopback address: BGP cannot peer with it; use the peer's unicast address"
+        ]
     );
-    for (ip, kind) in [("0.0.0.0", "unspecified"), ("::", "unspecified"), ("224.0.0.1", "multicast"), ("ff02::2", "multicast"), ("169.254.0.1", "link-local"), ("[fe80::1]:179", "link-local"), ("::1", "loopback")] {
+    for (ip, kind) in [
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::2", "multicast"),
+        ("169.254.0.1", "link-local"),
+        ("[fe80::1]:179", "link-local"),
+        ("::1", "loopback"),
+    ] {
         let w = warnings(json!({"peerIP": ip, "asNumber": 1}));
         assert_eq!(w.len(), 1, "{ip}");
-        assert!(w[0].contains(&format!("is a {kind} address")), "{ip}: {w:?}");
+        assert!(
+            w[0].contains(&format!("is a {kind} address")),
+            "{ip}: {w:?}"
+        );
     }
 }
 
 #[test]
 fn large_as_numbers() {
     assert_eq!(
-        warnings_for(ApiGroup::V3, json!({"peerIP": "10.0.0.8", "asNumber": "64512.1"})),
-        ["asNumber 4227858433 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"]
+        warnings_for(
+            ApiGroup::V3,
+            json!({"peerIP": "10.0.0.8", "asNumber": "64512.1"})
+        ),
+        [
+            "asNumber 4227858433 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+        ]
     );
     assert_eq!(
-        warnings(json!({"peerIP": "10.0.0.8", "asNumber": 2147483647, "localASNumber": 2147483648_u64})),
-        ["localASNumber 2147483648 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"]
+        warnings(
+            json!({"peerIP": "10.0.0.8", "asNumber": 2147483647, "localASNumber": 2147483648_u64})
+        ),
+        [
+            "localASNumber 2147483648 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+        ]
     );
 }
 
@@ -76,22 +103,37 @@ fn large_as_numbers() {
 fn string_as_number_on_the_crd() {
     assert_eq!(
         warnings(json!({"peerIP": "10.0.0.8", "asNumber": "1.10"})),
-        ["asNumber is a string: crd.projectcalico.org/v1 stores it only after this webhook's mutation; write 65546"]
+        [
+            "asNumber is a string: crd.projectcalico.org/v1 stores it only after this webhook's mutation; write 65546"
+        ]
     );
-    assert!(warnings_for(ApiGroup::V3, json!({"peerIP": "10.0.0.8", "asNumber": "1.10"})).is_empty());
+    assert!(
+        warnings_for(
+            ApiGroup::V3,
+            json!({"peerIP": "10.0.0.8", "asNumber": "1.10"})
+        )
+        .is_empty()
+    );
 }
 
 #[test]
 fn risky_settings() {
     assert_eq!(
         warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "maxRestartTime": "2m"})),
-        ["maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)"]
+        [
+            "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)"
+        ]
     );
     assert_eq!(
         warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "numAllowedLocalASNumbers": 2})),
-        ["numAllowedLocalASNumbers is 2: this disables BGP loop prevention for the peering; set it only if needed"]
+        [
+            "numAllowedLocalASNumbers is 2: this disables BGP loop prevention for the peering; set it only if needed"
+        ]
     );
-    assert!(warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "numAllowedLocalASNumbers": 0})).is_empty());
+    assert!(
+        warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "numAllowedLocalASNumbers": 0}))
+            .is_empty()
+    );
     assert_eq!(
         warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "keepOriginalNextHop": true})),
         ["keepOriginalNextHop is deprecated since Calico v3.30: use nextHopMode: Keep instead"]
@@ -101,8 +143,12 @@ fn risky_settings() {
 #[test]
 fn passwords() {
     assert_eq!(
-        warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "password": {"secretKeyRef": {"name": "s", "key": "k"}}})),
-        ["password: the Secret must be in calico-node's namespace, readable by calico-node, and the password at most 80 characters"]
+        warnings(
+            json!({"peerIP": "10.0.0.1", "asNumber": 1, "password": {"secretKeyRef": {"name": "s", "key": "k"}}})
+        ),
+        [
+            "password: the Secret must be in calico-node's namespace, readable by calico-node, and the password at most 80 characters"
+        ]
     );
     assert_eq!(
         warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "password": {}})),
@@ -125,5 +171,8 @@ fn namespace_on_a_cluster_scoped_resource() {
         ApiGroup::CrdV1,
         &json!({"metadata": {"name": "p", "namespace": "default"}, "spec": {"peerIP": "10.0.0.1", "asNumber": 1}}),
     );
-    assert_eq!(report.warnings, ["metadata.namespace is ignored: BGPPeer is cluster-scoped (remove the namespace)"]);
+    assert_eq!(
+        report.warnings,
+        ["metadata.namespace is ignored: BGPPeer is cluster-scoped (remove the namespace)"]
+    );
 }

@@ -109,8 +109,20 @@ mod tests {
         assert_eq!(parse_str("65535.65535"), Some(u32::MAX));
         assert_eq!(parse_str("64512.1"), Some(4_227_858_433));
         for bad in [
-            "", "4294967296", "1.1.1", "65536.65535", "65535.65536", "0.-1", "-1", "+1", " 1",
-            "0x10", "1_000", ".1", "1.", "1e3",
+            "",
+            "4294967296",
+            "1.1.1",
+            "65536.65535",
+            "65535.65536",
+            "0.-1",
+            "-1",
+            "+1",
+            " 1",
+            "0x10",
+            "1_000",
+            ".1",
+            "1.",
+            "1e3",
         ] {
             assert_eq!(parse_str(bad), None, "{bad}");
         }
@@ -121,7 +133,10 @@ mod tests {
         assert_eq!(from_json(&json!(64512)), Ok(AsNumberForm::Integer(64512)));
         assert_eq!(from_json(&json!("1.10")), Ok(AsNumberForm::Text(65546)));
         assert_eq!(from_json(&json!(-1)), Err(AsNumberError::OutOfRange));
-        assert_eq!(from_json(&json!(4_294_967_296_u64)), Err(AsNumberError::OutOfRange));
+        assert_eq!(
+            from_json(&json!(4_294_967_296_u64)),
+            Err(AsNumberError::OutOfRange)
+        );
         assert_eq!(from_json(&json!(1.5)), Err(AsNumberError::OutOfRange));
         assert_eq!(from_json(&json!("x")), Err(AsNumberError::BadString));
         assert_eq!(from_json(&json!(true)), Err(AsNumberError::WrongType));

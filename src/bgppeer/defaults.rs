@@ -24,7 +24,10 @@ pub fn operations(object: &Value) -> Vec<PatchOperation> {
     };
     let default_source = Value::from(SourceAddress::UseNodeIp.as_str());
     match object.get("spec") {
-        None => vec![add(&["spec"], Value::Object(source_address_only(default_source)))],
+        None => vec![add(
+            &["spec"],
+            Value::Object(source_address_only(default_source)),
+        )],
         Some(Value::Null) => vec![replace(
             &["spec"],
             Value::Object(source_address_only(default_source)),
@@ -147,7 +150,8 @@ mod tests {
 
     #[test]
     fn leaves_bad_or_integer_as_numbers_alone() {
-        let spec = json!({"spec": {"asNumber": "1.1.1", "localASNumber": 7, "sourceAddress": "None"}});
+        let spec =
+            json!({"spec": {"asNumber": "1.1.1", "localASNumber": 7, "sourceAddress": "None"}});
         assert!(operations(&spec).is_empty());
     }
 

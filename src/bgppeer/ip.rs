@@ -180,7 +180,14 @@ mod tests {
 
     #[test]
     fn plain_addresses_follow_go_parse_ip() {
-        for good in ["1.2.3.4", "fd5f::6:ee", "::", "::ffff:1.2.3.4", "2001:db8::1", "0.0.0.0"] {
+        for good in [
+            "1.2.3.4",
+            "fd5f::6:ee",
+            "::",
+            "::ffff:1.2.3.4",
+            "2001:db8::1",
+            "0.0.0.0",
+        ] {
             assert!(ok(good), "{good}");
         }
         for bad in [
@@ -211,15 +218,27 @@ mod tests {
             "IPv4 inside brackets is accepted"
         );
         assert!(ok("[9000::]:500"));
-        assert!(ok("10.0.0.1:0179"), "leading zeros in the port are accepted");
+        assert!(
+            ok("10.0.0.1:0179"),
+            "leading zeros in the port are accepted"
+        );
         assert!(ok("10.0.0.1:65535"));
         assert_eq!(
             parse_peer_ip("2001:db8::1:179").unwrap().port,
             None,
             "an IPv6 address without brackets has no port: the last group is part of the address"
         );
-        for port_bad in ["192.168.0.0:0", "192.168.0.0:65536", "[9000::]:0", "1.2.3.4:99999999999"] {
-            assert_eq!(parse_peer_ip(port_bad), Err(PeerIpError::PortOutOfRange), "{port_bad}");
+        for port_bad in [
+            "192.168.0.0:0",
+            "192.168.0.0:65536",
+            "[9000::]:0",
+            "1.2.3.4:99999999999",
+        ] {
+            assert_eq!(
+                parse_peer_ip(port_bad),
+                Err(PeerIpError::PortOutOfRange),
+                "{port_bad}"
+            );
         }
         for bad in [
             "192.168.0.0:",

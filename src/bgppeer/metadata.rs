@@ -150,7 +150,11 @@ mod tests {
             "metadata.name: Invalid value: \"test$set\": a lowercase RFC 1123 subdomain"
         ));
         let (errors, _) = check(json!({"name": "X".repeat(254)}));
-        assert_eq!(errors.len(), 2, "too long and wrong characters are both reported");
+        assert_eq!(
+            errors.len(),
+            2,
+            "too long and wrong characters are both reported"
+        );
         let (errors, _) = check(json!({"name": 5}));
         assert_eq!(
             errors.joined(),
@@ -178,9 +182,17 @@ mod tests {
         assert!(errors.joined().starts_with(
             "metadata.labels: Invalid value: \"ProjectCalico.org/label\": prefix part a lowercase"
         ));
-        assert!(check(json!({"name": "a", "labels": {"projectcalico.org/Label": "v"}})).0.is_empty());
+        assert!(
+            check(json!({"name": "a", "labels": {"projectcalico.org/Label": "v"}}))
+                .0
+                .is_empty()
+        );
         let (errors, _) = check(json!({"name": "a", "labels": {"k": "x".repeat(64)}}));
-        assert!(errors.joined().ends_with("must be no more than 63 characters"));
+        assert!(
+            errors
+                .joined()
+                .ends_with("must be no more than 63 characters")
+        );
         let (errors, _) = check(json!({"name": "a", "labels": {"k": 1}}));
         assert_eq!(
             errors.joined(),
@@ -191,9 +203,15 @@ mod tests {
 
     #[test]
     fn annotations() {
-        assert!(check(json!({"name": "a", "annotations": {"ProjectCalico.org/Label": "v"}})).0.is_empty());
+        assert!(
+            check(json!({"name": "a", "annotations": {"ProjectCalico.org/Label": "v"}}))
+                .0
+                .is_empty()
+        );
         assert_eq!(
-            check(json!({"name": "a", "annotations": {"projectcalico.org$label": "v"}})).0.len(),
+            check(json!({"name": "a", "annotations": {"projectcalico.org$label": "v"}}))
+                .0
+                .len(),
             1
         );
         let fits = json!({"name": "a", "annotations": {"key": "x".repeat(262_141)}});

@@ -38,7 +38,8 @@ pub enum ApiGroup {
 
 impl ApiGroup {
     /// Every supported `apiVersion`, for messages.
-    pub const API_VERSIONS: [&'static str; 2] = ["crd.projectcalico.org/v1", "projectcalico.org/v3"];
+    pub const API_VERSIONS: [&'static str; 2] =
+        ["crd.projectcalico.org/v1", "projectcalico.org/v3"];
 
     /// The API group of an `apiVersion` such as `crd.projectcalico.org/v1`, if it is one of ours.
     pub fn from_api_version(api_version: &str) -> Option<Self> {
@@ -99,7 +100,11 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
         ));
         return report;
     };
-    metadata::validate(map.get("metadata"), &mut report.errors, &mut report.warnings);
+    metadata::validate(
+        map.get("metadata"),
+        &mut report.errors,
+        &mut report.warnings,
+    );
 
     let path = Path::new("spec");
     let empty = serde_json::Map::new();
@@ -125,7 +130,10 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
 /// An `apiVersion` that is not one of [`ApiGroup::API_VERSIONS`] is an error, as in calicoctl.
 pub fn validate_document(object: &Value) -> Report {
     let api_version = object.get("apiVersion");
-    match api_version.and_then(Value::as_str).and_then(ApiGroup::from_api_version) {
+    match api_version
+        .and_then(Value::as_str)
+        .and_then(ApiGroup::from_api_version)
+    {
         Some(group) => validate(group, object),
         None => {
             let mut errors = ErrorList::new();

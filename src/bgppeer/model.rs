@@ -318,7 +318,11 @@ mod tests {
         names.sort_unstable();
         expected.sort_unstable();
         assert_eq!(names, expected);
-        assert_eq!(encoded["asNumber"], json!(65546), "AS numbers encode as integers");
+        assert_eq!(
+            encoded["asNumber"],
+            json!(65546),
+            "AS numbers encode as integers"
+        );
         assert_eq!(encoded["maxRestartTime"], json!("2m"));
         assert_eq!(spec.next_hop_mode, Some(NextHopMode::Self_));
     }

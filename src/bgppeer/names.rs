@@ -12,7 +12,8 @@ pub const DNS1123_SUBDOMAIN_MAX_LEN: usize = 253;
 /// Longest name part of a qualified name, and longest label value, in bytes.
 pub const QUALIFIED_NAME_MAX_LEN: usize = 63;
 
-const DNS1123_SUBDOMAIN_FMT: &str = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
+const DNS1123_SUBDOMAIN_FMT: &str =
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
 const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case \
      alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
 const QUALIFIED_NAME_FMT: &str = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]";
@@ -21,7 +22,8 @@ const QUALIFIED_NAME_MSG: &str = "must consist of alphanumeric characters, '-', 
 const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric \
      characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const CONFIG_KEY_FMT: &str = "[-._a-zA-Z0-9]+";
-const CONFIG_KEY_MSG: &str = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+const CONFIG_KEY_MSG: &str =
+    "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
 
 /// Go's `validation.RegexError`: the message, examples and the regular expression.
 fn regex_error(msg: &str, fmt: &str, examples: &[&str]) -> String {
@@ -48,7 +50,11 @@ fn max_len_error(max: usize) -> String {
 
 /// The message for a string that is not a DNS-1123 subdomain (without the length part).
 pub fn dns1123_subdomain_message() -> String {
-    regex_error(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, &["example.com"])
+    regex_error(
+        DNS1123_SUBDOMAIN_MSG,
+        DNS1123_SUBDOMAIN_FMT,
+        &["example.com"],
+    )
 }
 
 /// Whether `value` matches `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`
@@ -127,7 +133,10 @@ pub fn qualified_name(value: &str) -> Vec<String> {
     if name.is_empty() {
         errs.push("name part must be non-empty".to_owned());
     } else if name.len() > QUALIFIED_NAME_MAX_LEN {
-        errs.push(format!("name part {}", max_len_error(QUALIFIED_NAME_MAX_LEN)));
+        errs.push(format!(
+            "name part {}",
+            max_len_error(QUALIFIED_NAME_MAX_LEN)
+        ));
     }
     if !matches_qualified_name_part(name) {
         errs.push(format!(
@@ -190,10 +199,19 @@ mod tests {
 
     #[test]
     fn dns1123_subdomains() {
-        for ok in ["a", "my-node", "rack1.host-2", "0", "a.b.c", &"x".repeat(253)] {
+        for ok in [
+            "a",
+            "my-node",
+            "rack1.host-2",
+            "0",
+            "a.b.c",
+            &"x".repeat(253),
+        ] {
             assert!(dns1123_subdomain(ok).is_empty(), "{ok}");
         }
-        for bad in ["", "A", "node 2", "-a", "a-", "a..b", ".a", "a.", "a_b", "é"] {
+        for bad in [
+            "", "A", "node 2", "-a", "a-", "a..b", ".a", "a.", "a_b", "é",
+        ] {
             assert!(!dns1123_subdomain(bad).is_empty(), "{bad}");
         }
         assert_eq!(
@@ -214,13 +232,25 @@ mod tests {
 
     #[test]
     fn qualified_names() {
-        for ok in ["app", "projectcalico.org/Label", "a/B", "my_label.x-1", &"x".repeat(63)] {
+        for ok in [
+            "app",
+            "projectcalico.org/Label",
+            "a/B",
+            "my_label.x-1",
+            &"x".repeat(63),
+        ] {
             assert!(qualified_name(ok).is_empty(), "{ok}");
         }
         assert_eq!(qualified_name("/a"), vec!["prefix part must be non-empty"]);
-        assert_eq!(qualified_name("a/").len(), 2, "empty name: non-empty and regex");
+        assert_eq!(
+            qualified_name("a/").len(),
+            2,
+            "empty name: non-empty and regex"
+        );
         assert!(qualified_name("a/b/c")[0].starts_with("a qualified name must consist"));
-        assert!(qualified_name("ProjectCalico.org/label")[0].starts_with("prefix part a lowercase"));
+        assert!(
+            qualified_name("ProjectCalico.org/label")[0].starts_with("prefix part a lowercase")
+        );
         assert_eq!(
             qualified_name(&"x".repeat(64))[0],
             "name part must be no more than 63 characters"

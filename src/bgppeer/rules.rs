@@ -51,7 +51,11 @@ pub fn check(raw: &Map<String, Value>, checked: &CheckedSpec, path: &Path, error
     }
     if local_workloads && !as_number_set {
         let shown = raw.get("asNumber").cloned().unwrap_or(Value::from(0));
-        let shown = if shown.is_null() { Value::from(0) } else { shown };
+        let shown = if shown.is_null() {
+            Value::from(0)
+        } else {
+            shown
+        };
         errors.push(FieldError::invalid(
             path.child("asNumber"),
             shown,

@@ -39,7 +39,12 @@ pub struct CheckedSpec {
 
 /// Checks every field of `spec` (a JSON object at `path`), appending errors in declaration order
 /// after any unknown-field errors.
-pub fn check(group: ApiGroup, spec: &Map<String, Value>, path: &Path, errors: &mut ErrorList) -> CheckedSpec {
+pub fn check(
+    group: ApiGroup,
+    spec: &Map<String, Value>,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> CheckedSpec {
     for key in spec.keys() {
         if !SPEC_FIELDS.contains(&key.as_str()) {
             errors.push(FieldError::unknown_field(path.child(key), &[]));
@@ -105,18 +110,25 @@ fn check_field(
             if let Some(text) = string(value, path, errors)
                 && !text.is_empty()
             {
-                spec.source_address = enumerated(text, path, errors, SourceAddress::parse, SourceAddress::ALL);
+                spec.source_address =
+                    enumerated(text, path, errors, SourceAddress::parse, SourceAddress::ALL);
             }
         }
         "maxRestartTime" => spec.max_restart_time = go_duration(value, path, errors),
         "keepaliveTime" => spec.keepalive_time = go_duration(value, path, errors),
         "numAllowedLocalASNumbers" => {
-            spec.num_allowed_local_as_numbers = integer(value, path, errors, i64::from(i32::MIN), i64::from(i32::MAX))
-                .and_then(|n| i32::try_from(n).ok());
+            spec.num_allowed_local_as_numbers = integer(
+                value,
+                path,
+                errors,
+                i64::from(i32::MIN),
+                i64::from(i32::MAX),
+            )
+            .and_then(|n| i32::try_from(n).ok());
         }
         "ttlSecurity" => {
-            spec.ttl_security =
-                integer(value, path, errors, 0, i64::from(u8::MAX)).and_then(|n| u8::try_from(n).ok());
+            spec.ttl_security = integer(value, path, errors, 0, i64::from(u8::MAX))
+                .and_then(|n| u8::try_from(n).ok());
         }
         "filters" => spec.filters = check_filters(value, path, errors),
         "reachableBy" => {
@@ -127,12 +139,19 @@ fn check_field(
         }
         "nextHopMode" => {
             if let Some(text) = string(value, path, errors) {
-                spec.next_hop_mode = enumerated(text, path, errors, NextHopMode::parse, NextHopMode::ALL);
+                spec.next_hop_mode =
+                    enumerated(text, path, errors, NextHopMode::parse, NextHopMode::ALL);
             }
         }
         "reversePeering" => {
             if let Some(text) = string(value, path, errors) {
-                spec.reverse_peering = enumerated(text, path, errors, ReversePeering::parse, ReversePeering::ALL);
+                spec.reverse_peering = enumerated(
+                    text,
+                    path,
+                    errors,
+                    ReversePeering::parse,
+                    ReversePeering::ALL,
+                );
             }
         }
         "localASNumber" => {
@@ -195,7 +214,11 @@ fn check_node(node: &str, path: &Path, errors: &mut ErrorList) {
     if node.len() > NODE_MAX_LEN {
         errors.push(FieldError::too_long(path.clone(), node.len(), NODE_MAX_LEN));
     } else if !names::matches_dns1123_subdomain(node) {
-        errors.push(FieldError::invalid(path.clone(), node, names::dns1123_subdomain_message()));
+        errors.push(FieldError::invalid(
+            path.clone(),
+            node,
+            names::dns1123_subdomain_message(),
+        ));
     }
 }
 
@@ -205,7 +228,11 @@ fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Peer
         return None;
     }
     if text.len() > ADDRESS_MAX_LEN {
-        errors.push(FieldError::too_long(path.clone(), text.len(), ADDRESS_MAX_LEN));
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            ADDRESS_MAX_LEN,
+        ));
         return None;
     }
     match ip::parse_peer_ip(text) {
@@ -223,7 +250,11 @@ fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option
         return None;
     }
     if text.len() > ADDRESS_MAX_LEN {
-        errors.push(FieldError::too_long(path.clone(), text.len(), ADDRESS_MAX_LEN));
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            ADDRESS_MAX_LEN,
+        ));
         return None;
     }
     let parsed = ip::parse_ip(text);
@@ -243,7 +274,11 @@ fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) {
         return;
     }
     if text.len() > selector::MAX_LEN {
-        errors.push(FieldError::too_long(path.clone(), text.len(), selector::MAX_LEN));
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            selector::MAX_LEN,
+        ));
         return;
     }
     if let Err(err) = selector::parse(text) {
@@ -279,7 +314,11 @@ fn as_number(
             None
         }
         Err(err) => {
-            errors.push(FieldError::invalid(path.clone(), value.clone(), err.to_string()));
+            errors.push(FieldError::invalid(
+                path.clone(),
+                value.clone(),
+                err.to_string(),
+            ));
             None
         }
     }
@@ -291,7 +330,11 @@ fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoD
     match GoDuration::parse(text) {
         Ok(duration) => Some(duration),
         Err(err) => {
-            errors.push(FieldError::invalid(path.clone(), text.as_str(), err.to_string()));
+            errors.push(FieldError::invalid(
+                path.clone(),
+                text.as_str(),
+                err.to_string(),
+            ));
             None
         }
     }
@@ -300,7 +343,11 @@ fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoD
 /// R4.13: a list of BGPFilter names (DNS-1123 subdomains).
 fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Vec<String> {
     let Value::Array(items) = value else {
-        errors.push(FieldError::type_invalid(path.clone(), value, "an array of strings"));
+        errors.push(FieldError::type_invalid(
+            path.clone(),
+            value,
+            "an array of strings",
+        ));
         return Vec::new();
     };
     let mut filters = Vec::with_capacity(items.len());
@@ -335,7 +382,11 @@ fn check_password(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<
 }
 
 /// `password.secretKeyRef`: `name`, `key` and `optional`.
-fn check_secret_key_ref(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<SecretKeySelector> {
+fn check_secret_key_ref(
+    value: &Value,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> Option<SecretKeySelector> {
     let map = object(value, path, errors)?;
     unknown_fields(map, &["name", "key", "optional"], path, errors);
     let mut valid = true;
@@ -371,24 +422,40 @@ fn check_secret_key_ref(value: &Value, path: &Path, errors: &mut ErrorList) -> O
         "the name of a Secret in calico-node's namespace",
         names::dns1123_subdomain,
     );
-    let key = required_string("key", "the data key in the Secret that holds the password", names::config_map_key);
+    let key = required_string(
+        "key",
+        "the data key in the Secret that holds the password",
+        names::config_map_key,
+    );
     let optional = match map.get("optional") {
         None | Some(Value::Null) => None,
         Some(Value::Bool(b)) => Some(*b),
         Some(other) => {
-            errors.push(FieldError::type_invalid(path.child("optional"), other, "a boolean"));
+            errors.push(FieldError::type_invalid(
+                path.child("optional"),
+                other,
+                "a boolean",
+            ));
             valid = false;
             None
         }
     };
     match (name, key, valid) {
-        (Some(name), Some(key), true) => Some(SecretKeySelector { name, key, optional }),
+        (Some(name), Some(key), true) => Some(SecretKeySelector {
+            name,
+            key,
+            optional,
+        }),
         _ => None,
     }
 }
 
 /// The map of an object field, or a type error.
-fn object<'a>(value: &'a Value, path: &Path, errors: &mut ErrorList) -> Option<&'a Map<String, Value>> {
+fn object<'a>(
+    value: &'a Value,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> Option<&'a Map<String, Value>> {
     match value {
         Value::Object(map) => Some(map),
         other => {

@@ -20,12 +20,10 @@ pub const PEER_IP_WITHOUT_AS_NUMBER: &str =
     "peerIP set without asNumber: works only if the peer is a Calico node";
 
 /// The warning for a peering that selects no peer.
-pub const NO_PEER: &str =
-    "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session";
+pub const NO_PEER: &str = "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session";
 
 /// The warning for `maxRestartTime`.
-pub const MAX_RESTART_TIME: &str =
-    "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)";
+pub const MAX_RESTART_TIME: &str = "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)";
 
 /// The warning for a password.
 pub const PASSWORD: &str = "password: the Secret must be in calico-node's namespace, readable by \
@@ -40,12 +38,20 @@ pub const KEEP_ORIGINAL_NEXT_HOP: &str =
     "keepOriginalNextHop is deprecated since Calico v3.30: use nextHopMode: Keep instead";
 
 /// Collects the warnings for a checked spec (`raw_spec` is the spec as sent, if any).
-pub fn collect(group: ApiGroup, raw_spec: Option<&Value>, checked: &CheckedSpec, warnings: &mut Vec<String>) {
+pub fn collect(
+    group: ApiGroup,
+    raw_spec: Option<&Value>,
+    checked: &CheckedSpec,
+    warnings: &mut Vec<String>,
+) {
     let spec = &checked.spec;
     let selectors = [
         ("nodeSelector", spec.node_selector.as_str()),
         ("peerSelector", spec.peer_selector.as_str()),
-        ("localWorkloadSelector", spec.local_workload_selector.as_str()),
+        (
+            "localWorkloadSelector",
+            spec.local_workload_selector.as_str(),
+        ),
     ];
     let peer_ip_given = !spec.peer_ip.is_empty();
 
@@ -66,7 +72,10 @@ pub fn collect(group: ApiGroup, raw_spec: Option<&Value>, checked: &CheckedSpec,
     if nothing_selected {
         warnings.push(NO_PEER.to_owned());
     }
-    for (name, value) in [("asNumber", Some(spec.as_number)), ("localASNumber", spec.local_as_number)] {
+    for (name, value) in [
+        ("asNumber", Some(spec.as_number)),
+        ("localASNumber", spec.local_as_number),
+    ] {
         if let Some(number) = value
             && number.0 > INT32_MAX
         {
