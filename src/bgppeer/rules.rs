@@ -107,3 +107,75 @@ fn as_number_is_set(value: Option<&Value>) -> bool {
         Some(value) => asnumber::from_json(value).map_or(true, |form| form.value() != 0),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_follows_cel_size() {
+        assert!(!is_set(None));
+        assert!(!is_set(Some(&Value::Null)));
+        assert!(!is_set(Some(&json!(""))));
+        assert!(is_set(Some(&json!("x"))));
+        assert!(is_set(Some(&json!(5))), "a wrong type still counts as set");
+    }
+
+    #[test]
+    fn as_number_zero_in_any_spelling_is_unset() {
+        assert!(!as_number_is_set(None));
+        assert!(!as_number_is_set(Some(&json!(0))));
+        assert!(!as_number_is_set(Some(&json!("0"))));
+        assert!(!as_number_is_set(Some(&json!("0.0"))));
+        assert!(as_number_is_set(Some(&json!(1))));
+        assert!(as_number_is_set(Some(&json!("0.1"))));
+        assert!(
+            as_number_is_set(Some(&json!(-1))),
+            "an invalid value is set"
+        );
+    }
+
+    fn run(spec: Value) -> Vec<String> {
+        let raw = spec.as_object().unwrap().clone();
+        let mut errors = ErrorList::new();
+        let checked = super::super::spec::check(
+            super::super::ApiGroup::V3,
+            &raw,
+            &Path::new("spec"),
+            &mut errors,
+        );
+        let mut rule_errors = ErrorList::new();
+        check(&raw, &checked, &Path::new("spec"), &mut rule_errors);
+        rule_errors.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn family_mismatch_needs_both_addresses_valid() {
+        assert_eq!(
+            run(json!({"peerIP": "10.0.0.1", "reachableBy": "2001:db8::1"})),
+            [
+                r#"spec.reachableBy: Invalid value: "2001:db8::1": must be the same address family as peerIP (IPv4), not IPv6"#
+            ]
+        );
+        assert!(run(json!({"peerIP": "10.0.0.1:0", "reachableBy": "2001:db8::1"})).is_empty());
+        assert!(run(json!({"peerIP": "10.0.0.1", "reachableBy": "bad"})).is_empty());
+    }
+
+    #[test]
+    fn reachable_by_needs_peer_ip() {
+        assert_eq!(
+            run(json!({"reachableBy": "10.0.0.1", "peerIP": ""})),
+            ["spec.reachableBy: Forbidden: reachableBy must be empty when peerIP is empty"]
+        );
+    }
+
+    #[test]
+    fn keep_original_next_hop_false_is_fine_with_next_hop_mode() {
+        assert!(run(json!({"keepOriginalNextHop": false, "nextHopMode": "Self"})).is_empty());
+        assert_eq!(
+            run(json!({"keepOriginalNextHop": true, "nextHopMode": "Bogus"})).len(),
+            1
+        );
+    }
+}

@@ -473,3 +473,63 @@ fn unknown_fields(map: &Map<String, Value>, known: &[&str], path: &Path, errors:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(group: ApiGroup, spec: Value) -> (CheckedSpec, Vec<String>) {
+        let mut errors = ErrorList::new();
+        let checked = check(
+            group,
+            spec.as_object().unwrap(),
+            &Path::new("spec"),
+            &mut errors,
+        );
+        (checked, errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn valid_values_fill_the_model() {
+        let (checked, errors) = run(
+            ApiGroup::V3,
+            json!({"peerIP": "[2001:db8::1]:179", "asNumber": "1.10", "ttlSecurity": 3,
+                   "sourceAddress": "None", "keepaliveTime": "1m", "filters": ["a", "b"]}),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(checked.spec.as_number.0, 65546);
+        assert_eq!(checked.as_numbers_written_as_text, [("asNumber", 65546)]);
+        assert_eq!(checked.peer_address.unwrap().port, Some(179));
+        assert_eq!(checked.spec.ttl_security, Some(3));
+        assert_eq!(checked.spec.source_address, Some(SourceAddress::None));
+        assert_eq!(checked.spec.keepalive_time.unwrap().nanos, 60_000_000_000);
+        assert_eq!(checked.spec.filters, ["a", "b"]);
+    }
+
+    #[test]
+    fn invalid_strings_stay_visible_to_the_cross_field_rules() {
+        let (checked, errors) = run(ApiGroup::CrdV1, json!({"peerIP": "nope"}));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(checked.spec.peer_ip, "nope");
+        assert_eq!(checked.peer_address, None);
+    }
+
+    #[test]
+    fn unknown_fields_come_first() {
+        let (_, errors) = run(ApiGroup::V3, json!({"node": "Bad", "nodeselector": "x"}));
+        assert_eq!(errors[0], "spec.nodeselector: Unknown field");
+        assert!(errors[1].starts_with("spec.node: Invalid value"));
+    }
+
+    #[test]
+    fn integer_bounds() {
+        let mut errors = ErrorList::new();
+        let path = Path::new("x");
+        assert_eq!(integer(&json!(5), &path, &mut errors, 0, 5), Some(5));
+        assert_eq!(integer(&json!(6), &path, &mut errors, 0, 5), None);
+        assert_eq!(integer(&json!(u64::MAX), &path, &mut errors, 0, 5), None);
+        assert_eq!(integer(&json!(2.0), &path, &mut errors, 0, 5), None);
+        assert_eq!(errors.len(), 3);
+    }
+}
