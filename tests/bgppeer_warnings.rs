@@ -35,6 +35,10 @@ fn peer_ip_without_as_number() {
         ["peerIP set without asNumber: works only if the peer is a Calico node"],
         "also when the peerIP is invalid, as the denial shows both"
     );
+    assert!(
+        warnings(json!({"peerIP": "10.0.0.1", "asNumber": -5})).is_empty(),
+        "an invalid asNumber is an error, not a missing one"
+    );
 }
 
 #[test]

@@ -100,8 +100,9 @@ fn is_set(value: Option<&Value>) -> bool {
     }
 }
 
-/// `asNumber` is set unless absent, null or zero (in any valid spelling, such as `"0.0"`).
-fn as_number_is_set(value: Option<&Value>) -> bool {
+/// `asNumber` is set unless absent, null or zero (in any valid spelling, such as `"0.0"`); an
+/// invalid value counts as set.
+pub fn as_number_is_set(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => false,
         Some(value) => asnumber::from_json(value).map_or(true, |form| form.value() != 0),

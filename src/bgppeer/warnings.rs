@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::ApiGroup;
 use super::asnumber::INT32_MAX;
 use super::ip;
+use super::rules;
 use super::spec::CheckedSpec;
 use crate::selector;
 
@@ -55,7 +56,8 @@ pub fn collect(
     ];
     let peer_ip_given = !spec.peer_ip.is_empty();
 
-    if peer_ip_given && spec.as_number.is_unset() && spec.peer_selector.is_empty() {
+    let as_number_given = rules::as_number_is_set(raw_spec.and_then(|raw| raw.get("asNumber")));
+    if peer_ip_given && !as_number_given && spec.peer_selector.is_empty() {
         warnings.push(PEER_IP_WITHOUT_AS_NUMBER.to_owned());
     }
     if let Some(address) = checked.peer_address
