@@ -131,6 +131,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     Ok(sources)
 }
 
+/// A read error that names the path.
 fn read_error(path: &Path, error: std::io::Error) -> LoadError {
     LoadError::Read {
         source_name: path.display().to_string(),

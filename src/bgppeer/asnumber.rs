@@ -89,11 +89,6 @@ fn parse_decimal(text: &str, max: u64) -> Option<u64> {
     Some(value)
 }
 
-/// The dotted ("asdot") notation of an AS number, as operators often write it: `65546` is `1.10`.
-pub fn dotted(value: u32) -> String {
-    format!("{}.{}", value >> 16, value & 0xffff)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,11 +135,5 @@ mod tests {
         assert_eq!(from_json(&json!(1.5)), Err(AsNumberError::OutOfRange));
         assert_eq!(from_json(&json!("x")), Err(AsNumberError::BadString));
         assert_eq!(from_json(&json!(true)), Err(AsNumberError::WrongType));
-    }
-
-    #[test]
-    fn dotted_notation() {
-        assert_eq!(dotted(65546), "1.10");
-        assert_eq!(dotted(64512), "0.64512");
     }
 }

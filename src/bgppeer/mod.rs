@@ -2,7 +2,7 @@
 //!
 //! [`validate`] decides whether a BGPPeer is valid exactly as Calico would (the Go validator of
 //! v3.28 plus the CRD schema and CEL rules of v3.32+/master), and says why in Kubernetes'
-//! field-error format. [`defaults`] returns the JSON Patch the mutating webhook applies.
+//! field-error format. [`defaults()`] returns the JSON Patch the mutating webhook applies.
 //!
 //! Modules, one job each: [`model`] (typed spec), [`metadata`], [`spec`] (field rules),
 //! [`rules`] (cross-field rules), [`warnings`], [`defaults`](mod@defaults), and the value parsers

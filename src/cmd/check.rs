@@ -202,6 +202,7 @@ pub fn check_documents(source: &Source, documents: &[Document], outcome: &mut Ou
     }
 }
 
+/// The string at a key path (`["metadata", "name"]`), if there is one.
 fn string_at(value: &Value, path: &[&str]) -> Option<String> {
     path.iter()
         .try_fold(value, |v, key| v.get(key))
@@ -266,6 +267,7 @@ fn summary_line(outcome: &Outcome) -> String {
     line
 }
 
+/// `1 file`, `2 files`.
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
