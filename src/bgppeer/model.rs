@@ -43,22 +43,47 @@ pub const SPEC_FIELDS: [&str; 18] = [
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BgpPeerSpec {
     /// The node this peering applies to; empty means every node (unless `nodeSelector` is set).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub node: String,
     /// The peer's address with an optional port (`10.0.0.1`, `10.0.0.1:179`, `[2001:db8::1]:179`).
-    #[serde(rename = "peerIP", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "peerIP",
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub peer_ip: String,
     /// The peer's AS number; 0 means unset.
-    #[serde(default, skip_serializing_if = "AsNumber::is_unset")]
+    #[serde(
+        default,
+        skip_serializing_if = "AsNumber::is_unset",
+        deserialize_with = "null_as_default"
+    )]
     pub as_number: AsNumber,
     /// Calico selector for the nodes that have this peering.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub node_selector: String,
     /// Calico selector for the remote Calico nodes to peer with.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub peer_selector: String,
     /// Keep the original next hop (deprecated since v3.30 in favour of `nextHopMode: Keep`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        skip_serializing_if = "std::ops::Not::not",
+        deserialize_with = "null_as_default"
+    )]
     pub keep_original_next_hop: bool,
     /// The BGP password, read from a Secret in calico-node's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,13 +109,25 @@ pub struct BgpPeerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_security: Option<u8>,
     /// Names of the BGPFilter resources applied to this peering.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub filters: Vec<String>,
     /// The gateway through which the peer is reached (adds a static route).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub reachable_by: String,
     /// Calico selector for local workloads to peer with (v3.30+).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "String::is_empty",
+        deserialize_with = "null_as_default"
+    )]
     pub local_workload_selector: String,
     /// Next-hop handling (v3.30.2+).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,6 +311,15 @@ string_enum! {
     }
 }
 
+/// `null` means unset, as in Go's JSON decoding (and the API server prunes such nulls anyway).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 /// `sourceAddress: ""` means unset, as in Go (the field is a plain string there).
 fn empty_as_none<'de, D: Deserializer<'de>>(
     deserializer: D,
@@ -335,6 +381,10 @@ mod tests {
         assert!(serde_json::from_value::<BgpPeerSpec>(json!({"ttlSecurity": 256})).is_err());
         let empty: BgpPeerSpec = serde_json::from_value(json!({"sourceAddress": ""})).unwrap();
         assert_eq!(empty, BgpPeerSpec::default());
+        let nulls = json!({"node": null, "asNumber": null, "keepOriginalNextHop": null,
+                           "filters": null, "password": null, "ttlSecurity": null});
+        let nulls: BgpPeerSpec = serde_json::from_value(nulls).unwrap();
+        assert_eq!(nulls, BgpPeerSpec::default());
     }
 
     #[test]
