@@ -9,15 +9,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::bgppeer::{self, KIND, Report};
 use crate::manifests::{self, Document, LoadError, Source};
 
-/// The version of the `-o json` output schema; bumped only on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+mod json;
+mod text;
 
+pub use json::JSON_SCHEMA_VERSION;
 /// Arguments of `bgppeer-webhook check`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: 0 all BGPPeers valid, 1 any invalid, \
@@ -68,9 +68,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for failure in &outcome.failures {
                 eprintln!("error: {failure}");
             }
-            print!("{}", render_text(&outcome));
+            print!("{}", text::render(&outcome));
         }
-        Format::Json => println!("{}", render_json(&outcome)),
+        Format::Json => println!("{}", json::render(&outcome)),
     }
     Ok(ExitCode::from(outcome.exit_code()))
 }
@@ -210,244 +210,6 @@ fn string_at(value: &Value, path: &[&str]) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `BGPPeer "name"`, or `BGPPeer (unnamed)`.
-fn subject(peer: &PeerResult) -> String {
-    match &peer.name {
-        Some(name) => format!("{KIND} {}", crate::field::go_quote(name)),
-        None => format!("{KIND} (unnamed)"),
-    }
-}
-
-/// The text report: every error, then every warning, then one summary line.
-pub fn render_text(outcome: &Outcome) -> String {
-    let mut out = String::new();
-    for peer in &outcome.peers {
-        for error in &peer.report.errors {
-            out.push_str(&format!("{}: {}: {error}\n", peer.location, subject(peer)));
-        }
-    }
-    for peer in &outcome.peers {
-        for warning in &peer.report.warnings {
-            out.push_str(&format!(
-                "{}: {}: warning: {warning}\n",
-                peer.location,
-                subject(peer)
-            ));
-        }
-    }
-    out.push_str(&summary_line(outcome));
-    out.push('\n');
-    out
-}
-
-/// `3 BGPPeers checked in 2 files: 1 valid, 2 invalid (5 errors), 1 warning; 4 other documents skipped`.
-fn summary_line(outcome: &Outcome) -> String {
-    let invalid = outcome
-        .peers
-        .iter()
-        .filter(|p| !p.report.is_valid())
-        .count();
-    let errors: usize = outcome.peers.iter().map(|p| p.report.errors.len()).sum();
-    let warnings: usize = outcome.peers.iter().map(|p| p.report.warnings.len()).sum();
-    let mut line = format!(
-        "{} checked in {}: {} valid, {invalid} invalid ({}), {}; {} skipped",
-        plural(outcome.peers.len(), "BGPPeer", "BGPPeers"),
-        plural(outcome.files, "file", "files"),
-        outcome.peers.len() - invalid,
-        plural(errors, "error", "errors"),
-        plural(warnings, "warning", "warnings"),
-        plural(outcome.skipped.len(), "other document", "other documents"),
-    );
-    if !outcome.failures.is_empty() {
-        line.push_str(&format!(
-            "; {} could not be read or parsed",
-            plural(outcome.failures.len(), "input", "inputs")
-        ));
-    }
-    line
-}
-
-/// `1 file`, `2 files`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// The `-o json` document (schema version [`JSON_SCHEMA_VERSION`], described in the README).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonOutput<'a> {
-    schema_version: u32,
-    valid: bool,
-    exit_code: u8,
-    summary: JsonSummary,
-    results: Vec<JsonPeer<'a>>,
-    skipped: Vec<JsonSkipped<'a>>,
-    failures: Vec<JsonFailure>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonSummary {
-    files: usize,
-    bgp_peers: usize,
-    valid: usize,
-    invalid: usize,
-    errors: usize,
-    warnings: usize,
-    skipped: usize,
-    failures: usize,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonLocation<'a> {
-    file: &'a str,
-    document: usize,
-    item: Option<usize>,
-    line: Option<u64>,
-}
-
-impl<'a> From<&'a Location> for JsonLocation<'a> {
-    fn from(location: &'a Location) -> Self {
-        Self {
-            file: &location.file,
-            document: location.document,
-            item: location.item,
-            line: location.line,
-        }
-    }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonPeer<'a> {
-    #[serde(flatten)]
-    location: JsonLocation<'a>,
-    api_version: Option<&'a str>,
-    name: Option<&'a str>,
-    valid: bool,
-    errors: Vec<JsonError>,
-    warnings: &'a [String],
-}
-
-#[derive(Serialize)]
-struct JsonError {
-    field: String,
-    reason: &'static str,
-    message: String,
-    text: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonSkipped<'a> {
-    #[serde(flatten)]
-    location: JsonLocation<'a>,
-    api_version: Option<&'a str>,
-    kind: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct JsonFailure {
-    file: String,
-    line: Option<u64>,
-    column: Option<u64>,
-    message: String,
-}
-
-impl From<&LoadError> for JsonFailure {
-    fn from(err: &LoadError) -> Self {
-        let (file, line, column, message) = match err {
-            LoadError::Parse {
-                source_name,
-                line,
-                column,
-                message,
-            } => (source_name.clone(), *line, *column, message.clone()),
-            LoadError::Read { source_name, error } => {
-                (source_name.clone(), None, None, error.to_string())
-            }
-            LoadError::TooLarge { source_name } | LoadError::NotUtf8 { source_name } => {
-                let text = err.to_string();
-                let message = text
-                    .strip_prefix(&format!("{source_name}: "))
-                    .unwrap_or(&text)
-                    .to_owned();
-                (source_name.clone(), None, None, message)
-            }
-        };
-        Self {
-            file,
-            line,
-            column,
-            message,
-        }
-    }
-}
-
-/// The JSON report, pretty-printed.
-pub fn render_json(outcome: &Outcome) -> String {
-    let invalid = outcome
-        .peers
-        .iter()
-        .filter(|p| !p.report.is_valid())
-        .count();
-    let output = JsonOutput {
-        schema_version: JSON_SCHEMA_VERSION,
-        valid: outcome.exit_code() == 0,
-        exit_code: outcome.exit_code(),
-        summary: JsonSummary {
-            files: outcome.files,
-            bgp_peers: outcome.peers.len(),
-            valid: outcome.peers.len() - invalid,
-            invalid,
-            errors: outcome.peers.iter().map(|p| p.report.errors.len()).sum(),
-            warnings: outcome.peers.iter().map(|p| p.report.warnings.len()).sum(),
-            skipped: outcome.skipped.len(),
-            failures: outcome.failures.len(),
-        },
-        results: outcome
-            .peers
-            .iter()
-            .map(|peer| JsonPeer {
-                location: (&peer.location).into(),
-                api_version: peer.api_version.as_deref(),
-                name: peer.name.as_deref(),
-                valid: peer.report.is_valid(),
-                errors: peer
-                    .report
-                    .errors
-                    .iter()
-                    .map(|e| JsonError {
-                        field: e.path.to_string(),
-                        reason: e.error_type.reason(),
-                        message: e.body(),
-                        text: e.to_string(),
-                    })
-                    .collect(),
-                warnings: &peer.report.warnings,
-            })
-            .collect(),
-        skipped: outcome
-            .skipped
-            .iter()
-            .map(|s| JsonSkipped {
-                location: (&s.location).into(),
-                api_version: s.api_version.as_deref(),
-                kind: s.kind.as_deref(),
-            })
-            .collect(),
-        failures: outcome.failures.iter().map(JsonFailure::from).collect(),
-    };
-    // Serialising these plain structs cannot fail; fall back to a minimal document regardless.
-    serde_json::to_string_pretty(&output).unwrap_or_else(|err| {
-        format!(
-            "{{\"schemaVersion\": {JSON_SCHEMA_VERSION}, \"error\": {:?}}}",
-            err.to_string()
-        )
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -485,7 +247,7 @@ spec: {peerIP: '10.0.0.1:0'}
         let outcome = outcome_for(MIXED);
         assert_eq!(outcome.exit_code(), 1);
         assert_eq!(
-            render_text(&outcome),
+            text::render(&outcome),
             "peers.yaml:doc 3: BGPPeer \"bad\": spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535\n\
              peers.yaml:doc 3: BGPPeer \"bad\": warning: peerIP set without asNumber: works only if the peer is a Calico node\n\
              2 BGPPeers checked in 1 file: 1 valid, 1 invalid (1 error), 1 warning; 1 other document skipped\n"
@@ -495,7 +257,7 @@ spec: {peerIP: '10.0.0.1:0'}
     #[test]
     fn json_report() {
         let outcome = outcome_for(MIXED);
-        let json: Value = serde_json::from_str(&render_json(&outcome)).unwrap();
+        let json: Value = serde_json::from_str(&json::render(&outcome)).unwrap();
         assert_eq!(json["schemaVersion"], 1);
         assert_eq!(json["valid"], false);
         assert_eq!(json["exitCode"], 1);
@@ -521,7 +283,7 @@ spec: {peerIP: '10.0.0.1:0'}
             "kind: List\nitems:\n- apiVersion: projectcalico.org/v3\n  kind: BGPPeer\n  spec: {}\n",
         );
         assert_eq!(outcome.peers.len(), 1);
-        let text = render_text(&outcome);
+        let text = text::render(&outcome);
         assert!(
             text.starts_with(
                 "peers.yaml:doc 1 item 1: BGPPeer (unnamed): metadata.name: Required value"
@@ -535,7 +297,7 @@ spec: {peerIP: '10.0.0.1:0'}
         let outcome = outcome_for("kind: ConfigMap\n");
         assert_eq!(outcome.exit_code(), 0);
         assert_eq!(
-            render_text(&outcome),
+            text::render(&outcome),
             "0 BGPPeers checked in 1 file: 0 valid, 0 invalid (0 errors), 0 warnings; 1 other document skipped\n"
         );
     }
