@@ -5,6 +5,8 @@
 //! when `generateName` is missing too (the API server's own rule: `name or generateName is
 //! required`); a name that is present is checked in full.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::names;
@@ -94,7 +96,12 @@ fn validate_annotations(annotations: Option<&Value>, path: &Path, errors: &mut E
     };
     let mut total = 0usize;
     for (key, value) in map {
-        for msg in names::qualified_name(&key.to_lowercase()) {
+        let lowered: Cow<'_, str> = if key.chars().any(char::is_uppercase) {
+            Cow::Owned(key.to_lowercase())
+        } else {
+            Cow::Borrowed(key)
+        };
+        for msg in names::qualified_name(&lowered) {
             errors.push(FieldError::invalid(path.clone(), key.as_str(), msg));
         }
         total = total.saturating_add(key.len());
