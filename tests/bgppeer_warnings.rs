@@ -158,6 +158,14 @@ fn passwords() {
         warnings(json!({"peerIP": "10.0.0.1", "asNumber": 1, "password": {}})),
         ["password has no secretKeyRef: the peering is configured without a password"]
     );
+    // An invalid secretKeyRef is an error, not a missing one: no contradictory warning.
+    let report = bgppeer_webhook::bgppeer::validate(
+        ApiGroup::CrdV1,
+        &json!({"metadata": {"name": "p"},
+                "spec": {"peerIP": "10.0.0.1", "asNumber": 1, "password": {"secretKeyRef": {"name": "s"}}}}),
+    );
+    assert_eq!(report.errors.len(), 1, "{}", report.errors);
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
 }
 
 #[test]

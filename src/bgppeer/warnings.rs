@@ -104,10 +104,16 @@ pub fn collect(
     if spec.keep_original_next_hop && spec.next_hop_mode.is_none() {
         warnings.push(KEEP_ORIGINAL_NEXT_HOP.to_owned());
     }
+    // Judged from the raw spec: an invalid secretKeyRef is already an error, and is not "no
+    // secretKeyRef".
+    let secret_key_ref_given = raw_spec
+        .and_then(|raw| raw.get("password"))
+        .and_then(|password| password.get("secretKeyRef"))
+        .is_some_and(|secret_key_ref| !secret_key_ref.is_null());
     match &spec.password {
         Some(password) if password.secret_key_ref.is_some() => warnings.push(PASSWORD.to_owned()),
-        Some(_) => warnings.push(PASSWORD_WITHOUT_SECRET.to_owned()),
-        None => {}
+        Some(_) if !secret_key_ref_given => warnings.push(PASSWORD_WITHOUT_SECRET.to_owned()),
+        _ => {}
     }
     if spec.max_restart_time.is_some() {
         warnings.push(MAX_RESTART_TIME.to_owned());
