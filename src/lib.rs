@@ -14,6 +14,7 @@ pub mod admission;
 pub mod bgppeer;
 pub mod certs;
 pub mod cmd;
+pub mod explain;
 pub mod field;
 pub mod manifests;
 pub mod selector;

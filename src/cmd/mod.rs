@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 pub mod certs;
 pub mod check;
+pub mod explain;
 pub mod selector;
 pub mod selftest;
 pub mod serve;
@@ -30,6 +31,8 @@ enum Command {
     Check(check::Args),
     /// Parse a Calico selector, print its canonical form and optionally evaluate it.
     Selector(selector::Args),
+    /// Show which nodes each BGPPeer applies to and which BGP sessions they will open.
+    Explain(explain::Args),
     /// Write a development CA and a serving certificate signed by it.
     Certs(certs::Args),
     /// From inside a cluster, check that the installed webhook denies an invalid BGPPeer and
@@ -44,6 +47,7 @@ impl Cli {
             Command::Serve(args) => serve::run(args),
             Command::Check(args) => check::run(args),
             Command::Selector(args) => selector::run(args),
+            Command::Explain(args) => explain::run(args),
             Command::Certs(args) => certs::run(args),
             Command::Selftest(args) => selftest::run(args),
         };
