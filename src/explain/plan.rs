@@ -307,10 +307,7 @@ pub fn plan(
             as_number,
         }
     } else {
-        warnings.push(
-            "sets neither peerIP, peerSelector nor localWorkloadSelector: opens no session"
-                .to_owned(),
-        );
+        // Validation already warns about this (`warnings::NO_PEER`); saying it twice adds nothing.
         Remote::Nothing
     };
     Ok(PeerOutcome::Explained(Plan {
