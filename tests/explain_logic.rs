@@ -92,20 +92,29 @@ fn global_peer_applies_to_every_node() {
     );
     assert!(matches!(
         plan.sessions[0].target,
-        Target::Address { as_number: Some(64500), port: None, .. }
+        Target::Address {
+            as_number: Some(64500),
+            port: None,
+            ..
+        }
     ));
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
 }
 
 #[test]
 fn node_scoped_peer_applies_to_that_node_only() {
-    let plan = explain_one(json!({"node": "rack1-host2", "peerIP": "[2001:db8::1]:1179", "asNumber": 64512}));
+    let plan = explain_one(
+        json!({"node": "rack1-host2", "peerIP": "[2001:db8::1]:1179", "asNumber": 64512}),
+    );
     assert_eq!(plan.scope, Scope::Node("rack1-host2".into()));
     assert_eq!(plan.applies_to, ["rack1-host2"]);
     assert_eq!(session_pairs(&plan), ["rack1-host2 -> 2001:db8::1:1179"]);
     assert!(matches!(
         plan.sessions[0].target,
-        Target::Address { port: Some(1179), .. }
+        Target::Address {
+            port: Some(1179),
+            ..
+        }
     ));
 }
 
@@ -147,7 +156,12 @@ fn global_peer_selector_is_a_full_mesh_without_self_sessions() {
         let (from, to) = pair.split_once(" -> node:").unwrap();
         assert_ne!(from, to, "a node never peers with itself");
     }
-    let Remote::PeerSelector { matches, manual_reverse, .. } = &plan.remote else {
+    let Remote::PeerSelector {
+        matches,
+        manual_reverse,
+        ..
+    } = &plan.remote
+    else {
         panic!("{:?}", plan.remote)
     };
     assert_eq!(matches, &["rack1-host1", "rack1-host2", "rr1"]);
@@ -161,7 +175,11 @@ fn peer_selector_sessions_go_to_the_nodes_bgp_addresses() {
         .sessions
         .iter()
         .map(|s| match &s.target {
-            Target::Node { name, addresses, as_number } => (
+            Target::Node {
+                name,
+                addresses,
+                as_number,
+            } => (
                 name.clone(),
                 addresses.iter().map(|a| a.ip.to_string()).collect(),
                 *as_number,
@@ -172,9 +190,17 @@ fn peer_selector_sessions_go_to_the_nodes_bgp_addresses() {
     assert_eq!(
         targets,
         [
-            ("rack1-host1".to_owned(), vec!["10.1.0.11".to_owned(), "fd00:1::11".to_owned()], Some(64601)),
+            (
+                "rack1-host1".to_owned(),
+                vec!["10.1.0.11".to_owned(), "fd00:1::11".to_owned()],
+                Some(64601)
+            ),
             ("rack1-host2".to_owned(), vec!["10.1.0.12".to_owned()], None),
-            ("rack2-host1".to_owned(), vec!["192.168.2.11".to_owned()], None),
+            (
+                "rack2-host1".to_owned(),
+                vec!["192.168.2.11".to_owned()],
+                None
+            ),
         ]
     );
 }
@@ -185,7 +211,10 @@ fn node_selector_with_peer_selector() {
         "nodeSelector": "!has(route-reflector)",
         "peerSelector": "route-reflector == 'true'"
     }));
-    assert_eq!(plan.applies_to, ["rack1-host1", "rack1-host2", "rack2-host1"]);
+    assert_eq!(
+        plan.applies_to,
+        ["rack1-host1", "rack1-host2", "rack2-host1"]
+    );
     assert_eq!(
         session_pairs(&plan),
         [
@@ -203,7 +232,10 @@ fn node_with_peer_selector() {
     assert_eq!(plan.scope, Scope::Node("rack2-host1".into()));
     assert_eq!(
         session_pairs(&plan),
-        ["rack2-host1 -> node:rack1-host1", "rack2-host1 -> node:rack1-host2"]
+        [
+            "rack2-host1 -> node:rack1-host1",
+            "rack2-host1 -> node:rack1-host2"
+        ]
     );
 }
 
@@ -213,8 +245,10 @@ fn peer_selector_matching_only_the_local_node_opens_nothing() {
     assert!(plan.sessions.is_empty());
     assert_eq!(
         plan.warnings,
-        ["peerSelector matches only the node the peer applies to, and a node never peers with \
-          itself: no session"]
+        [
+            "peerSelector matches only the node the peer applies to, and a node never peers with \
+          itself: no session"
+        ]
     );
 }
 
@@ -238,7 +272,10 @@ fn selectors_matching_nothing() {
     assert!(plan.applies_to.is_empty() && plan.sessions.is_empty());
     assert_eq!(
         plan.warnings,
-        ["nodeSelector matches no node", "applies to no node: opens no session"]
+        [
+            "nodeSelector matches no node",
+            "applies to no node: opens no session"
+        ]
     );
 
     let plan = explain_one(json!({"peerSelector": "role == 'spine'"}));
@@ -277,7 +314,10 @@ fn local_workload_selector_peers_with_local_workloads() {
     }));
     assert_eq!(
         plan.remote,
-        Remote::LocalWorkloads { selector: "app == \"speaker\"".into(), as_number: 64700 }
+        Remote::LocalWorkloads {
+            selector: "app == \"speaker\"".into(),
+            as_number: 64700
+        }
     );
     assert_eq!(session_pairs(&plan), ["rack2-host1 -> workloads"]);
 }
@@ -287,10 +327,7 @@ fn a_peer_with_no_remote_opens_nothing() {
     let plan = explain_one(json!({"node": "rr1"}));
     assert_eq!(plan.remote, Remote::Nothing);
     assert!(plan.sessions.is_empty());
-    assert_eq!(
-        plan.warnings,
-        [bgppeer_webhook::bgppeer::warnings::NO_PEER]
-    );
+    assert_eq!(plan.warnings, [bgppeer_webhook::bgppeer::warnings::NO_PEER]);
 }
 
 #[test]
@@ -298,11 +335,19 @@ fn manual_reverse_peering_is_pointed_out() {
     let plan = explain_one(json!({
         "node": "rr1", "peerSelector": "has(rack)", "reversePeering": "Manual"
     }));
-    assert!(matches!(plan.remote, Remote::PeerSelector { manual_reverse: true, .. }));
+    assert!(matches!(
+        plan.remote,
+        Remote::PeerSelector {
+            manual_reverse: true,
+            ..
+        }
+    ));
     assert_eq!(
         plan.warnings,
-        ["reversePeering: Manual: the matched nodes open the reverse side only if another \
-          BGPPeer selects them"]
+        [
+            "reversePeering: Manual: the matched nodes open the reverse side only if another \
+          BGPPeer selects them"
+        ]
     );
 }
 
@@ -318,7 +363,10 @@ fn peer_ip_of_a_node_is_pointed_out_and_validation_warnings_are_kept() {
     );
     assert!(matches!(
         plan.sessions[0].target,
-        Target::Address { as_number: None, .. }
+        Target::Address {
+            as_number: None,
+            ..
+        }
     ));
 }
 
@@ -336,13 +384,18 @@ fn nodes_without_an_address_are_pointed_out() {
     };
     assert_eq!(
         plan.warnings,
-        ["node \"b\" has no known BGP address (no projectcalico.org/IPv4Address annotation, no InternalIP)"]
+        [
+            "node \"b\" has no known BGP address (no projectcalico.org/IPv4Address annotation, no InternalIP)"
+        ]
     );
 }
 
 #[test]
 fn invalid_peers_are_reported_not_explained() {
-    let bad = peer("bad", json!({"node": "rr1", "nodeSelector": "has(rack)", "peerIP": "10.0.0.1:0"}));
+    let bad = peer(
+        "bad",
+        json!({"node": "rr1", "nodeSelector": "has(rack)", "peerIP": "10.0.0.1:0"}),
+    );
     let broken_selector = peer("sel", json!({"peerSelector": "rack =="}));
     let wrong_version = json!({"apiVersion": "v1", "kind": "BGPPeer", "metadata": {"name": "x"}});
     let good = peer("good", json!({"peerIP": "10.0.0.1", "asNumber": 1}));
@@ -374,10 +427,19 @@ fn invalid_peers_are_reported_not_explained() {
         ]
     );
     assert_eq!(errors[1].len(), 1);
-    assert!(errors[1][0].starts_with("spec.peerSelector: Invalid value: \"rack ==\""), "{errors:?}");
-    assert!(errors[2][0].starts_with("apiVersion: Unsupported value: \"v1\""), "{errors:?}");
+    assert!(
+        errors[1][0].starts_with("spec.peerSelector: Invalid value: \"rack ==\""),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2][0].starts_with("apiVersion: Unsupported value: \"v1\""),
+        "{errors:?}"
+    );
     assert!(errors[3].is_empty());
-    assert_eq!(explanation.skipped, [("e".to_owned(), Some("ConfigMap".to_owned()))]);
+    assert_eq!(
+        explanation.skipped,
+        [("e".to_owned(), Some("ConfigMap".to_owned()))]
+    );
     assert_eq!(explanation.exit_code(), 1);
     assert_eq!(explanation.session_count(), 4);
 }
@@ -398,7 +460,8 @@ fn text_rendering() {
         "to-rr",
         json!({"nodeSelector": "rack == 'r2'", "peerSelector": "has(route-reflector)"}),
     );
-    let explanation = explain::explain([("peers.yaml:doc 1".to_owned(), &object)], &fixture_nodes());
+    let explanation =
+        explain::explain([("peers.yaml:doc 1".to_owned(), &object)], &fixture_nodes());
     assert_eq!(
         explain::text::render(&explanation),
         "BGPPeer \"to-rr\" (peers.yaml:doc 1)\n\
@@ -414,8 +477,12 @@ fn text_rendering() {
 
 #[test]
 fn json_rendering_follows_the_schema() {
-    let object = peer("tor", json!({"node": "rack1-host1", "peerIP": "10.1.0.1:179", "asNumber": "1.10"}));
-    let explanation = explain::explain([("peers.yaml:doc 1".to_owned(), &object)], &fixture_nodes());
+    let object = peer(
+        "tor",
+        json!({"node": "rack1-host1", "peerIP": "10.1.0.1:179", "asNumber": "1.10"}),
+    );
+    let explanation =
+        explain::explain([("peers.yaml:doc 1".to_owned(), &object)], &fixture_nodes());
     let json: Value = serde_json::from_str(&explain::json::render(&explanation)).unwrap();
     assert_eq!(json["schemaVersion"], 1);
     assert_eq!(json["exitCode"], 0);
@@ -424,11 +491,17 @@ fn json_rendering_follows_the_schema() {
         json!({"nodes": 4, "bgpPeers": 1, "explained": 1, "invalid": 0, "sessions": 1,
                "skipped": 0, "inputErrors": 0})
     );
-    assert_eq!(json["nodes"][0]["addresses"][1], json!({"ip": "fd00:1::11", "source": "calico-annotation"}));
+    assert_eq!(
+        json["nodes"][0]["addresses"][1],
+        json!({"ip": "fd00:1::11", "source": "calico-annotation"})
+    );
     let peer = &json["peers"][0];
     assert_eq!(peer["name"], "tor");
     assert_eq!(peer["valid"], true);
-    assert_eq!(peer["scope"], json!({"type": "node", "node": "rack1-host1"}));
+    assert_eq!(
+        peer["scope"],
+        json!({"type": "node", "node": "rack1-host1"})
+    );
     assert_eq!(peer["appliesTo"], json!(["rack1-host1"]));
     assert_eq!(
         peer["remote"],
@@ -451,7 +524,9 @@ fn dot_rendering_quotes_selectors() {
     let dot = explain::dot::render(&explanation);
     assert!(dot.starts_with("digraph \"bgp-peerings\" {\n"), "{dot}");
     assert!(
-        dot.contains(r#""node:rack2-host1" -> "workloads:app == \"a\\\\b\" AS 7" [label="w-x\nAS 7"];"#),
+        dot.contains(
+            r#""node:rack2-host1" -> "workloads:app == \"a\\\\b\" AS 7" [label="w-x\nAS 7"];"#
+        ),
         "{dot}"
     );
 }

@@ -110,7 +110,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let mut explanation: Explanation = explain::explain(
-        documents.iter().map(|(source, value)| (source.clone(), value)),
+        documents
+            .iter()
+            .map(|(source, value)| (source.clone(), value)),
         &node_list,
     );
     explanation.input_errors = input_errors;
@@ -166,9 +168,7 @@ fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
                 let mut value =
                     serde_json::to_value(&node).context("encoding a Node from the API server")?;
                 if let Some(object) = value.as_object_mut() {
-                    object
-                        .entry("kind")
-                        .or_insert_with(|| Value::from("Node"));
+                    object.entry("kind").or_insert_with(|| Value::from("Node"));
                 }
                 objects.push(value);
             }

@@ -45,7 +45,7 @@ pub fn render(explanation: &Explanation) -> String {
                     let id = format!("peer:{address}");
                     let as_text = as_number.map_or("AS unset".to_owned(), |n| format!("AS {n}"));
                     declare(&mut extra, &mut out, &id, || {
-                        format!("shape=\"ellipse\", label={}", label(&[address.clone()]))
+                        format!("shape=\"ellipse\", label={}", quote(&address))
                     });
                     (id, as_text)
                 }
@@ -88,7 +88,12 @@ pub fn render(explanation: &Explanation) -> String {
 }
 
 /// Writes a vertex the first time its id is seen.
-fn declare(seen: &mut Vec<String>, out: &mut String, id: &str, attributes: impl FnOnce() -> String) {
+fn declare(
+    seen: &mut Vec<String>,
+    out: &mut String,
+    id: &str,
+    attributes: impl FnOnce() -> String,
+) {
     if seen.iter().any(|s| s == id) {
         return;
     }

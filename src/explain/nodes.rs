@@ -121,7 +121,11 @@ pub fn from_objects<'a>(
         list.nodes.push(node);
     }
     list.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-    if let Some(pair) = list.nodes.windows(2).find(|pair| pair[0].name == pair[1].name) {
+    if let Some(pair) = list
+        .nodes
+        .windows(2)
+        .find(|pair| pair[0].name == pair[1].name)
+    {
         return Err(NodeListError::Duplicate {
             name: pair[0].name.clone(),
         });
@@ -157,7 +161,11 @@ fn from_object(
         .filter(|name| !name.is_empty())
         .ok_or(NodeListError::NoName { index })?
         .to_owned();
-    let labels = string_map(metadata.and_then(|m| m.get("labels")), &name, "metadata.labels")?;
+    let labels = string_map(
+        metadata.and_then(|m| m.get("labels")),
+        &name,
+        "metadata.labels",
+    )?;
     let annotations = string_map(
         metadata.and_then(|m| m.get("annotations")),
         &name,
@@ -342,7 +350,10 @@ mod tests {
             "object 1: expected kind Node (the output of `kubectl get nodes -o json`), found kind Pod"
         );
         let err = from_objects([&json!("text")]).unwrap_err();
-        assert!(err.to_string().contains("found an object without a kind"), "{err}");
+        assert!(
+            err.to_string().contains("found an object without a kind"),
+            "{err}"
+        );
         let err = from_objects([&json!({"kind": "Node", "metadata": {}})]).unwrap_err();
         assert_eq!(err, NodeListError::NoName { index: 1 });
         let node = json!({"kind": "Node", "metadata": {"name": "a", "labels": {"x": 1}}});

@@ -164,7 +164,11 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
         };
         match spec {
             Ok(spec) => plan(&spec, nodes, report.warnings),
-            Err(err) => Err(FieldError::invalid(Path::new("spec"), Value::Null, err.to_string())),
+            Err(err) => Err(FieldError::invalid(
+                Path::new("spec"),
+                Value::Null,
+                err.to_string(),
+            )),
         }
         .unwrap_or_else(|error| {
             let mut errors = ErrorList::new();
@@ -199,7 +203,10 @@ pub fn plan(
         (Scope::Node(spec.node.clone()), local)
     } else if !spec.node_selector.is_empty() {
         let selector = parse_selector("spec.nodeSelector", &spec.node_selector)?;
-        let local: Vec<&NodeInfo> = nodes.iter().filter(|n| selector.matches(&n.labels)).collect();
+        let local: Vec<&NodeInfo> = nodes
+            .iter()
+            .filter(|n| selector.matches(&n.labels))
+            .collect();
         if local.is_empty() {
             warnings.push("nodeSelector matches no node".to_owned());
         }
@@ -214,7 +221,10 @@ pub fn plan(
     let mut sessions = Vec::new();
     let remote = if !spec.peer_selector.is_empty() {
         let selector = parse_selector("spec.peerSelector", &spec.peer_selector)?;
-        let matched: Vec<&NodeInfo> = nodes.iter().filter(|n| selector.matches(&n.labels)).collect();
+        let matched: Vec<&NodeInfo> = nodes
+            .iter()
+            .filter(|n| selector.matches(&n.labels))
+            .collect();
         for node in &local {
             for other in matched.iter().filter(|other| other.name != node.name) {
                 sessions.push(Session {
@@ -268,7 +278,11 @@ pub fn plan(
         }
     } else if !spec.peer_ip.is_empty() {
         let address = ip::parse_peer_ip(&spec.peer_ip).map_err(|err| {
-            FieldError::invalid(Path::new("spec.peerIP"), spec.peer_ip.clone(), err.to_string())
+            FieldError::invalid(
+                Path::new("spec.peerIP"),
+                spec.peer_ip.clone(),
+                err.to_string(),
+            )
         })?;
         let as_number = (!spec.as_number.is_unset()).then_some(spec.as_number.0);
         for node in &local {

@@ -112,7 +112,11 @@ fn target(target: &Target) -> String {
             ip,
             port,
             as_number,
-        } => format!("{} ({})", endpoint(*ip, *port), as_text(*as_number, "AS unset")),
+        } => format!(
+            "{} ({})",
+            endpoint(*ip, *port),
+            as_text(*as_number, "AS unset")
+        ),
         Target::Node {
             name,
             addresses,

@@ -1,0 +1,763 @@
+//! End-to-end tests of `bgppeer-webhook explain`: the real binary on the files in
+//! `tests/fixtures/explain/`, asserting stdout, stderr and the exit code; `--kubeconfig` against
+//! a small Kubernetes API endpoint served by the test itself.
+//!
+//! The `-o dot` output is always checked by [`dot_syntax`], a parser for the subset of the DOT
+//! language that the command may emit (strict about quoting and statement structure), and is
+//! additionally rendered with Graphviz's `dot -Tsvg` when `dot` is installed (`make tools`
+//! installs it on Debian). Set `BGPPEER_WEBHOOK_REQUIRE_DOT=1` to make a missing `dot` a failure.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_bgppeer-webhook");
+const NODES: &str = "tests/fixtures/explain/nodes/nodes.json";
+const PEERS: &str = "tests/fixtures/explain/peers/peers.yaml";
+const PROBLEMS: &str = "tests/fixtures/explain/peers/problems.yaml";
+const PEER_DIR: &str = "tests/fixtures/explain/peers";
+
+fn explain(args: &[&str]) -> Output {
+    explain_with_stdin(args, None)
+}
+
+fn explain_with_stdin(args: &[&str], input: Option<&[u8]>) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("explain")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        stdin.write_all(input).unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn text_output_for_every_scope() {
+    let output = explain(&["--nodes", NODES, PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let text = stdout(&output);
+    for expected in [
+        "BGPPeer \"global-router\" (tests/fixtures/explain/peers/peers.yaml:doc 1)\n\
+         \x20 scope: global (no node, no nodeSelector): every node\n\
+         \x20 applies to: 4 of 4 nodes: rack1-host1, rack1-host2, rack2-host1, rr1\n\
+         \x20 peers with: peerIP 192.0.2.1 (AS 64500)\n\
+         \x20 sessions: 4\n",
+        "  scope: node rack1-host1\n",
+        "    rack1-host1 -> 10.1.0.1:179 (AS 64512)\n",
+        "  scope: nodeSelector (rack == \"r1\" && !has(route-reflector))\n",
+        "  peers with: nodes matching peerSelector route-reflector == \"true\": 1 node: rr1\n",
+        "    rack2-host1 -> node rr1 at 10.1.0.2 (the cluster's default AS)\n",
+        "    rr1 -> node rack1-host1 at 10.1.0.11, fd00:1::11 (AS 64601)\n",
+        "    rr1 -> node rack2-host1 at 192.168.2.11 (InternalIP) (the cluster's default AS)\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(
+        text.ends_with("\n5 BGPPeers on 4 nodes: 5 explained (13 sessions), 0 invalid\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn invalid_peers_and_warnings_give_exit_code_1() {
+    let output = explain(&["--nodes", NODES, PROBLEMS]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    for expected in [
+        "  warning: node \"rack9-host1\" is not in the node list\n",
+        "  warning: nodeSelector matches no node\n",
+        "  warning: peerSelector matches no node\n",
+        "BGPPeer \"invalid\" (tests/fixtures/explain/peers/problems.yaml:doc 4): invalid, not explained\n\
+         \x20 error: spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535\n\
+         \x20 error: spec.node: Forbidden: node and nodeSelector cannot both be set\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(
+        text.ends_with(
+            "4 BGPPeers on 4 nodes: 3 explained (0 sessions), 1 invalid; 1 other document skipped\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_output() {
+    let output = explain(&["--nodes", NODES, "-o", "json", PEER_DIR]);
+    assert_eq!(output.status.code(), Some(1));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["exitCode"], 1);
+    assert_eq!(
+        json["summary"],
+        json!({"nodes": 4, "bgpPeers": 10, "explained": 9, "invalid": 1, "sessions": 14,
+               "skipped": 1, "inputErrors": 0})
+    );
+    let peers = json["peers"].as_array().unwrap();
+    let by_name = |name: &str| peers.iter().find(|p| p["name"] == name).unwrap();
+    let mesh = by_name("rr1-mesh");
+    assert_eq!(mesh["scope"], json!({"type": "node", "node": "rr1"}));
+    assert_eq!(mesh["remote"]["type"], "peerSelector");
+    assert_eq!(mesh["remote"]["matches"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        mesh["sessions"][2],
+        json!({"node": "rr1", "peer": {"type": "node", "name": "rack2-host1", "asNumber": null,
+               "addresses": [{"ip": "192.168.2.11", "source": "internal-ip"}]}})
+    );
+    let invalid = by_name("invalid");
+    assert_eq!(invalid["valid"], false);
+    assert_eq!(invalid["scope"], Value::Null);
+    assert_eq!(invalid["errors"][0]["field"], "spec.peerIP");
+    assert_eq!(invalid["errors"][0]["reason"], "FieldValueInvalid");
+    let workloads = by_name("metallb-speakers");
+    assert_eq!(
+        workloads["sessions"],
+        json!([{"node": "rack2-host1", "peer": {"type": "localWorkloads",
+                "selector": "app == \"speaker\"", "asNumber": 64700}}])
+    );
+    assert_eq!(json["skipped"][0]["kind"], "ConfigMap");
+}
+
+#[test]
+fn dot_output_is_a_valid_graph_of_every_session() {
+    let output = explain(&["--nodes", NODES, "-o", "dot", PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dot = stdout(&output);
+    let graph = dot_syntax::parse(&dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
+    assert_eq!(graph.name.as_deref(), Some("bgp-peerings"));
+    let node_ids: Vec<&str> = graph.nodes.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        &node_ids[..4],
+        [
+            "node:rack1-host1",
+            "node:rack1-host2",
+            "node:rack2-host1",
+            "node:rr1"
+        ]
+    );
+    assert!(node_ids.contains(&"peer:192.0.2.1"));
+    assert!(node_ids.contains(&"peer:10.1.0.1:179"));
+    assert_eq!(graph.edges.len(), 13, "one edge per session");
+    for (from, to, _) in &graph.edges {
+        assert!(node_ids.contains(&from.as_str()), "undeclared {from}");
+        assert!(node_ids.contains(&to.as_str()), "undeclared {to}");
+    }
+    assert!(graph.edges.contains(&(
+        "node:rr1".to_owned(),
+        "node:rack1-host1".to_owned(),
+        vec![("label".to_owned(), "rr1-mesh\\nAS 64601".to_owned())]
+    )));
+    render_with_graphviz(&dot);
+}
+
+#[test]
+fn dot_output_survives_hostile_names() {
+    let nodes = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"kind": "Node", "metadata": {"name": "a\"] -> x; evil [", "labels": {"peer": "yes"}}},
+        {"kind": "Node", "metadata": {"name": "b\\", "labels": {"peer": "yes"}}},
+        {"kind": "Node", "metadata": {"name": "c\nd }", "labels": {"peer": "yes"}}}
+    ]});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nodes.json");
+    std::fs::write(&path, nodes.to_string()).unwrap();
+    let peer = b"apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: mesh}\n\
+                 spec: {peerSelector: \"peer == 'yes'\"}\n";
+    let output = explain_with_stdin(
+        &["--nodes", path.to_str().unwrap(), "-o", "dot", "-"],
+        Some(peer),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dot = stdout(&output);
+    let graph = dot_syntax::parse(&dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
+    let ids: Vec<&str> = graph.nodes.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["node:a\"] -> x; evil [", "node:b\\\\", "node:c\\nd }"]
+    );
+    assert_eq!(graph.edges.len(), 6);
+    render_with_graphviz(&dot);
+}
+
+#[test]
+fn a_single_yaml_node() {
+    let output = explain(&["--nodes", "tests/fixtures/explain/nodes/node.yaml", PEERS]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(
+        text.contains("  applies to: 1 of 1 node: rack1-host1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  warning: node \"rr1\" is not in the node list\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn nodes_from_stdin() {
+    let nodes = std::fs::read(format!("{}/{NODES}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let output = explain_with_stdin(&["--nodes", "-", "-o", "json", PEERS], Some(&nodes));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["summary"]["sessions"], 13);
+}
+
+#[test]
+fn unreadable_input_gives_exit_code_2() {
+    let output = explain(&[
+        "--nodes",
+        "tests/fixtures/explain/nodes/missing.json",
+        PEERS,
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output)
+            .starts_with("error: reading --nodes: tests/fixtures/explain/nodes/missing.json: "),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(stdout(&output), "");
+
+    let output = explain(&["--nodes", PEERS, PEERS]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: reading the nodes: object 1: expected kind Node (the output of \
+         `kubectl get nodes -o json`), found kind BGPPeer\n"
+    );
+
+    // A missing manifest is reported; the others are still explained.
+    let output = explain(&["--nodes", NODES, "nope.yaml", PEERS]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: nope.yaml: "),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stdout(&output).contains("5 explained (13 sessions)"));
+    let output = explain(&["--nodes", NODES, "-o", "json", "nope.yaml"]);
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["exitCode"], 2);
+    assert_eq!(json["inputErrors"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn usage_errors_give_exit_code_2() {
+    for args in [
+        vec![PEERS],
+        vec!["--nodes", NODES, "--kubeconfig", "kubeconfig", PEERS],
+        vec!["--nodes", NODES],
+        vec!["--nodes", NODES, "-o", "svg", PEERS],
+    ] {
+        let output = explain(&args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains("error:"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert_eq!(stdout(&output), "", "{args:?}");
+    }
+    let output = explain(&["--nodes", "-", "-"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: standard input (`-`) can be used for --nodes or for the peers, not both\n"
+    );
+}
+
+/// A Kubernetes API endpoint that answers `GET /api/v1/nodes` from the fixture node list in two
+/// pages (so that the client has to follow the `continue` token) and records the request lines.
+fn serve_nodes() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&requests);
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/{NODES}", env!("CARGO_MANIFEST_DIR"))).unwrap(),
+    )
+    .unwrap();
+    let items = fixture["items"].as_array().unwrap().clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut authorization = String::new();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if header.to_ascii_lowercase().starts_with("authorization:") {
+                    authorization = header.trim_end().to_owned();
+                }
+            }
+            let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+            recorded
+                .lock()
+                .unwrap()
+                .push(format!("{target} {authorization}"));
+            let (status, body) = if !target.starts_with("/api/v1/nodes?") {
+                ("404 Not Found", json!({"kind": "Status", "code": 404}))
+            } else if target.contains("continue=page-2") {
+                (
+                    "200 OK",
+                    json!({"apiVersion": "v1", "kind": "NodeList",
+                           "metadata": {"resourceVersion": "2"}, "items": items[2..]}),
+                )
+            } else {
+                (
+                    "200 OK",
+                    json!({"apiVersion": "v1", "kind": "NodeList",
+                           "metadata": {"resourceVersion": "1", "continue": "page-2"},
+                           "items": items[..2]}),
+                )
+            };
+            let body = body.to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = reader.read(&mut [0u8; 0]);
+        }
+    });
+    (port, requests)
+}
+
+fn kubeconfig(dir: &std::path::Path, port: u16) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\n\
+             clusters:\n- name: test\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             contexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n\
+             users:\n- name: test\n  user:\n    token: test-token\n"
+        ),
+    )
+    .unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn nodes_from_a_cluster() {
+    let (port, requests) = serve_nodes();
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let output = explain(&["--kubeconfig", &config, "-o", "json", PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["summary"]["nodes"], 4);
+    assert_eq!(json["summary"]["sessions"], 13);
+    assert_eq!(
+        json["nodes"][0]["addresses"][0],
+        json!({"ip": "10.1.0.11", "source": "calico-annotation"})
+    );
+    let requests = requests.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        [
+            "/api/v1/nodes?&limit=500 authorization: Bearer test-token",
+            "/api/v1/nodes?&limit=500&continue=page-2 authorization: Bearer test-token"
+        ]
+    );
+}
+
+#[test]
+fn an_unreachable_cluster_gives_exit_code_2() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let output = explain(&["--kubeconfig", &config, PEERS]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "error: listing Nodes from http://127.0.0.1:{port}/: "
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let output = explain(&["--kubeconfig", "no-such-kubeconfig", PEERS]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: reading kubeconfig no-such-kubeconfig: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Renders the graph with Graphviz when `dot` is installed; the structural check has run already.
+fn render_with_graphviz(dot: &str) {
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(err) => {
+            assert!(
+                std::env::var_os("BGPPEER_WEBHOOK_REQUIRE_DOT").is_none(),
+                "BGPPEER_WEBHOOK_REQUIRE_DOT is set but `dot` cannot run: {err}"
+            );
+            eprintln!("note: `dot` not found ({err}); checked the DOT syntax only");
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(dot.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "dot -Tsvg failed: {}\n{dot}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("<svg"));
+}
+
+/// A parser for the subset of the DOT language (<https://graphviz.org/doc/info/lang.html>) that
+/// `explain -o dot` emits: one `digraph` of node, edge, attribute and `ID = ID` statements.
+/// Anything outside that subset (subgraphs, HTML strings, comments, undirected edges) is an
+/// error, as is any quoting mistake.
+mod dot_syntax {
+    /// Attributes as (name, value), values with DOT escapes left in place (`\n`, `\\`, `\"`
+    /// become `\n`, `\\` and `"`).
+    pub type Attributes = Vec<(String, String)>;
+
+    /// The parsed graph.
+    #[derive(Debug)]
+    pub struct Graph {
+        pub name: Option<String>,
+        pub nodes: Vec<(String, Attributes)>,
+        pub edges: Vec<(String, String, Attributes)>,
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    enum Token {
+        /// An ID: a quoted string (unescaped), a name or a numeral.
+        Id {
+            text: String,
+            quoted: bool,
+        },
+        Punct(&'static str),
+    }
+
+    fn tokenize(input: &str) -> Result<Vec<Token>, String> {
+        let mut tokens = Vec::new();
+        let chars: Vec<char> = input.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            match c {
+                ' ' | '\t' | '\n' | '\r' => i += 1,
+                '{' | '}' | '[' | ']' | '=' | ';' | ',' => {
+                    tokens.push(Token::Punct(match c {
+                        '{' => "{",
+                        '}' => "}",
+                        '[' => "[",
+                        ']' => "]",
+                        '=' => "=",
+                        ';' => ";",
+                        _ => ",",
+                    }));
+                    i += 1;
+                }
+                '-' if chars.get(i + 1) == Some(&'>') => {
+                    tokens.push(Token::Punct("->"));
+                    i += 2;
+                }
+                '-' if chars.get(i + 1) == Some(&'-') => {
+                    return Err(format!("undirected edge `--` at char {i}"));
+                }
+                '"' => {
+                    let start = i;
+                    i += 1;
+                    let mut text = String::new();
+                    loop {
+                        match chars.get(i) {
+                            None => return Err(format!("unterminated string at char {start}")),
+                            Some('"') => break,
+                            Some('\n') => {
+                                return Err(format!("raw line break in string at char {start}"));
+                            }
+                            Some('\\') => match chars.get(i + 1) {
+                                Some('"') => {
+                                    text.push('"');
+                                    i += 2;
+                                }
+                                Some(&next) if next != '\n' => {
+                                    text.push('\\');
+                                    text.push(next);
+                                    i += 2;
+                                }
+                                _ => return Err(format!("dangling backslash at char {i}")),
+                            },
+                            Some(&other) => {
+                                text.push(other);
+                                i += 1;
+                            }
+                        }
+                    }
+                    i += 1;
+                    tokens.push(Token::Id { text, quoted: true });
+                }
+                c if c.is_ascii_alphabetic() || c == '_' || !c.is_ascii() => {
+                    let start = i;
+                    while i < chars.len()
+                        && (chars[i].is_ascii_alphanumeric()
+                            || chars[i] == '_'
+                            || !chars[i].is_ascii())
+                    {
+                        i += 1;
+                    }
+                    let text: String = chars[start..i].iter().collect();
+                    tokens.push(Token::Id {
+                        text,
+                        quoted: false,
+                    });
+                }
+                c if c.is_ascii_digit() || c == '.' || c == '-' => {
+                    let start = i;
+                    i += 1;
+                    while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                        i += 1;
+                    }
+                    let text: String = chars[start..i].iter().collect();
+                    if text.matches('.').count() > 1 || !text.chars().any(|c| c.is_ascii_digit()) {
+                        return Err(format!("bad numeral {text:?} at char {start}"));
+                    }
+                    tokens.push(Token::Id {
+                        text,
+                        quoted: false,
+                    });
+                }
+                other => return Err(format!("unexpected {other:?} at char {i}")),
+            }
+        }
+        Ok(tokens)
+    }
+
+    struct Parser {
+        tokens: Vec<Token>,
+        at: usize,
+    }
+
+    impl Parser {
+        fn peek(&self) -> Option<&Token> {
+            self.tokens.get(self.at)
+        }
+
+        fn next(&mut self) -> Result<Token, String> {
+            let token = self.peek().cloned().ok_or("unexpected end of input")?;
+            self.at += 1;
+            Ok(token)
+        }
+
+        fn eat(&mut self, punct: &'static str) -> bool {
+            if self.peek() == Some(&Token::Punct(punct)) {
+                self.at += 1;
+                true
+            } else {
+                false
+            }
+        }
+
+        fn expect(&mut self, punct: &'static str) -> Result<(), String> {
+            if self.eat(punct) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected {punct:?} at token {}, found {:?}",
+                    self.at,
+                    self.peek()
+                ))
+            }
+        }
+
+        /// An ID that is not a keyword.
+        fn id(&mut self) -> Result<String, String> {
+            match self.next()? {
+                Token::Id { text, quoted } if quoted || !is_keyword(&text) => Ok(text),
+                other => Err(format!(
+                    "expected an ID at token {}, found {other:?}",
+                    self.at - 1
+                )),
+            }
+        }
+
+        fn keyword(&mut self) -> Option<String> {
+            match self.peek() {
+                Some(Token::Id {
+                    text,
+                    quoted: false,
+                }) if is_keyword(text) => {
+                    let keyword = text.to_ascii_lowercase();
+                    self.at += 1;
+                    Some(keyword)
+                }
+                _ => None,
+            }
+        }
+
+        fn attr_lists(&mut self) -> Result<Attributes, String> {
+            let mut attributes = Vec::new();
+            while self.eat("[") {
+                while !self.eat("]") {
+                    let name = self.id()?;
+                    self.expect("=")?;
+                    let value = self.id()?;
+                    attributes.push((name, value));
+                    if !self.eat(",") {
+                        self.eat(";");
+                    }
+                }
+            }
+            Ok(attributes)
+        }
+    }
+
+    fn is_keyword(text: &str) -> bool {
+        ["node", "edge", "graph", "digraph", "subgraph", "strict"]
+            .contains(&text.to_ascii_lowercase().as_str())
+    }
+
+    /// Parses a whole document.
+    pub fn parse(input: &str) -> Result<Graph, String> {
+        let mut parser = Parser {
+            tokens: tokenize(input)?,
+            at: 0,
+        };
+        if parser.keyword().as_deref() != Some("digraph") {
+            return Err("the graph must start with `digraph`".into());
+        }
+        let name = match parser.peek() {
+            Some(Token::Id { .. }) => Some(parser.id()?),
+            _ => None,
+        };
+        parser.expect("{")?;
+        let mut graph = Graph {
+            name,
+            nodes: Vec::new(),
+            edges: Vec::new(),
+        };
+        while !parser.eat("}") {
+            match parser.keyword().as_deref() {
+                Some("graph" | "node" | "edge") => {
+                    if !matches!(parser.peek(), Some(Token::Punct("["))) {
+                        return Err(format!(
+                            "attribute statement without [ at token {}",
+                            parser.at
+                        ));
+                    }
+                    parser.attr_lists()?;
+                }
+                Some(other) => return Err(format!("unsupported statement `{other}`")),
+                None => {
+                    let first = parser.id()?;
+                    if parser.eat("=") {
+                        parser.id()?;
+                    } else if parser.eat("->") {
+                        let mut ends = vec![first, parser.id()?];
+                        while parser.eat("->") {
+                            ends.push(parser.id()?);
+                        }
+                        let attributes = parser.attr_lists()?;
+                        for pair in ends.windows(2) {
+                            graph.edges.push((
+                                pair[0].clone(),
+                                pair[1].clone(),
+                                attributes.clone(),
+                            ));
+                        }
+                    } else {
+                        let attributes = parser.attr_lists()?;
+                        if graph.nodes.iter().any(|(id, _)| *id == first) {
+                            return Err(format!("node {first:?} declared twice"));
+                        }
+                        graph.nodes.push((first, attributes));
+                    }
+                }
+            }
+            parser.eat(";");
+        }
+        if parser.at != parser.tokens.len() {
+            return Err(format!("content after the graph at token {}", parser.at));
+        }
+        Ok(graph)
+    }
+
+    #[test]
+    fn accepts_well_formed_graphs() {
+        let graph = parse(
+            "digraph \"g\" {\n graph [rankdir=\"LR\"];\n \"a\\\"b\" [label=\"x\\ny\", shape=box];\n\
+             b; a = 1.5\n \"a\\\"b\" -> b -> \"c\" [label=\"e\"]\n}\n",
+        )
+        .unwrap();
+        assert_eq!(graph.name.as_deref(), Some("g"));
+        assert_eq!(graph.nodes.len(), 2);
+        assert_eq!(graph.nodes[0].0, "a\"b");
+        assert_eq!(
+            graph.nodes[0].1[0],
+            ("label".to_owned(), "x\\ny".to_owned())
+        );
+        assert_eq!(graph.edges.len(), 2);
+        assert_eq!(graph.edges[1].1, "c");
+    }
+
+    #[test]
+    fn rejects_malformed_graphs() {
+        for bad in [
+            "graph g { a -- b }",
+            "digraph g { a -> b ",
+            "digraph g { \"a\" b\" }",
+            "digraph g { \"a }",
+            "digraph g { \"a\nb\" }",
+            "digraph g { a [label=] }",
+            "digraph g { a [label=\"x\"] } extra",
+            "digraph g { node; }",
+            "digraph g { subgraph s { a } }",
+            "digraph g { a -> }",
+            "digraph g { <b>html</b> }",
+            "digraph g { // comment\n }",
+            "digraph g { a; a; }",
+            "digraph g { \"x\\",
+            "digraph g { -> b }",
+        ] {
+            assert!(parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+}
