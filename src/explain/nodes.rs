@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use crate::bgppeer::asnumber;
+use crate::field::json_type_name;
 
 /// The annotation in which calico-node publishes the node's BGP IPv4 address (`10.0.0.11/24`).
 pub const CALICO_IPV4_ANNOTATION: &str = "projectcalico.org/IPv4Address";
@@ -148,10 +149,12 @@ fn from_object(
             });
         }
         None => {
-            return Err(NodeListError::NotANode {
-                index,
-                found: "an object without a kind".to_owned(),
-            });
+            let found = if object.is_object() {
+                "an object without a kind".to_owned()
+            } else {
+                json_type_name(object).to_owned()
+            };
+            return Err(NodeListError::NotANode { index, found });
         }
     }
     let metadata = object.get("metadata");
@@ -350,8 +353,10 @@ mod tests {
             "object 1: expected kind Node (the output of `kubectl get nodes -o json`), found kind Pod"
         );
         let err = from_objects([&json!("text")]).unwrap_err();
+        assert!(err.to_string().ends_with("found a string"), "{err}");
+        let err = from_objects([&json!({"metadata": {}})]).unwrap_err();
         assert!(
-            err.to_string().contains("found an object without a kind"),
+            err.to_string().ends_with("found an object without a kind"),
             "{err}"
         );
         let err = from_objects([&json!({"kind": "Node", "metadata": {}})]).unwrap_err();

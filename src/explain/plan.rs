@@ -11,6 +11,7 @@
 
 use std::net::IpAddr;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::nodes::{NodeAddress, NodeInfo};
@@ -156,28 +157,17 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
         .map(str::to_owned);
     let report = bgppeer::validate_document(object);
     let outcome = if report.is_valid() {
-        let spec = object.get("spec").cloned().unwrap_or(Value::Null);
-        let spec = if spec.is_null() {
-            Ok(BgpPeerSpec::default())
-        } else {
-            serde_json::from_value::<BgpPeerSpec>(spec)
-        };
-        match spec {
-            Ok(spec) => plan(&spec, nodes, report.warnings),
-            Err(err) => Err(FieldError::invalid(
-                Path::new("spec"),
-                Value::Null,
-                err.to_string(),
-            )),
-        }
-        .unwrap_or_else(|error| {
-            let mut errors = ErrorList::new();
-            errors.push(error);
-            PeerOutcome::Invalid(Report {
-                errors,
-                warnings: Vec::new(),
+        let warnings = report.warnings.clone();
+        typed_spec(object)
+            .and_then(|spec| plan(&spec, nodes, warnings))
+            .unwrap_or_else(|error| {
+                let mut errors = ErrorList::new();
+                errors.push(error);
+                PeerOutcome::Invalid(Report {
+                    errors,
+                    warnings: report.warnings,
+                })
             })
-        })
     } else {
         PeerOutcome::Invalid(report)
     };
@@ -185,6 +175,16 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
         source,
         name,
         outcome,
+    }
+}
+
+/// The typed spec of an object that passed validation (a missing or `null` spec is empty). A
+/// failure would mean validation and the model disagree; it is reported, never a panic.
+fn typed_spec(object: &Value) -> Result<BgpPeerSpec, FieldError> {
+    match object.get("spec") {
+        None | Some(Value::Null) => Ok(BgpPeerSpec::default()),
+        Some(spec) => BgpPeerSpec::deserialize(spec)
+            .map_err(|err| FieldError::invalid(Path::new("spec"), Value::Null, err.to_string())),
     }
 }
 
