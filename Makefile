@@ -4,7 +4,8 @@
 #   make test   every test (unit, end-to-end, chart)
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make bench  criterion benchmarks
-#   make tools  install helm and kubectl into .tools/ (the chart tests need helm)
+#   make tools  install helm and kubectl into .tools/ (the chart tests need helm), and Graphviz
+#               (the explain tests render their DOT output with it) when apt-get is usable
 #   make image  build the container image (needs a docker engine)
 
 CARGO ?= cargo
@@ -21,7 +22,7 @@ DOCKER ?= docker
 # The crate version: the image tag and the chart's appVersion.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: build release test lint fmt bench run clean tools image
+.PHONY: build release test lint fmt bench run clean tools graphviz image
 
 build:
 	$(CARGO) build
@@ -49,7 +50,20 @@ run: build
 clean:
 	$(CARGO) clean
 
-tools: $(HELM) $(KUBECTL)
+tools: $(HELM) $(KUBECTL) graphviz
+
+# Graphviz's `dot` lets the explain tests render their `-o dot` output (they always check its
+# syntax themselves). Installed from Debian when running as root with apt-get (as CI does);
+# anywhere else it is left to the user, and the render step is skipped with a note.
+graphviz:
+	@if command -v dot >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing graphviz with apt-get"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null; \
+	else \
+		echo "note: graphviz (dot) is not installed; the explain tests will check DOT syntax without rendering"; \
+	fi
 
 # One recipe installs both binaries (grouped target): they come from the same archive.
 $(HELM) $(KUBECTL) &:
