@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::nodes::{NodeAddress, NodeInfo};
+use super::nodes::{CALICO_IPV4_ANNOTATION, NodeAddress, NodeInfo};
 use crate::bgppeer::ip::{self, PeerAddress};
 use crate::bgppeer::model::{BgpPeerSpec, ReversePeering};
 use crate::bgppeer::{self, Report};
@@ -188,141 +188,23 @@ fn typed_spec(object: &Value) -> Result<BgpPeerSpec, FieldError> {
     }
 }
 
-/// Computes the plan of a valid spec. Fails only if a selector that validation accepted does not
+/// Computes the plan of a valid spec. Fails only if a field that validation accepted does not
 /// parse, which would be a bug; it is then reported as a field error rather than a panic.
 pub fn plan(
     spec: &BgpPeerSpec,
     nodes: &[NodeInfo],
     mut warnings: Vec<String>,
 ) -> Result<PeerOutcome, FieldError> {
-    let (scope, local): (Scope, Vec<&NodeInfo>) = if !spec.node.is_empty() {
-        let local: Vec<&NodeInfo> = nodes.iter().filter(|n| n.name == spec.node).collect();
-        if local.is_empty() {
-            warnings.push(format!("node {:?} is not in the node list", spec.node));
-        }
-        (Scope::Node(spec.node.clone()), local)
-    } else if !spec.node_selector.is_empty() {
-        let selector = parse_selector("spec.nodeSelector", &spec.node_selector)?;
-        let local: Vec<&NodeInfo> = nodes
-            .iter()
-            .filter(|n| selector.matches(&n.labels))
-            .collect();
-        if local.is_empty() {
-            warnings.push("nodeSelector matches no node".to_owned());
-        }
-        (Scope::NodeSelector(selector.to_string()), local)
-    } else {
-        (Scope::Global, nodes.iter().collect())
-    };
-    if local.is_empty() {
-        warnings.push("applies to no node: opens no session".to_owned());
-    }
-
-    let mut sessions = Vec::new();
-    let remote = if !spec.peer_selector.is_empty() {
-        let selector = parse_selector("spec.peerSelector", &spec.peer_selector)?;
-        let matched: Vec<&NodeInfo> = nodes
-            .iter()
-            .filter(|n| selector.matches(&n.labels))
-            .collect();
-        for node in &local {
-            for other in matched.iter().filter(|other| other.name != node.name) {
-                sessions.push(Session {
-                    node: node.name.clone(),
-                    target: Target::Node {
-                        name: other.name.clone(),
-                        addresses: other.addresses.clone(),
-                        as_number: other.as_number,
-                    },
-                });
-            }
-        }
-        if matched.is_empty() {
-            warnings.push("peerSelector matches no node".to_owned());
-        } else if sessions.is_empty() && !local.is_empty() {
-            warnings.push(
-                "peerSelector matches only the node the peer applies to, and a node never peers \
-                 with itself: no session"
-                    .to_owned(),
-            );
-        }
-        let mut unaddressed: Vec<&str> = sessions
-            .iter()
-            .filter_map(|s| match &s.target {
-                Target::Node {
-                    name, addresses, ..
-                } if addresses.is_empty() => Some(name.as_str()),
-                _ => None,
-            })
-            .collect();
-        unaddressed.sort_unstable();
-        unaddressed.dedup();
-        for name in unaddressed {
-            warnings.push(format!(
-                "node {name:?} has no known BGP address (no {} annotation, no InternalIP)",
-                super::nodes::CALICO_IPV4_ANNOTATION
-            ));
-        }
-        let manual_reverse = spec.reverse_peering == Some(ReversePeering::Manual);
-        if manual_reverse && !sessions.is_empty() {
-            warnings.push(
-                "reversePeering: Manual: the matched nodes open the reverse side only if another \
-                 BGPPeer selects them"
-                    .to_owned(),
-            );
-        }
-        Remote::PeerSelector {
-            selector: selector.to_string(),
-            matches: matched.iter().map(|n| n.name.clone()).collect(),
-            manual_reverse,
-        }
+    let (scope, local) = local_nodes(spec, nodes, &mut warnings)?;
+    let (remote, sessions) = if !spec.peer_selector.is_empty() {
+        peer_selector_sessions(spec, nodes, &local, &mut warnings)?
     } else if !spec.peer_ip.is_empty() {
-        let address = ip::parse_peer_ip(&spec.peer_ip).map_err(|err| {
-            FieldError::invalid(
-                Path::new("spec.peerIP"),
-                spec.peer_ip.clone(),
-                err.to_string(),
-            )
-        })?;
-        let as_number = (!spec.as_number.is_unset()).then_some(spec.as_number.0);
-        for node in &local {
-            sessions.push(Session {
-                node: node.name.clone(),
-                target: Target::Address {
-                    ip: address.ip,
-                    port: address.port,
-                    as_number,
-                },
-            });
-        }
-        for node in nodes {
-            if node.addresses.iter().any(|a| a.ip == address.ip) {
-                warnings.push(format!(
-                    "peerIP {} is the address of node {:?}; use peerSelector to peer with nodes",
-                    address.ip, node.name
-                ));
-            }
-        }
-        Remote::PeerIp { address, as_number }
+        peer_ip_sessions(spec, nodes, &local, &mut warnings)?
     } else if !spec.local_workload_selector.is_empty() {
-        let selector = parse_selector("spec.localWorkloadSelector", &spec.local_workload_selector)?;
-        let as_number = spec.as_number.0;
-        for node in &local {
-            sessions.push(Session {
-                node: node.name.clone(),
-                target: Target::LocalWorkloads {
-                    selector: selector.to_string(),
-                    as_number,
-                },
-            });
-        }
-        Remote::LocalWorkloads {
-            selector: selector.to_string(),
-            as_number,
-        }
+        workload_sessions(spec, &local)?
     } else {
         // Validation already warns about this (`warnings::NO_PEER`); saying it twice adds nothing.
-        Remote::Nothing
+        (Remote::Nothing, Vec::new())
     };
     Ok(PeerOutcome::Explained(Plan {
         scope,
@@ -333,8 +215,235 @@ pub fn plan(
     }))
 }
 
+/// The scope rule of the spec and the nodes it selects ("Peer scopes" in the reference).
+fn local_nodes<'a>(
+    spec: &BgpPeerSpec,
+    nodes: &'a [NodeInfo],
+    warnings: &mut Vec<String>,
+) -> Result<(Scope, Vec<&'a NodeInfo>), FieldError> {
+    let (scope, local): (Scope, Vec<&NodeInfo>) = if !spec.node.is_empty() {
+        let local: Vec<&NodeInfo> = nodes.iter().filter(|n| n.name == spec.node).collect();
+        if local.is_empty() {
+            warnings.push(format!("node {:?} is not in the node list", spec.node));
+        }
+        (Scope::Node(spec.node.clone()), local)
+    } else if !spec.node_selector.is_empty() {
+        let selector = parse_selector("spec.nodeSelector", &spec.node_selector)?;
+        let local = matching(&selector, nodes);
+        if local.is_empty() {
+            warnings.push("nodeSelector matches no node".to_owned());
+        }
+        (Scope::NodeSelector(selector.to_string()), local)
+    } else {
+        (Scope::Global, nodes.iter().collect())
+    };
+    if local.is_empty() {
+        warnings.push("applies to no node: opens no session".to_owned());
+    }
+    Ok((scope, local))
+}
+
+/// `peerSelector`: every local node peers with every other matched node.
+fn peer_selector_sessions(
+    spec: &BgpPeerSpec,
+    nodes: &[NodeInfo],
+    local: &[&NodeInfo],
+    warnings: &mut Vec<String>,
+) -> Result<(Remote, Vec<Session>), FieldError> {
+    let selector = parse_selector("spec.peerSelector", &spec.peer_selector)?;
+    let matched = matching(&selector, nodes);
+    let mut sessions = Vec::new();
+    for node in local {
+        for other in matched.iter().filter(|other| other.name != node.name) {
+            sessions.push(Session {
+                node: node.name.clone(),
+                target: Target::Node {
+                    name: other.name.clone(),
+                    addresses: other.addresses.clone(),
+                    as_number: other.as_number,
+                },
+            });
+        }
+    }
+    if matched.is_empty() {
+        warnings.push("peerSelector matches no node".to_owned());
+    } else if sessions.is_empty() && !local.is_empty() {
+        warnings.push(
+            "peerSelector matches only the node the peer applies to, and a node never peers \
+             with itself: no session"
+                .to_owned(),
+        );
+    }
+    for node in matched.iter().filter(|n| n.addresses.is_empty()) {
+        if sessions.iter().any(|s| session_goes_to(s, &node.name)) {
+            warnings.push(format!(
+                "node {:?} has no known BGP address (no {CALICO_IPV4_ANNOTATION} annotation, \
+                 no InternalIP)",
+                node.name
+            ));
+        }
+    }
+    let manual_reverse = spec.reverse_peering == Some(ReversePeering::Manual);
+    if manual_reverse && !sessions.is_empty() {
+        warnings.push(
+            "reversePeering: Manual: the matched nodes open the reverse side only if another \
+             BGPPeer selects them"
+                .to_owned(),
+        );
+    }
+    let remote = Remote::PeerSelector {
+        selector: selector.to_string(),
+        matches: matched.iter().map(|n| n.name.clone()).collect(),
+        manual_reverse,
+    };
+    Ok((remote, sessions))
+}
+
+/// `peerIP`: every local node peers with that address.
+fn peer_ip_sessions(
+    spec: &BgpPeerSpec,
+    nodes: &[NodeInfo],
+    local: &[&NodeInfo],
+    warnings: &mut Vec<String>,
+) -> Result<(Remote, Vec<Session>), FieldError> {
+    let address = ip::parse_peer_ip(&spec.peer_ip).map_err(|err| {
+        FieldError::invalid(
+            Path::new("spec.peerIP"),
+            spec.peer_ip.clone(),
+            err.to_string(),
+        )
+    })?;
+    let as_number = (!spec.as_number.is_unset()).then_some(spec.as_number.0);
+    let sessions = local
+        .iter()
+        .map(|node| Session {
+            node: node.name.clone(),
+            target: Target::Address {
+                ip: address.ip,
+                port: address.port,
+                as_number,
+            },
+        })
+        .collect();
+    for node in nodes {
+        if node.addresses.iter().any(|a| a.ip == address.ip) {
+            warnings.push(format!(
+                "peerIP {} is the address of node {:?}; use peerSelector to peer with nodes",
+                address.ip, node.name
+            ));
+        }
+    }
+    Ok((Remote::PeerIp { address, as_number }, sessions))
+}
+
+/// `localWorkloadSelector`: every local node peers with its own matching workloads.
+fn workload_sessions(
+    spec: &BgpPeerSpec,
+    local: &[&NodeInfo],
+) -> Result<(Remote, Vec<Session>), FieldError> {
+    let selector =
+        parse_selector("spec.localWorkloadSelector", &spec.local_workload_selector)?.to_string();
+    let as_number = spec.as_number.0;
+    let sessions = local
+        .iter()
+        .map(|node| Session {
+            node: node.name.clone(),
+            target: Target::LocalWorkloads {
+                selector: selector.clone(),
+                as_number,
+            },
+        })
+        .collect();
+    Ok((
+        Remote::LocalWorkloads {
+            selector,
+            as_number,
+        },
+        sessions,
+    ))
+}
+
+/// The nodes whose labels match a selector, in node-list order.
+fn matching<'a>(selector: &Selector, nodes: &'a [NodeInfo]) -> Vec<&'a NodeInfo> {
+    nodes
+        .iter()
+        .filter(|n| selector.matches(&n.labels))
+        .collect()
+}
+
+/// Whether a session goes to the node of that name.
+fn session_goes_to(session: &Session, name: &str) -> bool {
+    matches!(&session.target, Target::Node { name: target, .. } if target == name)
+}
+
 /// Parses a selector field of a spec that validation already accepted.
 fn parse_selector(field: &str, text: &str) -> Result<Selector, FieldError> {
     selector::parse(text)
         .map_err(|err| FieldError::invalid(Path::new(field), text, err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
+        NodeInfo {
+            name: name.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..NodeInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_or_null_spec_is_an_empty_global_peer() {
+        let nodes = [node("a", &[])];
+        for object in [
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+                   "metadata": {"name": "p"}}),
+            json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+                   "metadata": {"name": "p"}, "spec": null}),
+        ] {
+            let report = explain_object("s".into(), &object, &nodes);
+            let PeerOutcome::Explained(plan) = report.outcome else {
+                panic!("{report:?}")
+            };
+            assert_eq!(plan.scope, Scope::Global);
+            assert_eq!(plan.applies_to, ["a"]);
+            assert_eq!(plan.remote, Remote::Nothing);
+            assert!(plan.sessions.is_empty());
+        }
+    }
+
+    #[test]
+    fn selectors_see_only_labels() {
+        let nodes = [node("a", &[("x", "1")]), node("b", &[])];
+        let spec = BgpPeerSpec {
+            node_selector: "x == '1'".into(),
+            peer_selector: "!has(x)".into(),
+            ..BgpPeerSpec::default()
+        };
+        let PeerOutcome::Explained(plan) = plan(&spec, &nodes, Vec::new()).unwrap() else {
+            panic!()
+        };
+        assert_eq!(plan.applies_to, ["a"]);
+        assert_eq!(plan.sessions.len(), 1);
+        assert!(session_goes_to(&plan.sessions[0], "b"));
+        // The node without an address is named in a warning.
+        assert_eq!(plan.warnings.len(), 1);
+        assert!(plan.warnings[0].starts_with("node \"b\" has no known BGP address"));
+    }
+
+    #[test]
+    fn a_selector_validation_would_have_refused_is_an_error_not_a_panic() {
+        let spec = BgpPeerSpec {
+            peer_selector: "a ==".into(),
+            ..BgpPeerSpec::default()
+        };
+        let error = plan(&spec, &[], Vec::new()).unwrap_err();
+        assert_eq!(error.path.to_string(), "spec.peerSelector");
+    }
 }
