@@ -28,7 +28,11 @@ pub enum Target {
 pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
     let kind = &request.kind;
     let resource = &request.resource;
-    let api_version = format!("{}/{}", kind.group, kind.version);
+    let api_version = if kind.group.is_empty() {
+        kind.version.clone()
+    } else {
+        format!("{}/{}", kind.group, kind.version)
+    };
     let group = ApiGroup::from_api_version(&api_version);
     let sub_resource = request.sub_resource.as_deref().unwrap_or("");
     match group {
