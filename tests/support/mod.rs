@@ -424,3 +424,34 @@ pub fn peer(api_version: &str, name: &str, spec: Value) -> Value {
         "spec": spec,
     })
 }
+
+/// A CA for client certificates and a client certificate it signed, as PEM
+/// `(ca_cert, client_cert, client_key)`.
+pub fn client_ca_and_cert() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::default();
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "test client CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let client_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client_cert = params.signed_by(&client_key, &issuer).unwrap();
+    (ca_cert.pem(), client_cert.pem(), client_key.serialize_pem())
+}
+
+/// Trust every CA in `ca_pems` (a CA bundle during a CA rotation).
+pub fn client_tls_trusting(ca_pems: &[&str]) -> ClientConfig {
+    client_tls(&ca_pems.concat(), None)
+}
