@@ -39,7 +39,10 @@ impl Request {
     /// The default names, valid for `valid_for` from `now`.
     pub fn with_defaults(now: SystemTime, valid_for: Duration) -> Self {
         Self {
-            dns_names: DEFAULT_DNS_NAMES.iter().map(|name| name.to_string()).collect(),
+            dns_names: DEFAULT_DNS_NAMES
+                .iter()
+                .map(|name| name.to_string())
+                .collect(),
             ips: DEFAULT_IPS.to_vec(),
             not_before: now,
             valid_for,
@@ -102,7 +105,9 @@ pub fn generate(request: &Request) -> Result<DevCerts, CertsError> {
         .first()
         .cloned()
         .unwrap_or_else(|| "bgppeer-webhook".to_owned());
-    params.distinguished_name.push(DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
     for name in &request.dns_names {
         params
             .subject_alt_names
@@ -137,10 +142,18 @@ mod tests {
         let cert = pem.parse_x509().unwrap();
         let names = cert.subject_alternative_name().unwrap().unwrap();
         let rendered = format!("{:?}", names.value.general_names);
-        assert!(rendered.contains("bgppeer-webhook.bgppeer-webhook.svc"), "{rendered}");
+        assert!(
+            rendered.contains("bgppeer-webhook.bgppeer-webhook.svc"),
+            "{rendered}"
+        );
         assert!(rendered.contains("localhost"), "{rendered}");
-        assert!(cert.issuer().to_string().contains("bgppeer-webhook development CA"));
-        let lifetime = cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
+        assert!(
+            cert.issuer()
+                .to_string()
+                .contains("bgppeer-webhook development CA")
+        );
+        let lifetime =
+            cert.validity().not_after.timestamp() - cert.validity().not_before.timestamp();
         assert!((3599..=3601).contains(&lifetime), "{lifetime}");
     }
 

@@ -17,7 +17,11 @@ fn delete_review() -> Value {
         "crd.projectcalico.org/v1",
         "DELETE",
         Value::Null,
-        peer("crd.projectcalico.org/v1", "gone", json!({"asNumber": 64512})),
+        peer(
+            "crd.projectcalico.org/v1",
+            "gone",
+            json!({"asNumber": 64512}),
+        ),
         false,
     )
 }
@@ -44,7 +48,10 @@ async fn answers_over_http1_and_http2_echoing_uid_and_api_version() {
             assert_eq!(body["kind"], "AdmissionReview");
             assert_eq!(body["response"]["uid"], "uid-DELETE-gone");
             assert_eq!(body["response"]["allowed"], true);
-            assert!(body["response"].get("patch").is_none(), "DELETE is never patched");
+            assert!(
+                body["response"].get("patch").is_none(),
+                "DELETE is never patched"
+            );
         }
     }
     server.stop().await;
@@ -56,42 +63,100 @@ async fn unexpected_kind_is_allowed_with_a_warning() {
     let mut configmap = delete_review();
     configmap["request"]["operation"] = json!("CREATE");
     configmap["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});
-    configmap["request"]["resource"] = json!({"group": "", "version": "v1", "resource": "configmaps"});
-    configmap["request"]["object"] = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    configmap["request"]["resource"] =
+        json!({"group": "", "version": "v1", "resource": "configmaps"});
+    configmap["request"]["object"] =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
     for path in ["/validate", "/mutate"] {
-        let body = server.client(HttpVersion::Http2).review(path, &configmap).await.json();
+        let body = server
+            .client(HttpVersion::Http2)
+            .review(path, &configmap)
+            .await
+            .json();
         assert_eq!(body["response"]["allowed"], true);
         let warnings = body["response"]["warnings"].as_array().unwrap();
         assert_eq!(warnings.len(), 1);
         let warning = warnings[0].as_str().unwrap();
-        assert!(warning.contains("was sent ConfigMap v1 (resource configmaps)"), "{warning}");
+        assert!(
+            warning.contains("was sent ConfigMap v1 (resource configmaps)"),
+            "{warning}"
+        );
         assert!(body["response"].get("patch").is_none());
     }
     server.stop().await;
 }
+
+/// Path, Content-Type, body, expected status, expected part of the error message.
+type MalformedCase = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    StatusCode,
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_requests_get_json_errors() {
     let server = TestServer::start_with(|config| config.max_body_bytes = 64 * 1024).await;
     for version in BOTH {
         let client = server.client(version);
-        let cases: Vec<(&str, Option<&str>, Vec<u8>, StatusCode, &str)> = vec![
-            ("/validate", Some("application/json"), b"{\"apiVersion\": ".to_vec(),
-                StatusCode::BAD_REQUEST, "the body is not a valid admission.k8s.io/v1 AdmissionReview: EOF while parsing a value at line 1 column 15"),
-            ("/mutate", Some("application/json"), b"\xff\x00garbage".to_vec(),
-                StatusCode::BAD_REQUEST, "the body is not a valid admission.k8s.io/v1 AdmissionReview"),
-            ("/validate", Some("application/json"), br#"{"apiVersion":"v1","kind":"Pod"}"#.to_vec(),
-                StatusCode::BAD_REQUEST, "expected kind \"AdmissionReview\" and apiVersion \"admission.k8s.io/v1\", got kind \"Pod\" and apiVersion \"v1\""),
-            ("/validate", Some("application/json"), br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(),
-                StatusCode::BAD_REQUEST, "the AdmissionReview has no request"),
-            ("/validate", Some("text/plain"), b"{}".to_vec(),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type \"text/plain\" is not supported; admission reviews must be sent as application/json"),
-            ("/mutate", None, b"{}".to_vec(),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type is missing"),
-            ("/validate", Some("application/json"), vec![b' '; 64 * 1024 + 1],
-                StatusCode::PAYLOAD_TOO_LARGE, "is larger than the limit of 65536 bytes (--max-body-bytes)"),
-            ("/nope", Some("application/json"), b"{}".to_vec(),
-                StatusCode::NOT_FOUND, "no such endpoint /nope: the admission endpoints are POST /validate and POST /mutate"),
+        let cases: Vec<MalformedCase> = vec![
+            (
+                "/validate",
+                Some("application/json"),
+                b"{\"apiVersion\": ".to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the body is not a valid admission.k8s.io/v1 AdmissionReview: EOF while parsing a value at line 1 column 15",
+            ),
+            (
+                "/mutate",
+                Some("application/json"),
+                b"\xff\x00garbage".to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the body is not a valid admission.k8s.io/v1 AdmissionReview",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                br#"{"apiVersion":"v1","kind":"Pod"}"#.to_vec(),
+                StatusCode::BAD_REQUEST,
+                "expected kind \"AdmissionReview\" and apiVersion \"admission.k8s.io/v1\", got kind \"Pod\" and apiVersion \"v1\"",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the AdmissionReview has no request",
+            ),
+            (
+                "/validate",
+                Some("text/plain"),
+                b"{}".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type \"text/plain\" is not supported; admission reviews must be sent as application/json",
+            ),
+            (
+                "/mutate",
+                None,
+                b"{}".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type is missing",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                vec![b' '; 64 * 1024 + 1],
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "is larger than the limit of 65536 bytes (--max-body-bytes)",
+            ),
+            (
+                "/nope",
+                Some("application/json"),
+                b"{}".to_vec(),
+                StatusCode::NOT_FOUND,
+                "no such endpoint /nope: the admission endpoints are POST /validate and POST /mutate",
+            ),
         ];
         for (path, content_type, body, status, message) in cases {
             let answer = client.post(path, content_type, body).await.unwrap();
@@ -99,7 +164,10 @@ async fn malformed_requests_get_json_errors() {
             let json = answer.json();
             assert_eq!(json["code"], status.as_u16());
             let error = json["error"].as_str().unwrap();
-            assert!(error.contains(message), "{version:?}: {error:?} does not contain {message:?}");
+            assert!(
+                error.contains(message),
+                "{version:?}: {error:?} does not contain {message:?}"
+            );
         }
     }
     server.stop().await;
@@ -123,7 +191,9 @@ async fn oversized_body_without_content_length_is_refused() {
 }
 
 /// A streaming body of the given chunks, without a Content-Length.
-fn futures_body(chunks: Vec<Vec<u8>>) -> futures_like::Iter<hyper::body::Frame<hyper::body::Bytes>> {
+fn futures_body(
+    chunks: Vec<Vec<u8>>,
+) -> futures_like::Iter<hyper::body::Frame<hyper::body::Bytes>> {
     futures_like::Iter(
         chunks
             .into_iter()
@@ -201,7 +271,10 @@ async fn a_body_slower_than_the_timeout_query_gets_an_answer_inside_it() {
     let elapsed = started.elapsed();
     let text = String::from_utf8_lossy(&answer);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
-    assert!(text.contains("the request body did not arrive within 800 ms"), "{text}");
+    assert!(
+        text.contains("the request body did not arrive within 800 ms"),
+        "{text}"
+    );
     assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
     server.stop().await;
 }
@@ -210,16 +283,24 @@ async fn a_body_slower_than_the_timeout_query_gets_an_answer_inside_it() {
 async fn plaintext_http_to_the_tls_port_is_answered_and_closed() {
     let server = TestServer::start().await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    tcp.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = String::new();
     tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut answer))
         .await
         .unwrap()
         .unwrap();
-    assert!(answer.starts_with("HTTP/1.0 400 Bad Request\r\n"), "{answer}");
+    assert!(
+        answer.starts_with("HTTP/1.0 400 Bad Request\r\n"),
+        "{answer}"
+    );
     assert!(answer.ends_with("Client sent an HTTP request to an HTTPS server.\n"));
     // The server is unharmed.
-    let answer = server.client(HttpVersion::Http2).review("/validate", &delete_review()).await;
+    let answer = server
+        .client(HttpVersion::Http2)
+        .review("/validate", &delete_review())
+        .await;
     assert_eq!(answer.status, StatusCode::OK);
     server.stop().await;
 }
@@ -241,10 +322,15 @@ async fn slow_handshakes_and_slow_headers_are_cut_off() {
     assert!(matches!(read, Ok(0) | Err(_)));
 
     // A client that completes the handshake but never finishes its headers is disconnected too.
-    let mut slow = support::tls_connect(server.addr, support::client_tls(&server.certs.ca_cert_pem, None))
+    let mut slow = support::tls_connect(
+        server.addr,
+        support::client_tls(&server.certs.ca_cert_pem, None),
+    )
+    .await
+    .unwrap();
+    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
-    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     let read = tokio::time::timeout(Duration::from_secs(3), slow.read(&mut buffer))
         .await
         .expect("the slow connection was not closed");
@@ -252,9 +338,15 @@ async fn slow_handshakes_and_slow_headers_are_cut_off() {
 
     // An idle HTTP/2 connection is closed after the idle timeout; the client reconnects.
     let client = server.client(HttpVersion::Http2);
-    assert_eq!(client.review("/validate", &delete_review()).await.status, StatusCode::OK);
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert_eq!(client.review("/validate", &delete_review()).await.status, StatusCode::OK);
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
     server.stop().await;
 }
 
@@ -281,7 +373,10 @@ async fn tls_versions_and_alpn() {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let stream = support::tls_connect(server.addr, config).await.unwrap();
         let connection = stream.get_ref().1;
-        assert_eq!(format!("{:?}", connection.protocol_version().unwrap()), name);
+        assert_eq!(
+            format!("{:?}", connection.protocol_version().unwrap()),
+            name
+        );
         assert_eq!(connection.alpn_protocol(), Some(&b"h2"[..]));
         assert_eq!(
             support::peer_leaf(&stream),
@@ -306,19 +401,33 @@ async fn arbitrary_bytes_never_hurt_the_server() {
                     (seed & 0xff) as u8
                 })
                 .collect();
-            let answer = client.post("/validate", Some("application/json"), body).await.unwrap();
+            let answer = client
+                .post("/validate", Some("application/json"), body)
+                .await
+                .unwrap();
             assert_eq!(answer.status, StatusCode::BAD_REQUEST);
         }
     }
     // Valid JSON of every wrong shape.
     for body in [
-        "null", "[]", "1", "\"x\"", "{}", r#"{"request":null}"#,
+        "null",
+        "[]",
+        "1",
+        "\"x\"",
+        "{}",
+        r#"{"request":null}"#,
         r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":1}}"#,
         r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{},"resource":{},"operation":"EXPLODE","userInfo":{}}}"#,
     ] {
-        let answer = client.post("/mutate", Some("application/json"), body).await.unwrap();
+        let answer = client
+            .post("/mutate", Some("application/json"), body)
+            .await
+            .unwrap();
         assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
     }
-    assert_eq!(client.review("/validate", &delete_review()).await.status, StatusCode::OK);
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
     server.stop().await;
 }

@@ -35,7 +35,14 @@ fn keep_sending(
         let body = serde_json::to_vec(&delete_review()).unwrap();
         let mut failures = Vec::new();
         while !stop.load(Ordering::SeqCst) {
-            match client.post("/validate?timeout=10s", Some("application/json"), body.clone()).await {
+            match client
+                .post(
+                    "/validate?timeout=10s",
+                    Some("application/json"),
+                    body.clone(),
+                )
+                .await
+            {
                 Ok(answer) if answer.status == StatusCode::OK => {}
                 Ok(answer) => failures.push(format!("status {}", answer.status)),
                 Err(err) => failures.push(format!("{err:?}")),
@@ -87,28 +94,50 @@ async fn in_process_shutdown_sequence() {
     })
     .await;
     let client = server.client(HttpVersion::Http2);
-    assert_eq!(client.review("/validate", &delete_review()).await.status, StatusCode::OK);
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
     let in_flight = straddling_request(server.addr, &server.certs.ca_cert_pem).await;
 
     server.shutdown.shutdown();
     let (status, body) = server.ops_get("/readyz").await;
-    assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "not ready: shutting down\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: shutting down\n"
+        )
+    );
     assert_eq!(server.ops_get("/healthz").await.0, StatusCode::OK);
     // Still served during the delay, on the existing connection and on new ones.
-    assert_eq!(client.review("/validate", &delete_review()).await.status, StatusCode::OK);
     assert_eq!(
-        server.client(HttpVersion::Http1).review("/mutate", &delete_review()).await.status,
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .client(HttpVersion::Http1)
+            .review("/mutate", &delete_review())
+            .await
+            .status,
         StatusCode::OK
     );
     // The half-sent request finishes after accepting has stopped.
     tokio::time::sleep(Duration::from_millis(900)).await;
-    assert!(tokio::net::TcpStream::connect(server.addr).await.is_err(), "still accepting");
+    assert!(
+        tokio::net::TcpStream::connect(server.addr).await.is_err(),
+        "still accepting"
+    );
     let answer = finish_straddling_request(in_flight).await;
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(answer.contains("\"allowed\":true"), "{answer}");
     let addr = server.metrics_addr;
     server.stop().await;
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "operations port still open");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "operations port still open"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -119,7 +148,13 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
     std::fs::write(dir.path().join("tls.key"), &certs.tls_key_pem).unwrap();
     let delay = Duration::from_millis(1500);
     let mut child = Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ])
         .args(["--shutdown-delay", "1500ms", "--log-format", "json"])
         .arg("--tls-cert-file")
         .arg(dir.path().join("tls.crt"))
@@ -141,7 +176,9 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
         }
     });
     let started: Value = loop {
-        let line = lines_rx.recv_timeout(Duration::from_secs(10)).expect("the server did not start");
+        let line = lines_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the server did not start");
         let event: Value = serde_json::from_str(&line).unwrap();
         if event["message"] == "serving admission webhooks" {
             break event;
@@ -149,7 +186,10 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
     };
     let addr: SocketAddr = started["addr"].as_str().unwrap().parse().unwrap();
     let metrics_addr: SocketAddr = started["metrics_addr"].as_str().unwrap().parse().unwrap();
-    assert_eq!(support::ops_get(metrics_addr, "/readyz").await.0, StatusCode::OK);
+    assert_eq!(
+        support::ops_get(metrics_addr, "/readyz").await.0,
+        StatusCode::OK
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicUsize::new(0));
@@ -178,7 +218,10 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
         if status == StatusCode::SERVICE_UNAVAILABLE {
             break;
         }
-        assert!(signalled.elapsed() < Duration::from_millis(500), "readiness did not flip");
+        assert!(
+            signalled.elapsed() < Duration::from_millis(500),
+            "readiness did not flip"
+        );
     }
     // Traffic continues through most of the delay, then the senders stop, as they would once
     // the endpoints have dropped the pod.
@@ -190,7 +233,10 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
         let failures = sender.await.unwrap();
         assert!(failures.is_empty(), "failed requests: {failures:?}");
     }
-    assert!(sent.load(Ordering::SeqCst) > 20, "too few requests to mean anything");
+    assert!(
+        sent.load(Ordering::SeqCst) > 20,
+        "too few requests to mean anything"
+    );
 
     // The request in flight when accepting stops still gets its answer.
     tokio::time::sleep(delay.mul_f64(0.4)).await;
@@ -208,8 +254,12 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
     assert_eq!(status.code(), Some(0));
     let logs: Vec<String> = lines_rx.try_iter().collect();
     assert!(
-        logs.iter().any(|line| line.contains("received a shutdown signal") && line.contains("SIGTERM")),
+        logs.iter()
+            .any(|line| line.contains("received a shutdown signal") && line.contains("SIGTERM")),
         "{logs:#?}"
     );
-    assert!(logs.iter().any(|line| line.contains("\"shut down\"")), "{logs:#?}");
+    assert!(
+        logs.iter().any(|line| line.contains("\"shut down\"")),
+        "{logs:#?}"
+    );
 }

@@ -53,8 +53,16 @@ async fn rotation_through_a_symlink_swap_drops_no_request() {
         let tls = support::client_tls_trusting(&trust);
         senders.push(tokio::spawn(async move {
             let pooled = match mode {
-                0 => Some(WebhookClient::with_tls(addr, tls.clone(), HttpVersion::Http2)),
-                1 => Some(WebhookClient::with_tls(addr, tls.clone(), HttpVersion::Http1)),
+                0 => Some(WebhookClient::with_tls(
+                    addr,
+                    tls.clone(),
+                    HttpVersion::Http2,
+                )),
+                1 => Some(WebhookClient::with_tls(
+                    addr,
+                    tls.clone(),
+                    HttpVersion::Http1,
+                )),
                 _ => None,
             };
             let mut failures = Vec::new();
@@ -64,7 +72,11 @@ async fn rotation_through_a_symlink_swap_drops_no_request() {
                     None => WebhookClient::with_tls(addr, tls.clone(), HttpVersion::Http1),
                 };
                 match client
-                    .post("/validate?timeout=5s", Some("application/json"), serde_json::to_vec(&delete_review()).unwrap())
+                    .post(
+                        "/validate?timeout=5s",
+                        Some("application/json"),
+                        serde_json::to_vec(&delete_review()).unwrap(),
+                    )
                     .await
                 {
                     Ok(answer) if answer.status == StatusCode::OK => {}
@@ -102,11 +114,20 @@ async fn rotation_through_a_symlink_swap_drops_no_request() {
         let failures = sender.await.unwrap();
         assert!(failures.is_empty(), "failed requests: {failures:?}");
     }
-    assert!(sent.load(Ordering::SeqCst) > 20, "too few requests to mean anything");
+    assert!(
+        sent.load(Ordering::SeqCst) > 20,
+        "too few requests to mean anything"
+    );
 
     let (_, metrics) = server.ops_get("/metrics").await;
-    assert!(metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"success\"} 1\n"), "{metrics}");
-    assert!(metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0\n"), "{metrics}");
+    assert!(
+        metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"success\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0\n"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
@@ -121,7 +142,9 @@ async fn a_broken_update_keeps_the_old_pair() {
     let tls = || support::client_tls(&server.certs.ca_cert_pem, None);
 
     // Certificate and key that do not belong together.
-    server.volume.update(&other.tls_cert_pem, &server.certs.tls_key_pem);
+    server
+        .volume
+        .update(&other.tls_cert_pem, &server.certs.tls_key_pem);
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(served_leaf(&server, tls()).await, old_leaf);
     // Garbage.
@@ -130,16 +153,31 @@ async fn a_broken_update_keeps_the_old_pair() {
     assert_eq!(served_leaf(&server, tls()).await, old_leaf);
 
     let (status, _) = server.ops_get("/readyz").await;
-    assert_eq!(status, StatusCode::OK, "still ready with the old, valid pair");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "still ready with the old, valid pair"
+    );
     let (_, metrics) = server.ops_get("/metrics").await;
     // Each broken version is counted once, not on every periodic check.
-    assert!(metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"failure\"} 2\n"), "{metrics}");
-    assert!(metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"success\"} 0\n"), "{metrics}");
+    assert!(
+        metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"failure\"} 2\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bgppeer_webhook_tls_reloads_total{result=\"success\"} 0\n"),
+        "{metrics}"
+    );
 
     // A good pair is picked up (here by the periodic check or the watch, whichever is first).
-    server.volume.update(&other.tls_cert_pem, &other.tls_key_pem);
+    server
+        .volume
+        .update(&other.tls_cert_pem, &other.tls_key_pem);
     let deadline = Instant::now() + Duration::from_secs(5);
-    let both = [server.certs.ca_cert_pem.as_str(), other.ca_cert_pem.as_str()];
+    let both = [
+        server.certs.ca_cert_pem.as_str(),
+        other.ca_cert_pem.as_str(),
+    ];
     while served_leaf(&server, support::client_tls_trusting(&both)).await
         != support::leaf_der(&other.tls_cert_pem)
     {
@@ -168,9 +206,13 @@ async fn mutual_tls_requires_a_client_certificate_from_the_configured_ca() {
 
     // Without a client certificate: the handshake is refused (with TLS 1.3 the client learns it
     // on its first read), and no request gets through.
-    let refused = WebhookClient::with_tls(server.addr, support::client_tls(&server_ca, None), HttpVersion::Http2)
-        .post("/validate", Some("application/json"), "{}")
-        .await;
+    let refused = WebhookClient::with_tls(
+        server.addr,
+        support::client_tls(&server_ca, None),
+        HttpVersion::Http2,
+    )
+    .post("/validate", Some("application/json"), "{}")
+    .await;
     assert!(refused.is_err(), "{refused:?}");
     assert_handshake_refused(&server, support::client_tls(&server_ca, None)).await;
 
@@ -178,7 +220,10 @@ async fn mutual_tls_requires_a_client_certificate_from_the_configured_ca() {
     let stranger = support::generate_certs();
     assert_handshake_refused(
         &server,
-        support::client_tls(&server_ca, Some((&stranger.tls_cert_pem, &stranger.tls_key_pem))),
+        support::client_tls(
+            &server_ca,
+            Some((&stranger.tls_cert_pem, &stranger.tls_key_pem)),
+        ),
     )
     .await;
     server.stop().await;
@@ -198,7 +243,9 @@ async fn assert_handshake_refused(server: &TestServer, tls: rustls::ClientConfig
         Err(err) => {
             let text = err.to_string();
             assert!(
-                text.contains("CertificateRequired") || text.contains("certificate") || text.contains("alert"),
+                text.contains("CertificateRequired")
+                    || text.contains("certificate")
+                    || text.contains("alert"),
                 "unexpected error: {text}"
             );
         }

@@ -84,7 +84,14 @@ mod tests {
 
     #[test]
     fn never_panics_on_arbitrary_bytes() {
-        for body in [&b""[..], b"null", b"[]", b"\xff\xfe", b"{\"request\":1}", b"1e999999"] {
+        for body in [
+            &b""[..],
+            b"null",
+            b"[]",
+            b"\xff\xfe",
+            b"{\"request\":1}",
+            b"1e999999",
+        ] {
             assert!(request(body).is_err());
         }
     }

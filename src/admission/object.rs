@@ -43,7 +43,9 @@ mod tests {
         assert!(is_being_deleted(
             &json!({"metadata": {"deletionTimestamp": "2026-11-25T22:12:29Z"}})
         ));
-        assert!(!is_being_deleted(&json!({"metadata": {"deletionTimestamp": null}})));
+        assert!(!is_being_deleted(
+            &json!({"metadata": {"deletionTimestamp": null}})
+        ));
         assert!(!is_being_deleted(&json!({"metadata": {}})));
         assert!(!is_being_deleted(&json!(null)));
     }

@@ -52,11 +52,9 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
         None => (report.errors, ErrorList::new()),
     };
     let mut warnings = report.warnings;
-    warnings.extend(
-        tolerated
-            .iter()
-            .map(|error| format!("{error} (stored before; allowed because this update does not change it)")),
-    );
+    warnings.extend(tolerated.iter().map(|error| {
+        format!("{error} (stored before; allowed because this update does not change it)")
+    }));
     if enforced.is_empty() {
         return allow(request, response, warnings);
     }
@@ -115,5 +113,99 @@ fn non_empty(warnings: Vec<String>) -> Option<Vec<String>> {
         None
     } else {
         Some(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::{FieldError, Path};
+    use serde_json::json;
+
+    fn request(
+        operation: &str,
+        object: Value,
+        old_object: Value,
+    ) -> AdmissionRequest<DynamicObject> {
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u", "name": "p", "operation": operation, "userInfo": {},
+                "kind": {"group": "crd.projectcalico.org", "version": "v1", "kind": "BGPPeer"},
+                "resource": {"group": "crd.projectcalico.org", "version": "v1", "resource": "bgppeers"},
+                "object": object, "oldObject": old_object
+            }
+        });
+        super::super::decode::request(&serde_json::to_vec(&review).unwrap()).unwrap()
+    }
+
+    fn spec_error() -> FieldError {
+        FieldError::invalid(Path::new("spec").child("peerIP"), "10.0.0.1:0", "bad port")
+    }
+
+    #[test]
+    fn spec_errors_are_tolerated_only_while_spec_is_unchanged() {
+        let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0"}});
+        let relabelled = json!({"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"peerIP": "10.0.0.1:0"}});
+        let (enforced, tolerated) = ratchet(
+            ApiGroup::CrdV1,
+            &relabelled,
+            &old,
+            ErrorList::from(vec![spec_error()]),
+        );
+        assert!(enforced.is_empty());
+        assert_eq!(tolerated.len(), 1);
+
+        let changed =
+            json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0", "asNumber": 1}});
+        let (enforced, tolerated) = ratchet(
+            ApiGroup::CrdV1,
+            &changed,
+            &old,
+            ErrorList::from(vec![spec_error()]),
+        );
+        assert_eq!(enforced.len(), 1);
+        assert!(tolerated.is_empty());
+    }
+
+    #[test]
+    fn non_spec_errors_the_old_object_lacks_are_enforced() {
+        let object = json!({"metadata": {"name": "p"}, "spec": {}});
+        let error = FieldError::invalid(Path::new("metadata").child("name"), "p", "made up");
+        let (enforced, _) = ratchet(
+            ApiGroup::CrdV1,
+            &object,
+            &object,
+            ErrorList::from(vec![error]),
+        );
+        assert_eq!(enforced.len(), 1);
+    }
+
+    #[test]
+    fn delete_connect_and_deleting_objects_are_allowed() {
+        let peer = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+            "metadata": {"name": "p"}, "spec": {"peerIP": "not an ip"}});
+        for operation in ["DELETE", "CONNECT"] {
+            let decision = decide(&request(operation, Value::Null, peer.clone()));
+            assert!(decision.response.allowed, "{operation}");
+            assert_eq!(decision.summary.operation, operation);
+        }
+        let mut deleting = peer.clone();
+        deleting["metadata"]["deletionTimestamp"] = json!("2026-11-25T22:12:29Z");
+        let decision = decide(&request("UPDATE", deleting.clone(), deleting));
+        assert!(decision.response.allowed);
+        assert!(decision.response.warnings.is_none());
+    }
+
+    #[test]
+    fn create_without_object_is_a_bad_request() {
+        let decision = decide(&request("CREATE", Value::Null, Value::Null));
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.response.result.code, 400);
+        assert_eq!(decision.response.result.reason, "BadRequest");
+        assert_eq!(
+            decision.response.result.message,
+            "the CREATE request for BGPPeer \"p\" carries no object to validate"
+        );
     }
 }

@@ -29,7 +29,11 @@ pub struct Args {
     #[arg(long, env = "BGPPEER_WEBHOOK_CLIENT_CA_FILE", value_name = "FILE")]
     client_ca_file: Option<PathBuf>,
     /// Address of the plain-HTTP port serving /healthz, /readyz and /metrics.
-    #[arg(long, env = "BGPPEER_WEBHOOK_METRICS_LISTEN", default_value = "0.0.0.0:9090")]
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_METRICS_LISTEN",
+        default_value = "0.0.0.0:9090"
+    )]
     metrics_listen: SocketAddr,
     /// Largest request body accepted, in bytes (larger requests get 413).
     #[arg(long, env = "BGPPEER_WEBHOOK_MAX_BODY_BYTES", default_value_t = server::DEFAULT_MAX_BODY_BYTES as u64,
@@ -103,7 +107,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         tokio::spawn(async move {
             match wait_for_signal().await {
                 Ok(signal) => tracing::info!(signal, "received a shutdown signal"),
-                Err(err) => tracing::error!(error = %err, "cannot listen for signals; shutting down"),
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for signals; shutting down")
+                }
             }
             handle.shutdown();
         });
@@ -130,8 +136,11 @@ async fn wait_for_signal() -> std::io::Result<&'static str> {
 }
 
 fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(level)
-        .with_context(|| format!("invalid --log-level {level:?}: use error, warn, info, debug, trace or a tracing filter"))?;
+    let filter = EnvFilter::try_new(level).with_context(|| {
+        format!(
+            "invalid --log-level {level:?}: use error, warn, info, debug, trace or a tracing filter"
+        )
+    })?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));

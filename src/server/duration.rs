@@ -5,7 +5,9 @@ use std::time::Duration;
 
 /// A duration that is not in Go's format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid duration {input:?}: expected a number with a unit, such as 5s, 1m30s or 250ms (units: ns, us, ms, s, m, h)")]
+#[error(
+    "invalid duration {input:?}: expected a number with a unit, such as 5s, 1m30s or 250ms (units: ns, us, ms, s, m, h)"
+)]
 pub struct DurationError {
     input: String,
 }
@@ -65,7 +67,17 @@ mod tests {
 
     #[test]
     fn rejects_everything_else() {
-        for bad in ["", "5", "s", "-5s", "5 s", "5x", "1..2s", "1e400s", "9999999999999999999999h"] {
+        for bad in [
+            "",
+            "5",
+            "s",
+            "-5s",
+            "5 s",
+            "5x",
+            "1..2s",
+            "1e400s",
+            "9999999999999999999999h",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -9,8 +9,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -80,7 +80,10 @@ pub async fn serve(
     }
     drop(listener);
     let open = connections.len();
-    tracing::info!(connections = open, "stopped accepting; draining open connections");
+    tracing::info!(
+        connections = open,
+        "stopped accepting; draining open connections"
+    );
     let drained = tokio::time::timeout(drain, async {
         while connections.join_next().await.is_some() {}
     })

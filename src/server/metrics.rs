@@ -220,7 +220,12 @@ mod tests {
         {
             let _guard = metrics.start_request(Webhook::Mutate);
             let text = metrics.encode().unwrap();
-            assert!(text.contains("controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 1"), "{text}");
+            assert!(
+                text.contains(
+                    "controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 1"
+                ),
+                "{text}"
+            );
         }
         let text = metrics.encode().unwrap();
         for expected in [

@@ -276,8 +276,11 @@ mod tests {
 
     fn pair() -> (certs::DevCerts, SystemTime) {
         let now = SystemTime::now();
-        let generated =
-            certs::generate(&certs::Request::with_defaults(now, Duration::from_secs(600))).unwrap();
+        let generated = certs::generate(&certs::Request::with_defaults(
+            now,
+            Duration::from_secs(600),
+        ))
+        .unwrap();
         (generated, now)
     }
 
@@ -313,7 +316,10 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, TlsError::Mismatch { .. }), "{err}");
-        assert!(err.to_string().contains("the key in tls.key cannot serve"), "{err}");
+        assert!(
+            err.to_string().contains("the key in tls.key cannot serve"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -337,7 +343,16 @@ mod tests {
             now,
         )
         .unwrap_err();
-        assert!(matches!(err, TlsError::Pem { what: "private key", .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                TlsError::Pem {
+                    what: "private key",
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = load_pair(
             source(&generated.tls_cert_pem, &generated.tls_key_pem),
             Path::new("tls.crt"),

@@ -183,8 +183,10 @@ async fn answer(
 /// `Ok` when the Content-Type is `application/json` (parameters such as `charset` allowed).
 fn check_content_type(headers: &HeaderMap) -> Result<(), String> {
     let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return Err("Content-Type is missing; admission reviews must be sent as application/json"
-            .to_owned());
+        return Err(
+            "Content-Type is missing; admission reviews must be sent as application/json"
+                .to_owned(),
+        );
     };
     let value = String::from_utf8_lossy(value.as_bytes());
     let media_type = value.split(';').next().unwrap_or_default().trim();
@@ -223,7 +225,9 @@ pub fn budget(query: Option<&str>, default_timeout: Duration) -> Duration {
 fn too_large(size: String, limit: usize) -> Response {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        format!("the request body ({size} bytes) is larger than the limit of {limit} bytes (--max-body-bytes)"),
+        format!(
+            "the request body ({size} bytes) is larger than the limit of {limit} bytes (--max-body-bytes)"
+        ),
     )
 }
 
@@ -244,9 +248,15 @@ mod tests {
     fn budget_follows_the_timeout_query() {
         let default = Duration::from_secs(10);
         assert_eq!(budget(Some("timeout=5s"), default), Duration::from_secs(4));
-        assert_eq!(budget(Some("a=b&timeout=30s"), default), Duration::from_secs(24));
+        assert_eq!(
+            budget(Some("a=b&timeout=30s"), default),
+            Duration::from_secs(24)
+        );
         assert_eq!(budget(None, default), Duration::from_secs(8));
-        assert_eq!(budget(Some("timeout=bogus"), default), Duration::from_secs(8));
+        assert_eq!(
+            budget(Some("timeout=bogus"), default),
+            Duration::from_secs(8)
+        );
         assert_eq!(budget(Some("timeout=0"), default), Duration::from_secs(8));
     }
 
@@ -254,7 +264,10 @@ mod tests {
     fn content_types() {
         let mut headers = HeaderMap::new();
         assert!(check_content_type(&headers).is_err());
-        headers.insert(header::CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
         assert!(check_content_type(&headers).is_ok());
         headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         assert_eq!(

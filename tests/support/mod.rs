@@ -172,12 +172,11 @@ pub fn client_tls(ca_pem: &str, client_cert: Option<(&str, &str)>) -> ClientConf
     for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
     }
-    let builder = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots);
+    let builder =
+        ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
     match client_cert {
         Some((cert_pem, key_pem)) => builder
             .with_client_auth_cert(
@@ -210,8 +209,12 @@ pub struct Answer {
 
 impl Answer {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|err| panic!("not JSON ({err}): {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "not JSON ({err}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
@@ -289,11 +292,21 @@ impl WebhookClient {
     /// Sends a request with any body (for example a chunked one) and returns status and body.
     pub async fn send_stream<B>(&self, request: Request<B>) -> (StatusCode, Bytes)
     where
-        B: hyper::body::Body<Data = Bytes, Error = std::convert::Infallible> + Send + Sync + 'static,
+        B: hyper::body::Body<Data = Bytes, Error = std::convert::Infallible>
+            + Send
+            + Sync
+            + 'static,
     {
-        let response = self.client.request(request.map(BodyExt::boxed)).await.unwrap();
+        let response = self
+            .client
+            .request(request.map(BodyExt::boxed))
+            .await
+            .unwrap();
         let status = response.status();
-        (status, response.into_body().collect().await.unwrap().to_bytes())
+        (
+            status,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
     }
 }
 
