@@ -13,8 +13,11 @@
 
 use std::fmt;
 
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+
 use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 
 pub mod decode;
 pub mod mutate;
@@ -91,9 +94,19 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The AdmissionReview to send back, with the request's `apiVersion` and `kind` echoed.
-    pub fn into_review(self) -> AdmissionReview<DynamicObject> {
-        self.response.into_review()
+    /// The AdmissionReview to send back, as JSON: the request's `apiVersion` and `kind` echoed,
+    /// and the patch (if any) base64-encoded as the `admission.k8s.io/v1` API defines it.
+    ///
+    /// `kube`'s `AdmissionResponse` serialises its patch bytes as a JSON array of numbers, which
+    /// Go happens to accept; the API's documented form is a base64 string, so that is what is
+    /// sent.
+    pub fn into_json(self) -> Result<serde_json::Value, serde_json::Error> {
+        let patch = self.response.patch.clone();
+        let mut review = serde_json::to_value(self.response.into_review())?;
+        if let (Some(patch), Some(response)) = (patch, review.get_mut("response")) {
+            response["patch"] = serde_json::Value::String(BASE64_STANDARD.encode(patch));
+        }
+        Ok(review)
     }
 }
 

@@ -177,7 +177,16 @@ async fn answer(
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "admission decision"
     );
-    axum::Json(decision.into_review()).into_response()
+    match decision.into_json() {
+        Ok(review) => axum::Json(review).into_response(),
+        Err(err) => {
+            tracing::error!(webhook = %webhook, error = %err, "cannot encode the admission response");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot encode the admission response".to_owned(),
+            )
+        }
+    }
 }
 
 /// `Ok` when the Content-Type is `application/json` (parameters such as `charset` allowed).
