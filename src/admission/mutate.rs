@@ -62,11 +62,11 @@ pub fn int32_warnings(operations: &[PatchOperation]) -> Vec<String> {
             let field = path.tokens().last()?.decoded().into_owned();
             let number = value.as_u64()?;
             let is_as_number = field == "asNumber" || field.ends_with("ASNumber");
+            // Worded exactly as the validation warning, so that on clusters where `/validate`
+            // also sees the patched number the apiserver shows the warning once.
             (is_as_number && number > INT32_MAX).then(|| {
-                let dotted: Vec<String> = path.tokens().map(|t| t.decoded().into_owned()).collect();
                 format!(
-                    "{}: {number} is above {INT32_MAX}; CRDs with format int32 reject it on Kubernetes 1.36 and later",
-                    dotted.join(".")
+                    "{field} {number} is above {INT32_MAX}: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
                 )
             })
         })
@@ -113,7 +113,7 @@ mod tests {
         assert_eq!(
             int32_warnings(&operations),
             vec![
-                "spec.asNumber: 4227858433 is above 2147483647; CRDs with format int32 reject it on Kubernetes 1.36 and later"
+                "asNumber 4227858433 is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
             ]
         );
     }
