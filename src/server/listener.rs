@@ -26,6 +26,9 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tower::ServiceExt;
 
+/// How long an HTTP/2 keep-alive ping may go unanswered before the connection is closed.
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(20);
+
 /// The first byte of every TLS connection (a handshake record).
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
@@ -141,7 +144,7 @@ async fn connection(
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(timeouts.idle / 2))
-        .keep_alive_timeout(timeouts.header_read);
+        .keep_alive_timeout(H2_PING_TIMEOUT);
     let connection = builder.serve_connection(TokioIo::new(tls), service);
     tokio::pin!(connection);
 

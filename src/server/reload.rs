@@ -171,3 +171,115 @@ pub async fn run(mut reloader: Reloader, interval: Duration, mut stop: watch::Re
         reloader.check(SystemTime::now());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs;
+    use crate::server::tls;
+
+    fn generate() -> certs::DevCerts {
+        certs::generate(&certs::Request::with_defaults(
+            SystemTime::now() - Duration::from_secs(60),
+            Duration::from_secs(3600),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn swaps_changed_valid_pairs_and_reports_broken_ones_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("tls.crt");
+        let key = dir.path().join("tls.key");
+        let first = generate();
+        std::fs::write(&cert, &first.tls_cert_pem).unwrap();
+        std::fs::write(&key, &first.tls_key_pem).unwrap();
+        let initial = tls::load_pair(
+            PairSource::read(&cert, &key).unwrap(),
+            &cert,
+            &key,
+            SystemTime::now(),
+        )
+        .unwrap();
+        let resolver = Arc::new(SwappableResolver::new(initial.key.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let health = Arc::new(Health::default());
+        let mut reloader = Reloader::new(
+            cert.clone(),
+            key.clone(),
+            &initial,
+            resolver.clone(),
+            metrics.clone(),
+            health.clone(),
+        );
+        let now = SystemTime::now();
+        assert_eq!(reloader.check(now), Outcome::Unchanged);
+
+        let second = generate();
+        std::fs::write(&cert, &second.tls_cert_pem).unwrap();
+        assert_eq!(reloader.check(now), Outcome::Failed, "key of the old pair");
+        assert_eq!(reloader.check(now), Outcome::Unchanged, "reported once");
+        assert_eq!(resolver.current().cert, initial.key.cert);
+
+        std::fs::write(&key, &second.tls_key_pem).unwrap();
+        assert_eq!(reloader.check(now), Outcome::Reloaded);
+        assert_ne!(resolver.current().cert, initial.key.cert);
+        assert_eq!(health.readiness(now), Ok(()));
+
+        std::fs::remove_file(&key).unwrap();
+        assert_eq!(reloader.check(now), Outcome::Failed, "missing file");
+        assert_eq!(reloader.check(now), Outcome::Unchanged, "reported once");
+        std::fs::write(&key, &second.tls_key_pem).unwrap();
+        assert_eq!(
+            reloader.check(now),
+            Outcome::Unchanged,
+            "back to the served pair"
+        );
+
+        let text = metrics.encode().unwrap();
+        assert!(
+            text.contains("bgppeer_webhook_tls_reloads_total{result=\"success\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bgppeer_webhook_tls_reloads_total{result=\"failure\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn watches_the_directories_of_both_files_once() {
+        let reloader_dirs = |cert: &str, key: &str| {
+            let pair = generate();
+            let dir = tempfile::tempdir().unwrap();
+            let cert_path = dir.path().join("tls.crt");
+            let key_path = dir.path().join("tls.key");
+            std::fs::write(&cert_path, &pair.tls_cert_pem).unwrap();
+            std::fs::write(&key_path, &pair.tls_key_pem).unwrap();
+            let initial = tls::load_pair(
+                PairSource::read(&cert_path, &key_path).unwrap(),
+                &cert_path,
+                &key_path,
+                SystemTime::now(),
+            )
+            .unwrap();
+            Reloader::new(
+                PathBuf::from(cert),
+                PathBuf::from(key),
+                &initial,
+                Arc::new(SwappableResolver::new(initial.key.clone())),
+                Arc::new(Metrics::new()),
+                Arc::new(Health::default()),
+            )
+            .directories()
+        };
+        assert_eq!(
+            reloader_dirs("/certs/tls.crt", "/certs/tls.key"),
+            vec![PathBuf::from("/certs")]
+        );
+        assert_eq!(
+            reloader_dirs("tls.crt", "/keys/tls.key"),
+            vec![PathBuf::from("."), PathBuf::from("/keys")]
+        );
+    }
+}
