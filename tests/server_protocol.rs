@@ -184,8 +184,13 @@ async fn oversized_body_without_content_length_is_refused() {
             .header("content-type", "application/json")
             .body(stream)
             .unwrap();
-        let answer = client.send_stream(request).await;
-        assert_eq!(answer.0, StatusCode::PAYLOAD_TOO_LARGE, "{version:?}");
+        let (status, body) = client.send_stream(request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{version:?}");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["error"],
+            "the request body is larger than the limit of 1024 bytes (--max-body-bytes)"
+        );
     }
     server.stop().await;
 }

@@ -106,13 +106,13 @@ async fn answer(
     if let Some(length) = content_length(request.headers())
         && length > state.max_body_bytes as u64
     {
-        return too_large(length.to_string(), state.max_body_bytes);
+        return too_large(Some(length), state.max_body_bytes);
     }
 
     let body = match tokio::time::timeout_at(deadline, Bytes::from_request(request, &())).await {
         Ok(Ok(body)) => body,
         Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return too_large("more".to_owned(), state.max_body_bytes);
+            return too_large(None, state.max_body_bytes);
         }
         Ok(Err(rejection)) => {
             return error(
@@ -231,11 +231,14 @@ pub fn budget(query: Option<&str>, default_timeout: Duration) -> Duration {
     timeout.mul_f64(BUDGET_FRACTION)
 }
 
-fn too_large(size: String, limit: usize) -> Response {
+fn too_large(length: Option<u64>, limit: usize) -> Response {
+    let size = length
+        .map(|length| format!(" ({length} bytes)"))
+        .unwrap_or_default();
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
         format!(
-            "the request body ({size} bytes) is larger than the limit of {limit} bytes (--max-body-bytes)"
+            "the request body{size} is larger than the limit of {limit} bytes (--max-body-bytes)"
         ),
     )
 }
