@@ -252,3 +252,34 @@ async fn assert_handshake_refused(server: &TestServer, tls: rustls::ClientConfig
         Ok(read) => panic!("the server answered {read} bytes without a valid client certificate"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_a_certificate_chain() {
+    let server = TestServer::start().await;
+    let (root, chain, key) = support::chained_pair();
+    server.volume.update(&chain, &key);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        // Trusting only the root: verifiable only if the intermediate is sent too.
+        let trust = [server.certs.ca_cert_pem.as_str(), root.as_str()];
+        let stream = support::tls_connect(server.addr, support::client_tls_trusting(&trust))
+            .await
+            .unwrap();
+        let presented = stream.get_ref().1.peer_certificates().unwrap().len();
+        if presented == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the chain was not loaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client = WebhookClient::with_tls(
+        server.addr,
+        support::client_tls(&root, None),
+        HttpVersion::Http2,
+    );
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}

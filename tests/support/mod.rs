@@ -468,3 +468,38 @@ pub fn client_ca_and_cert() -> (String, String, String) {
 pub fn client_tls_trusting(ca_pems: &[&str]) -> ClientConfig {
     client_tls(&ca_pems.concat(), None)
 }
+
+/// A root CA, an intermediate CA it signed, and a serving pair the intermediate signed for
+/// [`SERVICE_NAME`], as PEM `(root_cert, chain (leaf then intermediate), leaf_key)`.
+pub fn chained_pair() -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca = |name: &str| {
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        params
+    };
+    let root_key = KeyPair::generate().unwrap();
+    let root_params = ca("test root CA");
+    let root = root_params.self_signed(&root_key).unwrap();
+    let root_issuer = Issuer::new(root_params, root_key);
+    let intermediate_key = KeyPair::generate().unwrap();
+    let intermediate_params = ca("test intermediate CA");
+    let intermediate = intermediate_params
+        .signed_by(&intermediate_key, &root_issuer)
+        .unwrap();
+    let intermediate_issuer = Issuer::new(intermediate_params, intermediate_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec![SERVICE_NAME.to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &intermediate_issuer)
+        .unwrap();
+    (
+        root.pem(),
+        format!("{}{}", leaf.pem(), intermediate.pem()),
+        leaf_key.serialize_pem(),
+    )
+}
