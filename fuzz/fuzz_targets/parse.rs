@@ -1,0 +1,50 @@
+//! Feeds arbitrary input to the selector parser. Beyond "never panics", it checks the
+//! properties every accepted selector must have: its canonical form parses, reaches a fixed
+//! point after one more round, and means the same thing.
+
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use bgppeer_webhook::selector;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // Selectors reach the parser as Kubernetes strings, which are UTF-8.
+    let Ok(input) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = selector::tokenize(input);
+    let _ = selector::warnings(input);
+    match selector::parse(input) {
+        Ok(sel) => {
+            let canonical = sel.to_string();
+            let reparsed = selector::parse(&canonical).expect("the canonical form parses");
+            let stable = reparsed.to_string();
+            let again = selector::parse(&stable).expect("the canonical form parses");
+            assert_eq!(again.to_string(), stable, "canonical form of {input:?}");
+            // Evaluate against labels drawn from the input itself, so that lookups can hit.
+            let labels: BTreeMap<String, String> = input
+                .split(|c: char| !(c.is_ascii_alphanumeric() || "_./-".contains(c)))
+                .filter(|word| !word.is_empty())
+                .take(8)
+                .enumerate()
+                .map(|(i, word)| {
+                    (
+                        word.to_string(),
+                        if i % 2 == 0 {
+                            word.to_string()
+                        } else {
+                            String::new()
+                        },
+                    )
+                })
+                .collect();
+            assert_eq!(sel.matches(&labels), reparsed.matches(&labels), "{input:?}");
+        }
+        Err(err) => {
+            assert!(err.offset() <= input.len().max(selector::MAX_LEN));
+            let _ = err.render(input);
+        }
+    }
+});
