@@ -1,11 +1,30 @@
 //! The Calico `BGPPeer` resource: model, validation, warnings and defaults. Pure: no I/O.
 //!
-//! PLACEHOLDER: this file states the module's public contract; the `validation` branch replaces
-//! the bodies with every Calico rule.
+//! [`validate`] decides whether a BGPPeer is valid exactly as Calico would (the Go validator of
+//! v3.28 plus the CRD schema and CEL rules of v3.32+/master), and says why in Kubernetes'
+//! field-error format. [`defaults()`] returns the JSON Patch the mutating webhook applies.
+//!
+//! Modules, one job each: [`model`] (typed spec), [`metadata`], [`spec`] (field rules),
+//! [`rules`] (cross-field rules), [`warnings`], [`defaults`](mod@defaults), and the value parsers
+//! [`ip`], [`asnumber`], [`duration`], [`names`].
 
 use serde_json::Value;
 
-use crate::field::ErrorList;
+use crate::field::{ErrorList, FieldError, Path};
+
+pub mod asnumber;
+pub mod defaults;
+pub mod duration;
+pub mod ip;
+pub mod metadata;
+pub mod model;
+pub mod names;
+pub mod rules;
+pub mod spec;
+pub mod warnings;
+
+/// The resource kind this module validates.
+pub const KIND: &str = "BGPPeer";
 
 /// The API group (and version) a BGPPeer was written in. The rules differ slightly: only
 /// `projectcalico.org/v3` accepts AS numbers as (dotted) strings.
@@ -18,6 +37,10 @@ pub enum ApiGroup {
 }
 
 impl ApiGroup {
+    /// Every supported `apiVersion`, for messages.
+    pub const API_VERSIONS: [&'static str; 2] =
+        ["crd.projectcalico.org/v1", "projectcalico.org/v3"];
+
     /// The API group of an `apiVersion` such as `crd.projectcalico.org/v1`, if it is one of ours.
     pub fn from_api_version(api_version: &str) -> Option<Self> {
         match api_version {
@@ -62,12 +85,77 @@ impl Report {
 }
 
 /// Validates a whole BGPPeer object (`apiVersion`, `kind`, `metadata`, `spec`) as JSON.
-pub fn validate(_group: ApiGroup, _object: &Value) -> Report {
-    Report::default()
+///
+/// The caller has already chosen the API group (from the admission request or the document's
+/// `apiVersion`). Errors come in a fixed order: `metadata`, then unknown `spec` fields, then the
+/// `spec` fields in declaration order ([`model::SPEC_FIELDS`]), then the cross-field rules. A
+/// missing or `null` spec is an empty spec, which Calico accepts.
+pub fn validate(group: ApiGroup, object: &Value) -> Report {
+    let mut report = Report::default();
+    let Some(map) = object.as_object() else {
+        report.errors.push(FieldError::type_invalid(
+            Path::new("object"),
+            object,
+            "a JSON object",
+        ));
+        return report;
+    };
+    metadata::validate(
+        map.get("metadata"),
+        &mut report.errors,
+        &mut report.warnings,
+    );
+
+    let path = Path::new("spec");
+    let empty = serde_json::Map::new();
+    let raw_spec = match map.get("spec") {
+        None | Some(Value::Null) => &empty,
+        Some(Value::Object(spec)) => spec,
+        Some(other) => {
+            report
+                .errors
+                .push(FieldError::type_invalid(path, other, "an object"));
+            return report;
+        }
+    };
+    let checked = spec::check(group, raw_spec, &path, &mut report.errors);
+    rules::check(raw_spec, &checked, &path, &mut report.errors);
+    warnings::collect(group, map.get("spec"), &checked, &mut report.warnings);
+    report
+}
+
+/// Validates a whole object whose `apiVersion` is read from the object itself: the entry point
+/// for documents that do not come with an admission request (`bgppeer-webhook check`).
+///
+/// An `apiVersion` that is not one of [`ApiGroup::API_VERSIONS`] is an error, as in calicoctl.
+pub fn validate_document(object: &Value) -> Report {
+    let api_version = object.get("apiVersion");
+    match api_version
+        .and_then(Value::as_str)
+        .and_then(ApiGroup::from_api_version)
+    {
+        Some(group) => validate(group, object),
+        None => {
+            let mut errors = ErrorList::new();
+            errors.push(FieldError::not_supported(
+                Path::new("apiVersion"),
+                api_version.cloned().unwrap_or(Value::Null),
+                &ApiGroup::API_VERSIONS,
+            ));
+            Report {
+                errors,
+                warnings: Vec::new(),
+            }
+        }
+    }
 }
 
 /// The defaults and normalisations to apply to a BGPPeer object, as RFC 6902 operations
-/// computed from the raw JSON (unknown content is left untouched).
-pub fn defaults(_group: ApiGroup, _object: &Value) -> Vec<json_patch::PatchOperation> {
-    Vec::new()
+/// computed from the raw JSON (unknown content is left untouched). See [`mod@defaults`].
+///
+/// Both groups get the same operations: the string-to-integer conversion is what lets dotted AS
+/// numbers through the `crd.projectcalico.org/v1` schema, and is harmless on `projectcalico.org/v3`
+/// (whose v3.32+ CRD also wants integers).
+pub fn defaults(_group: ApiGroup, object: &Value) -> Vec<json_patch::PatchOperation> {
+    defaults::operations(object)
 }

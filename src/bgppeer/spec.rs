@@ -1,0 +1,536 @@
+//! Field-by-field validation of `spec` (R4.1–R4.18), reading the raw JSON so that wrong types and
+//! unknown fields become field errors with paths. Values that pass fill the typed
+//! [`BgpPeerSpec`]; the cross-field rules and warnings work from the result.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use super::ApiGroup;
+use super::asnumber::{self, AsNumberError, AsNumberForm};
+use super::ip::{self, PeerAddress};
+use super::model::{
+    AsNumber, BgpPassword, BgpPeerSpec, GoDuration, NextHopMode, ReversePeering, SPEC_FIELDS,
+    SecretKeySelector, SourceAddress,
+};
+use super::names;
+use crate::field::{ErrorList, FieldError, Path};
+use crate::selector;
+
+/// The CRDs' `maxLength` for `node` (a DNS-1123 subdomain).
+pub const NODE_MAX_LEN: usize = 253;
+
+/// The CRDs' `maxLength` for `peerIP` and `reachableBy`; every valid value is shorter.
+pub const ADDRESS_MAX_LEN: usize = 64;
+
+/// The result of checking the fields of a spec one by one.
+#[derive(Clone, Debug, Default)]
+pub struct CheckedSpec {
+    /// The values that passed; a field that failed keeps its "unset" value, except the plain
+    /// string fields, which keep the text so that the cross-field rules see it as set.
+    pub spec: BgpPeerSpec,
+    /// `peerIP`, parsed, when valid.
+    pub peer_address: Option<PeerAddress>,
+    /// `reachableBy`, parsed, when valid.
+    pub reachable_by: Option<IpAddr>,
+    /// Which of `asNumber` / `localASNumber` were written as strings (valid ones only).
+    pub as_numbers_written_as_text: Vec<(&'static str, u32)>,
+}
+
+/// Checks every field of `spec` (a JSON object at `path`), appending errors in declaration order
+/// after any unknown-field errors.
+pub fn check(
+    group: ApiGroup,
+    spec: &Map<String, Value>,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> CheckedSpec {
+    // One pass over the object: unknown keys are reported in key order, known ones are slotted
+    // by declaration order (cheaper than looking each of the 18 names up).
+    let mut present: [Option<&Value>; SPEC_FIELDS.len()] = [None; SPEC_FIELDS.len()];
+    for (key, value) in spec {
+        match SPEC_FIELDS.iter().position(|name| name == key) {
+            Some(slot) => present[slot] = Some(value).filter(|v| !v.is_null()),
+            None => errors.push(FieldError::unknown_field(path.child(key), &[])),
+        }
+    }
+    let mut out = CheckedSpec::default();
+    for (name, value) in SPEC_FIELDS.into_iter().zip(present) {
+        if let Some(value) = value {
+            check_field(group, name, value, &path.child(name), &mut out, errors);
+        }
+    }
+    out
+}
+
+/// Checks one present, non-null field and records its value in `out`.
+fn check_field(
+    group: ApiGroup,
+    name: &'static str,
+    value: &Value,
+    path: &Path,
+    out: &mut CheckedSpec,
+    errors: &mut ErrorList,
+) {
+    let spec = &mut out.spec;
+    match name {
+        "node" => {
+            if let Some(node) = string(value, path, errors) {
+                check_node(node, path, errors);
+                node.clone_into(&mut spec.node);
+            }
+        }
+        "peerIP" => {
+            if let Some(text) = string(value, path, errors) {
+                out.peer_address = check_peer_ip(text, path, errors);
+                text.clone_into(&mut spec.peer_ip);
+            }
+        }
+        "asNumber" => {
+            if let Some(number) = as_number(group, name, value, path, out, errors) {
+                out.spec.as_number = number;
+            }
+        }
+        "nodeSelector" | "peerSelector" | "localWorkloadSelector" => {
+            if let Some(text) = string(value, path, errors) {
+                check_selector(text, path, errors);
+                let target = match name {
+                    "nodeSelector" => &mut spec.node_selector,
+                    "peerSelector" => &mut spec.peer_selector,
+                    _ => &mut spec.local_workload_selector,
+                };
+                text.clone_into(target);
+            }
+        }
+        "keepOriginalNextHop" => match value {
+            Value::Bool(keep) => spec.keep_original_next_hop = *keep,
+            other => errors.push(FieldError::type_invalid(path.clone(), other, "a boolean")),
+        },
+        "password" => spec.password = check_password(value, path, errors),
+        "sourceAddress" => {
+            if let Some(text) = string(value, path, errors)
+                && !text.is_empty()
+            {
+                spec.source_address =
+                    enumerated(text, path, errors, SourceAddress::parse, SourceAddress::ALL);
+            }
+        }
+        "maxRestartTime" => spec.max_restart_time = go_duration(value, path, errors),
+        "keepaliveTime" => spec.keepalive_time = go_duration(value, path, errors),
+        "numAllowedLocalASNumbers" => {
+            spec.num_allowed_local_as_numbers = integer(
+                value,
+                path,
+                errors,
+                i64::from(i32::MIN),
+                i64::from(i32::MAX),
+            )
+            .and_then(|n| i32::try_from(n).ok());
+        }
+        "ttlSecurity" => {
+            spec.ttl_security = integer(value, path, errors, 0, i64::from(u8::MAX))
+                .and_then(|n| u8::try_from(n).ok());
+        }
+        "filters" => spec.filters = check_filters(value, path, errors),
+        "reachableBy" => {
+            if let Some(text) = string(value, path, errors) {
+                out.reachable_by = check_reachable_by(text, path, errors);
+                text.clone_into(&mut spec.reachable_by);
+            }
+        }
+        "nextHopMode" => {
+            if let Some(text) = string(value, path, errors) {
+                spec.next_hop_mode =
+                    enumerated(text, path, errors, NextHopMode::parse, NextHopMode::ALL);
+            }
+        }
+        "reversePeering" => {
+            if let Some(text) = string(value, path, errors) {
+                spec.reverse_peering = enumerated(
+                    text,
+                    path,
+                    errors,
+                    ReversePeering::parse,
+                    ReversePeering::ALL,
+                );
+            }
+        }
+        "localASNumber" => {
+            out.spec.local_as_number = as_number(group, name, value, path, out, errors);
+        }
+        _ => {}
+    }
+}
+
+/// The string value of a field, or a type error.
+fn string<'a>(value: &'a Value, path: &Path, errors: &mut ErrorList) -> Option<&'a String> {
+    match value {
+        Value::String(text) => Some(text),
+        other => {
+            errors.push(FieldError::type_invalid(path.clone(), other, "a string"));
+            None
+        }
+    }
+}
+
+/// An integer within `min..=max`, or an error.
+fn integer(value: &Value, path: &Path, errors: &mut ErrorList, min: i64, max: i64) -> Option<i64> {
+    let Value::Number(number) = value else {
+        errors.push(FieldError::type_invalid(path.clone(), value, "an integer"));
+        return None;
+    };
+    match number.as_i64() {
+        Some(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            errors.push(FieldError::invalid(
+                path.clone(),
+                value.clone(),
+                format!("must be an integer between {min} and {max}"),
+            ));
+            None
+        }
+    }
+}
+
+/// One of an enum's spellings, or a `NotSupported` error listing them.
+fn enumerated<T>(
+    text: &str,
+    path: &Path,
+    errors: &mut ErrorList,
+    parse: fn(&str) -> Option<T>,
+    supported: &[&str],
+) -> Option<T> {
+    let parsed = parse(text);
+    if parsed.is_none() {
+        errors.push(FieldError::not_supported(path.clone(), text, supported));
+    }
+    parsed
+}
+
+/// R4.1: a DNS-1123 subdomain (Calico's `nameRegex`), at most 253 bytes (the CRD's `maxLength`).
+fn check_node(node: &str, path: &Path, errors: &mut ErrorList) {
+    if node.is_empty() {
+        return;
+    }
+    if node.len() > NODE_MAX_LEN {
+        errors.push(FieldError::too_long(path.clone(), node.len(), NODE_MAX_LEN));
+    } else if !names::matches_dns1123_subdomain(node) {
+        errors.push(FieldError::invalid(
+            path.clone(),
+            node,
+            names::dns1123_subdomain_message(),
+        ));
+    }
+}
+
+/// R4.3 and R5: an IP, `IPv4:port` or `[IP]:port`.
+fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<PeerAddress> {
+    if text.is_empty() {
+        return None;
+    }
+    if text.len() > ADDRESS_MAX_LEN {
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            ADDRESS_MAX_LEN,
+        ));
+        return None;
+    }
+    match ip::parse_peer_ip(text) {
+        Ok(address) => Some(address),
+        Err(err) => {
+            errors.push(FieldError::invalid(path.clone(), text, err.to_string()));
+            None
+        }
+    }
+}
+
+/// R4.12: a plain IP address.
+fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option<IpAddr> {
+    if text.is_empty() {
+        return None;
+    }
+    if text.len() > ADDRESS_MAX_LEN {
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            ADDRESS_MAX_LEN,
+        ));
+        return None;
+    }
+    let parsed = ip::parse_ip(text);
+    if parsed.is_none() {
+        errors.push(FieldError::invalid(
+            path.clone(),
+            text,
+            "must be a plain IP address without a port (e.g. 10.0.0.254 or 2001:db8::1)",
+        ));
+    }
+    parsed
+}
+
+/// R4.2, R4.5, R4.14: a Calico selector of at most [`selector::MAX_LEN`] bytes; empty means unset.
+fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) {
+    if text.is_empty() {
+        return;
+    }
+    if text.len() > selector::MAX_LEN {
+        errors.push(FieldError::too_long(
+            path.clone(),
+            text.len(),
+            selector::MAX_LEN,
+        ));
+        return;
+    }
+    if let Err(err) = selector::parse(text) {
+        errors.push(FieldError::invalid(path.clone(), text, err.to_string()));
+    }
+}
+
+/// R4.4, R4.17, R7: an integer 0–4294967295, or a plain or dotted string.
+///
+/// A string is valid on both groups: `projectcalico.org/v3` accepts it as such, and on
+/// `crd.projectcalico.org/v1` the mutating webhook (which runs before validation) replaces it
+/// with the integer. Only a string that cannot be converted is an error.
+fn as_number(
+    group: ApiGroup,
+    name: &'static str,
+    value: &Value,
+    path: &Path,
+    out: &mut CheckedSpec,
+    errors: &mut ErrorList,
+) -> Option<AsNumber> {
+    match asnumber::from_json(value) {
+        Ok(AsNumberForm::Integer(n)) => Some(AsNumber(n)),
+        Ok(AsNumberForm::Text(n)) => {
+            out.as_numbers_written_as_text.push((name, n));
+            Some(AsNumber(n))
+        }
+        Err(AsNumberError::WrongType) => {
+            let expected = match group {
+                ApiGroup::V3 => "an integer or a string",
+                ApiGroup::CrdV1 => "an integer",
+            };
+            errors.push(FieldError::type_invalid(path.clone(), value, expected));
+            None
+        }
+        Err(err) => {
+            errors.push(FieldError::invalid(
+                path.clone(),
+                value.clone(),
+                err.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// R4.9, R4.18, R8: a Go duration string.
+fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoDuration> {
+    let text = string(value, path, errors)?;
+    match GoDuration::parse(text) {
+        Ok(duration) => Some(duration),
+        Err(err) => {
+            errors.push(FieldError::invalid(
+                path.clone(),
+                text.as_str(),
+                err.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+/// R4.13: a list of BGPFilter names (DNS-1123 subdomains).
+fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Vec<String> {
+    let Value::Array(items) = value else {
+        errors.push(FieldError::type_invalid(
+            path.clone(),
+            value,
+            "an array of strings",
+        ));
+        return Vec::new();
+    };
+    let mut filters = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let item_path = path.index(i);
+        let Some(name) = string(item, &item_path, errors) else {
+            continue;
+        };
+        let problems = names::dns1123_subdomain(name);
+        if problems.is_empty() {
+            filters.push(name.clone());
+        }
+        for msg in problems {
+            errors.push(FieldError::invalid(item_path.clone(), name.as_str(), msg));
+        }
+    }
+    filters
+}
+
+/// R4.7: `password.secretKeyRef` with a `key` (required by the CRD). Stricter than Calico: the
+/// Secret `name` is required and must be a DNS-1123 subdomain, and the `key` must be a valid
+/// Secret data key, because calico-node cannot read the password otherwise.
+fn check_password(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<BgpPassword> {
+    let map = object(value, path, errors)?;
+    unknown_fields(map, &["secretKeyRef"], path, errors);
+    let ref_path = path.child("secretKeyRef");
+    let secret_key_ref = match map.get("secretKeyRef") {
+        None | Some(Value::Null) => None,
+        Some(value) => check_secret_key_ref(value, &ref_path, errors),
+    };
+    Some(BgpPassword { secret_key_ref })
+}
+
+/// `password.secretKeyRef`: `name`, `key` and `optional`.
+fn check_secret_key_ref(
+    value: &Value,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> Option<SecretKeySelector> {
+    let map = object(value, path, errors)?;
+    unknown_fields(map, &["name", "key", "optional"], path, errors);
+    let mut valid = true;
+    let mut required_string = |field: &str, detail: &str, check: fn(&str) -> Vec<String>| {
+        let field_path = path.child(field);
+        match map.get(field) {
+            None | Some(Value::Null) => {
+                errors.push(FieldError::required(field_path, detail));
+                None
+            }
+            Some(Value::String(text)) if text.is_empty() => {
+                errors.push(FieldError::required(field_path, detail));
+                None
+            }
+            Some(Value::String(text)) => {
+                let problems = check(text);
+                if problems.is_empty() {
+                    return Some(text.clone());
+                }
+                for msg in problems {
+                    errors.push(FieldError::invalid(field_path.clone(), text.as_str(), msg));
+                }
+                None
+            }
+            Some(other) => {
+                errors.push(FieldError::type_invalid(field_path, other, "a string"));
+                None
+            }
+        }
+    };
+    let name = required_string(
+        "name",
+        "the name of a Secret in calico-node's namespace",
+        names::dns1123_subdomain,
+    );
+    let key = required_string(
+        "key",
+        "the data key in the Secret that holds the password",
+        names::config_map_key,
+    );
+    let optional = match map.get("optional") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            errors.push(FieldError::type_invalid(
+                path.child("optional"),
+                other,
+                "a boolean",
+            ));
+            valid = false;
+            None
+        }
+    };
+    match (name, key, valid) {
+        (Some(name), Some(key), true) => Some(SecretKeySelector {
+            name,
+            key,
+            optional,
+        }),
+        _ => None,
+    }
+}
+
+/// The map of an object field, or a type error.
+fn object<'a>(
+    value: &'a Value,
+    path: &Path,
+    errors: &mut ErrorList,
+) -> Option<&'a Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        other => {
+            errors.push(FieldError::type_invalid(path.clone(), other, "an object"));
+            None
+        }
+    }
+}
+
+/// Reports every key of `map` that is not in `known`.
+fn unknown_fields(map: &Map<String, Value>, known: &[&str], path: &Path, errors: &mut ErrorList) {
+    for key in map.keys() {
+        if !known.contains(&key.as_str()) {
+            errors.push(FieldError::unknown_field(path.child(key), &[]));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(group: ApiGroup, spec: Value) -> (CheckedSpec, Vec<String>) {
+        let mut errors = ErrorList::new();
+        let checked = check(
+            group,
+            spec.as_object().unwrap(),
+            &Path::new("spec"),
+            &mut errors,
+        );
+        (checked, errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn valid_values_fill_the_model() {
+        let (checked, errors) = run(
+            ApiGroup::V3,
+            json!({"peerIP": "[2001:db8::1]:179", "asNumber": "1.10", "ttlSecurity": 3,
+                   "sourceAddress": "None", "keepaliveTime": "1m", "filters": ["a", "b"]}),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(checked.spec.as_number.0, 65546);
+        assert_eq!(checked.as_numbers_written_as_text, [("asNumber", 65546)]);
+        assert_eq!(checked.peer_address.unwrap().port, Some(179));
+        assert_eq!(checked.spec.ttl_security, Some(3));
+        assert_eq!(checked.spec.source_address, Some(SourceAddress::None));
+        assert_eq!(checked.spec.keepalive_time.unwrap().nanos, 60_000_000_000);
+        assert_eq!(checked.spec.filters, ["a", "b"]);
+    }
+
+    #[test]
+    fn invalid_strings_stay_visible_to_the_cross_field_rules() {
+        let (checked, errors) = run(ApiGroup::CrdV1, json!({"peerIP": "nope"}));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(checked.spec.peer_ip, "nope");
+        assert_eq!(checked.peer_address, None);
+    }
+
+    #[test]
+    fn unknown_fields_come_first() {
+        let (_, errors) = run(ApiGroup::V3, json!({"node": "Bad", "nodeselector": "x"}));
+        assert_eq!(errors[0], "spec.nodeselector: Unknown field");
+        assert!(errors[1].starts_with("spec.node: Invalid value"));
+    }
+
+    #[test]
+    fn integer_bounds() {
+        let mut errors = ErrorList::new();
+        let path = Path::new("x");
+        assert_eq!(integer(&json!(5), &path, &mut errors, 0, 5), Some(5));
+        assert_eq!(integer(&json!(6), &path, &mut errors, 0, 5), None);
+        assert_eq!(integer(&json!(u64::MAX), &path, &mut errors, 0, 5), None);
+        assert_eq!(integer(&json!(2.0), &path, &mut errors, 0, 5), None);
+        assert_eq!(errors.len(), 3);
+    }
+}

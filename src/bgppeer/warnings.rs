@@ -1,0 +1,169 @@
+//! Warnings: settings that are valid but risky, each with an action the user can take.
+//!
+//! Every warning is at most [`MAX_LEN`] characters and has a stable wording (tests and users'
+//! tooling match on it). None fires on an ordinary peer (`peerIP` and `asNumber`, or
+//! `peerSelector`).
+
+use serde_json::Value;
+
+use super::ApiGroup;
+use super::asnumber::INT32_MAX;
+use super::ip;
+use super::rules;
+use super::spec::CheckedSpec;
+use crate::selector;
+
+/// The longest warning, in characters (the API server truncates longer ones).
+pub const MAX_LEN: usize = 120;
+
+/// The warning for a `peerIP` without an `asNumber`.
+pub const PEER_IP_WITHOUT_AS_NUMBER: &str =
+    "peerIP set without asNumber: works only if the peer is a Calico node";
+
+/// The warning for a peering that selects no peer.
+pub const NO_PEER: &str = "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session";
+
+/// The warning for `maxRestartTime`.
+pub const MAX_RESTART_TIME: &str = "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)";
+
+/// The warning for a password.
+pub const PASSWORD: &str = "password: the Secret must be in calico-node's namespace, readable by \
+     calico-node, and the password at most 80 characters";
+
+/// The warning for a `password` without `secretKeyRef`.
+pub const PASSWORD_WITHOUT_SECRET: &str =
+    "password has no secretKeyRef: the peering is configured without a password";
+
+/// The warning for `keepOriginalNextHop: true`.
+pub const KEEP_ORIGINAL_NEXT_HOP: &str =
+    "keepOriginalNextHop is deprecated since Calico v3.30: use nextHopMode: Keep instead";
+
+/// Collects the warnings for a checked spec (`raw_spec` is the spec as sent, if any).
+pub fn collect(
+    group: ApiGroup,
+    raw_spec: Option<&Value>,
+    checked: &CheckedSpec,
+    warnings: &mut Vec<String>,
+) {
+    let spec = &checked.spec;
+    let selectors = [
+        ("nodeSelector", spec.node_selector.as_str()),
+        ("peerSelector", spec.peer_selector.as_str()),
+        (
+            "localWorkloadSelector",
+            spec.local_workload_selector.as_str(),
+        ),
+    ];
+    let peer_ip_given = !spec.peer_ip.is_empty();
+
+    let as_number_given = rules::as_number_is_set(raw_spec.and_then(|raw| raw.get("asNumber")));
+    if peer_ip_given && !as_number_given && spec.peer_selector.is_empty() {
+        warnings.push(PEER_IP_WITHOUT_AS_NUMBER.to_owned());
+    }
+    if let Some(address) = checked.peer_address
+        && let Some(kind) = ip::unusual_kind(address.ip)
+    {
+        warnings.push(format!(
+            "peerIP {} is a {kind} address: BGP cannot peer with it; use the peer's unicast address",
+            address.ip
+        ));
+    }
+    let nothing_selected = ["peerIP", "peerSelector", "localWorkloadSelector"]
+        .iter()
+        .all(|name| !is_given(raw_spec, name));
+    if nothing_selected {
+        warnings.push(NO_PEER.to_owned());
+    }
+    for (name, value) in [
+        ("asNumber", Some(spec.as_number)),
+        ("localASNumber", spec.local_as_number),
+    ] {
+        if let Some(number) = value
+            && number.0 > INT32_MAX
+        {
+            warnings.push(format!(
+                "{name} {number} is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+            ));
+        }
+    }
+    if group == ApiGroup::CrdV1 {
+        for (name, number) in &checked.as_numbers_written_as_text {
+            warnings.push(format!(
+                "{name} is a string: crd.projectcalico.org/v1 stores it only after this webhook's mutation; write {number}"
+            ));
+        }
+    }
+    for (name, text) in selectors {
+        if text.is_empty() {
+            continue;
+        }
+        for warning in selector::warnings(text) {
+            warnings.push(fit(format!("{name}: {warning}")));
+        }
+    }
+    if spec.keep_original_next_hop && spec.next_hop_mode.is_none() {
+        warnings.push(KEEP_ORIGINAL_NEXT_HOP.to_owned());
+    }
+    match &spec.password {
+        Some(password) if password.secret_key_ref.is_some() => warnings.push(PASSWORD.to_owned()),
+        Some(_) => warnings.push(PASSWORD_WITHOUT_SECRET.to_owned()),
+        None => {}
+    }
+    if spec.max_restart_time.is_some() {
+        warnings.push(MAX_RESTART_TIME.to_owned());
+    }
+    if let Some(n) = spec.num_allowed_local_as_numbers
+        && n > 0
+    {
+        warnings.push(format!(
+            "numAllowedLocalASNumbers is {n}: this disables BGP loop prevention for the peering; set it only if needed"
+        ));
+    }
+}
+
+/// Whether the raw spec has a non-empty string (or a value of another type) at `name`: a field
+/// that failed validation still counts as given, so the "no peer" warning does not pile on.
+fn is_given(raw_spec: Option<&Value>, name: &str) -> bool {
+    match raw_spec.and_then(|spec| spec.get(name)) {
+        None | Some(Value::Null) => false,
+        Some(Value::String(text)) => !text.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// Shortens a warning to [`MAX_LEN`] characters, ending with `...` when cut.
+fn fit(warning: String) -> String {
+    if warning.chars().count() <= MAX_LEN {
+        return warning;
+    }
+    let mut cut: String = warning.chars().take(MAX_LEN - 3).collect();
+    cut.push_str("...");
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_warnings_fit() {
+        for warning in [
+            PEER_IP_WITHOUT_AS_NUMBER,
+            NO_PEER,
+            MAX_RESTART_TIME,
+            PASSWORD,
+            PASSWORD_WITHOUT_SECRET,
+            KEEP_ORIGINAL_NEXT_HOP,
+        ] {
+            assert!(warning.chars().count() <= MAX_LEN, "{warning}");
+        }
+    }
+
+    #[test]
+    fn fit_cuts_long_text() {
+        let cut = fit("x".repeat(200));
+        assert_eq!(cut.chars().count(), MAX_LEN);
+        assert!(cut.ends_with("..."));
+        assert_eq!(fit("short".to_owned()), "short");
+    }
+}

@@ -1,0 +1,95 @@
+//! Property tests: no input makes validation or defaulting panic, warnings stay short, and the
+//! defaults patch always applies and is idempotent.
+
+use bgppeer_webhook::bgppeer::{self, ApiGroup, model::SPEC_FIELDS};
+use proptest::prelude::*;
+use serde_json::{Map, Value, json};
+
+/// Strings that are near the edge of some rule.
+fn interesting_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("10.0.0.1:0".to_owned()),
+        Just("[::1]:179".to_owned()),
+        Just("::ffff:1.2.3.4".to_owned()),
+        Just("1.10".to_owned()),
+        Just("64512.1".to_owned()),
+        Just("has(a) && b == 'c'".to_owned()),
+        Just("a ==".to_owned()),
+        Just("1h30m".to_owned()),
+        Just("UseNodeIP".to_owned()),
+        Just("Keep".to_owned()),
+        Just("é\u{0}\n\"'".to_owned()),
+        "[ -~]{0,40}",
+        any::<String>(),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e12f64..1e12).prop_map(Value::from),
+        (0u32..70000).prop_map(Value::from),
+        interesting_string().prop_map(Value::from),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(interesting_string(), inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A spec whose keys are mostly real field names with arbitrary values.
+fn spec() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        4 => prop::sample::select(SPEC_FIELDS.to_vec()).prop_map(str::to_owned),
+        1 => interesting_string(),
+    ];
+    prop_oneof![
+        4 => prop::collection::btree_map(key, json_value(), 0..8)
+            .prop_map(|m| Value::Object(m.into_iter().collect::<Map<_, _>>())),
+        1 => json_value(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn never_panics(spec in spec(), metadata in json_value(), v3 in any::<bool>()) {
+        let group = if v3 { ApiGroup::V3 } else { ApiGroup::CrdV1 };
+        let object = json!({"metadata": metadata, "spec": spec});
+        let report = bgppeer::validate(group, &object);
+        for warning in &report.warnings {
+            prop_assert!(warning.chars().count() <= 120, "{}", warning);
+        }
+        for error in &report.errors {
+            let text = error.to_string();
+            prop_assert!(text.starts_with(error.path.as_str()));
+        }
+        let _ = bgppeer::validate_document(&object);
+
+        let ops = bgppeer::defaults(group, &object);
+        let mut patched = object.clone();
+        prop_assert!(json_patch::patch(&mut patched, &ops).is_ok());
+        prop_assert!(bgppeer::defaults(group, &patched).is_empty(), "not idempotent: {:?}", ops);
+    }
+
+    #[test]
+    fn valid_specs_decode_into_the_typed_model(spec in spec()) {
+        let object = json!({"metadata": {"name": "p"}, "spec": spec});
+        let report = bgppeer::validate(ApiGroup::V3, &object);
+        if report.is_valid() && object["spec"].is_object() {
+            let typed = serde_json::from_value::<bgppeer::model::BgpPeerSpec>(object["spec"].clone());
+            prop_assert!(typed.is_ok(), "{:?}: {:?}", object["spec"], typed.err());
+        }
+    }
+}

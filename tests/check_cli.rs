@@ -1,0 +1,274 @@
+//! End-to-end tests of `bgppeer-webhook check`: the real binary on the files in
+//! `tests/fixtures/manifests/`, asserting stdout, stderr and the exit code.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bgppeer-webhook");
+
+fn fixture(name: &str) -> String {
+    format!("tests/fixtures/manifests/{name}")
+}
+
+fn check(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+fn check_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("check")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+#[test]
+fn valid_directory_exits_zero() {
+    let output = check(&[&fixture("valid")]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    assert_eq!(
+        stdout(&output),
+        "4 BGPPeers checked in 3 files: 4 valid, 0 invalid (0 errors), 0 warnings; 0 other documents skipped\n"
+    );
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn invalid_file_lists_every_error_then_warnings() {
+    let output = check(&[&fixture("invalid.yaml")]);
+    assert_eq!(output.status.code(), Some(1));
+    let file = fixture("invalid.yaml");
+    let expected = [
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.peerIp: Unknown field"),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '==' at offset 4"),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.sourceAddress: Unsupported value: \"Bogus\": supported values: \"UseNodeIP\", \"None\""),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.node: Forbidden: node and nodeSelector cannot both be set"),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": warning: peerIP set without asNumber: works only if the peer is a Calico node"),
+        "1 BGPPeer checked in 1 file: 0 valid, 1 invalid (5 errors), 1 warning; 0 other documents skipped".to_owned(),
+    ];
+    assert_eq!(stdout(&output), expected.join("\n") + "\n");
+}
+
+#[test]
+fn mixed_multi_document_file() {
+    let output = check(&[&fixture("mixed.yaml")]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    let file = fixture("mixed.yaml");
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with(&format!(
+        "{file}:doc 3: BGPPeer \"denied-peer\": spec.peerIP: Invalid value"
+    )));
+    assert!(lines[1].starts_with(&format!(
+        "{file}:doc 3: BGPPeer \"denied-peer\": spec.nodeSelector: Invalid value"
+    )));
+    assert!(lines[2].starts_with(&format!(
+        "{file}:doc 3: BGPPeer \"denied-peer\": warning: peerIP set without asNumber"
+    )));
+    assert!(lines[3].starts_with(&format!(
+        "{file}:doc 4: BGPPeer \"risky-peer\": warning: maxRestartTime is set"
+    )));
+    assert_eq!(
+        lines[4],
+        "3 BGPPeers checked in 1 file: 2 valid, 1 invalid (2 errors), 2 warnings; 1 other document skipped"
+    );
+}
+
+#[test]
+fn other_kinds_are_skipped_and_counted() {
+    let output = check(&[&fixture("other-kinds.yaml")]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stdout(&output),
+        "0 BGPPeers checked in 1 file: 0 valid, 0 invalid (0 errors), 0 warnings; 2 other documents skipped\n"
+    );
+}
+
+#[test]
+fn list_items_are_checked() {
+    let output = check(&[&fixture("list.yaml")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "{}:doc 1 item 2: BGPPeer \"listed-bad\": spec.ttlSecurity: Invalid value: 256: must be an integer between 0 and 255\n\
+             2 BGPPeers checked in 1 file: 1 valid, 1 invalid (1 error), 0 warnings; 1 other document skipped\n",
+            fixture("list.yaml")
+        )
+    );
+}
+
+#[test]
+fn broken_yaml_exits_two_with_file_and_line() {
+    let output = check(&[&fixture("broken.yaml")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: {}:5:5: illegal placement of ':' indicator\n",
+            fixture("broken.yaml")
+        )
+    );
+    assert!(stdout(&output).ends_with("; 1 input could not be read or parsed\n"));
+}
+
+#[test]
+fn broken_input_does_not_stop_the_others() {
+    let output = check(&[
+        &fixture("broken.yaml"),
+        &fixture("invalid.yaml"),
+        "tests/fixtures/manifests/missing.yaml",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "unreadable input wins over invalid peers"
+    );
+    let err = stderr(&output);
+    assert!(err.contains("broken.yaml:5:5"), "{err}");
+    assert!(
+        err.contains("missing.yaml: No such file or directory"),
+        "{err}"
+    );
+    assert!(stdout(&output).contains("spec.peerIP: Invalid value"));
+}
+
+#[test]
+fn json_output_schema() {
+    let output = check(&[
+        "-o",
+        "json",
+        &fixture("mixed.yaml"),
+        &fixture("broken.yaml"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["exitCode"], 2);
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({
+            "files": 2, "bgpPeers": 3, "valid": 2, "invalid": 1, "errors": 2,
+            "warnings": 2, "skipped": 1, "failures": 1
+        })
+    );
+    let denied = &json["results"][1];
+    assert_eq!(denied["file"], fixture("mixed.yaml"));
+    assert_eq!(denied["document"], 3);
+    assert_eq!(denied["item"], Value::Null);
+    assert_eq!(denied["line"], 17);
+    assert_eq!(denied["apiVersion"], "crd.projectcalico.org/v1");
+    assert_eq!(denied["name"], "denied-peer");
+    assert_eq!(denied["valid"], false);
+    assert_eq!(
+        denied["errors"][0],
+        serde_json::json!({
+            "field": "spec.peerIP",
+            "reason": "FieldValueInvalid",
+            "message": "Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535",
+            "text": "spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"
+        })
+    );
+    assert_eq!(
+        denied["warnings"],
+        serde_json::json!(["peerIP set without asNumber: works only if the peer is a Calico node"])
+    );
+    assert_eq!(json["skipped"][0]["kind"], "ConfigMap");
+    assert_eq!(json["skipped"][0]["document"], 2);
+    assert_eq!(
+        json["failures"][0],
+        serde_json::json!({
+            "file": fixture("broken.yaml"), "line": 5, "column": 5,
+            "message": "illegal placement of ':' indicator"
+        })
+    );
+    assert_eq!(
+        stderr(&output),
+        "",
+        "json mode writes only the JSON document"
+    );
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let input = b"apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: '1.10'}\n";
+    let output = check_stdin(&["-"], input);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = check_stdin(&["-"], b"kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\nspec: {peerIP: 'x'}\n");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output)
+            .starts_with("<stdin>:doc 1: BGPPeer \"p\": spec.peerIP: Invalid value: \"x\"")
+    );
+}
+
+#[test]
+fn hostile_input_never_panics() {
+    let inputs: [&[u8]; 7] = [
+        b"\xff\xfe not utf-8",
+        b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+        b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
+        b"kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: []\nspec: 5\n",
+        b"kind: BGPPeer\n",
+        b"- 1\n- kind: BGPPeer\n---\n42\n---\nkind: List\nitems: 7\n",
+        b"kind: BGPPeer\napiVersion: crd.projectcalico.org/v1\nmetadata: {name: p}\nspec: {asNumber: 1e400}\n",
+    ];
+    for input in inputs {
+        let output = check_stdin(&["-"], input);
+        let code = output.status.code();
+        assert!(
+            matches!(code, Some(0..=2)),
+            "{code:?} for {:?}: {}",
+            String::from_utf8_lossy(input),
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn missing_path_exits_two() {
+    let output = check(&["no/such/dir"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with("error: no/such/dir: "),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_path_is_required() {
+    let output = check(&[]);
+    assert_eq!(output.status.code(), Some(2), "clap usage errors exit 2");
+}
