@@ -16,6 +16,7 @@
 //! - [`listener`]: the TLS accept loop and per-connection timeouts.
 //! - [`webhook`]: `/validate` and `/mutate` over HTTP.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
+//! - [`body`]: reading a request body within the size limit.
 //! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod body;
 pub mod duration;
 pub mod health;
 pub mod listener;

@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
@@ -18,6 +17,7 @@ use serde_json::json;
 
 use crate::admission::{self, Webhook};
 
+use super::body::{self, BodyError};
 use super::duration;
 use super::metrics::Metrics;
 
@@ -38,12 +38,10 @@ pub struct WebhookState {
 
 /// The router of the TLS port.
 pub fn router(state: WebhookState) -> Router {
-    let limit = state.max_body_bytes;
     Router::new()
         .route(Webhook::Validate.path(), any(validate))
         .route(Webhook::Mutate.path(), any(mutate))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
@@ -103,21 +101,17 @@ async fn answer(
     }
     let budget = budget(request.uri().query(), state.default_timeout);
     let deadline = tokio::time::Instant::from_std(started + budget);
-    if let Some(length) = content_length(request.headers())
-        && length > state.max_body_bytes as u64
-    {
-        return too_large(Some(length), state.max_body_bytes);
-    }
-
-    let body = match tokio::time::timeout_at(deadline, Bytes::from_request(request, &())).await {
+    let declared = content_length(request.headers());
+    let reading = body::read_limited(request.into_body(), state.max_body_bytes, declared);
+    let body = match tokio::time::timeout_at(deadline, reading).await {
         Ok(Ok(body)) => body,
-        Ok(Err(rejection)) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return too_large(None, state.max_body_bytes);
+        Ok(Err(BodyError::TooLarge { declared })) => {
+            return too_large(declared, state.max_body_bytes);
         }
-        Ok(Err(rejection)) => {
+        Ok(Err(BodyError::Read(reason))) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                format!("cannot read the request body: {}", rejection.body_text()),
+                format!("cannot read the request body: {reason}"),
             );
         }
         Err(_) => {
