@@ -156,3 +156,60 @@ fn summary_of(request: &AdmissionRequest<DynamicObject>, response: &AdmissionRes
         misrouted: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn body(operation: &str, spec: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u-1", "name": "p", "operation": operation, "userInfo": {},
+                "kind": {"group": "crd.projectcalico.org", "version": "v1", "kind": "BGPPeer"},
+                "resource": {"group": "crd.projectcalico.org", "version": "v1", "resource": "bgppeers"},
+                "object": {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+                           "metadata": {"name": "p"}, "spec": spec},
+                "oldObject": null, "dryRun": true
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn mutation_patch_is_sent_as_base64_json_patch() {
+        let decision = review(
+            Webhook::Mutate,
+            &body("CREATE", json!({"peerIP": "192.0.2.1"})),
+        )
+        .unwrap();
+        assert_eq!(decision.summary.patch_operations, 1);
+        assert!(decision.summary.dry_run);
+        let review = decision.into_json().unwrap();
+        assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(review["response"]["uid"], "u-1");
+        assert_eq!(review["response"]["patchType"], "JSONPatch");
+        let patch = BASE64_STANDARD
+            .decode(review["response"]["patch"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&patch).unwrap(),
+            json!([{"op": "add", "path": "/spec/sourceAddress", "value": "UseNodeIP"}])
+        );
+    }
+
+    #[test]
+    fn denial_summary_counts_errors_and_warnings() {
+        let decision = review(
+            Webhook::Validate,
+            &body("CREATE", json!({"peerIP": "10.0.0.1:0"})),
+        )
+        .unwrap();
+        assert!(!decision.summary.allowed);
+        assert_eq!(decision.summary.errors, 1);
+        assert_eq!(decision.summary.operation, "CREATE");
+        assert_eq!(decision.summary.misrouted, None);
+        assert_eq!(decision.response.result.code, 422);
+    }
+}

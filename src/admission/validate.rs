@@ -52,9 +52,11 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
         None => (report.errors, ErrorList::new()),
     };
     let mut warnings = report.warnings;
-    warnings.extend(tolerated.iter().map(|error| {
-        format!("{error} (stored before; allowed because this update does not change it)")
-    }));
+    warnings.extend(
+        tolerated
+            .iter()
+            .map(|error| format!("{error} (already stored; allowed while unchanged)")),
+    );
     if enforced.is_empty() {
         return allow(request, response, warnings);
     }

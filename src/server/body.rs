@@ -74,6 +74,11 @@ mod tests {
         let body = read_limited(Body::from("123456"), 5, None).await;
         assert_eq!(body, Err(BodyError::TooLarge { declared: None }));
         let body = read_limited(Body::from(""), 5, Some(u64::MAX)).await;
-        assert_eq!(body, Err(BodyError::TooLarge { declared: Some(u64::MAX) }));
+        assert_eq!(
+            body,
+            Err(BodyError::TooLarge {
+                declared: Some(u64::MAX)
+            })
+        );
     }
 }
