@@ -80,6 +80,10 @@ enum LogFormat {
 /// Runs `bgppeer-webhook serve`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format, &args.log_level)?;
+    // The server's TLS objects name ring explicitly; installing it as the process default too
+    // keeps any other rustls user in the process on the same provider. An `Err` only means a
+    // provider is already installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let config = Config {
         listen: args.listen,
         metrics_listen: args.metrics_listen,
