@@ -45,7 +45,9 @@ bench:
 	$(CARGO) bench
 
 run: build
-	@echo "serve is not built yet"
+	@test -f certs/tls.crt || $(BIN) certs --out certs
+	$(BIN) serve --listen 127.0.0.1:8443 --metrics-listen 127.0.0.1:9090 \
+		--tls-cert-file certs/tls.crt --tls-key-file certs/tls.key
 
 clean:
 	$(CARGO) clean

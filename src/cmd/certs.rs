@@ -1,12 +1,100 @@
-//! The `certs` subcommand.
+//! The `certs` subcommand: writes a development CA and a serving pair signed by it.
 
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+
+use crate::certs;
 
 /// Arguments of `bgppeer-webhook certs`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Directory to write ca.crt, ca.key, tls.crt and tls.key into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// DNS name of the serving certificate (repeatable). Default: localhost and
+    /// bgppeer-webhook.bgppeer-webhook.svc; any --dns or --ip replaces all the defaults.
+    #[arg(long = "dns", value_name = "NAME")]
+    dns_names: Vec<String>,
+    /// IP address of the serving certificate (repeatable). Default: 127.0.0.1; any --dns or --ip
+    /// replaces all the defaults.
+    #[arg(long = "ip", value_name = "IP")]
+    ips: Vec<IpAddr>,
+    /// How many days both certificates are valid.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    days: u32,
+    /// Overwrite existing files instead of refusing.
+    #[arg(long)]
+    force: bool,
+}
+
+/// File names written, in order.
+const FILES: [&str; 4] = ["ca.crt", "ca.key", "tls.crt", "tls.key"];
 
 /// Runs `bgppeer-webhook certs`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the certs subcommand is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut request = certs::Request::with_defaults(
+        SystemTime::now(),
+        Duration::from_secs(u64::from(args.days) * 24 * 60 * 60),
+    );
+    if !args.dns_names.is_empty() || !args.ips.is_empty() {
+        request.dns_names = args.dns_names;
+        request.ips = args.ips;
+    }
+    if !args.force {
+        for name in FILES {
+            let path = args.out.join(name);
+            if path.exists() {
+                bail!(
+                    "{} already exists; pass --force to replace the certificates",
+                    path.display()
+                );
+            }
+        }
+    }
+    let generated = certs::generate(&request)?;
+    fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create directory {}", args.out.display()))?;
+    write(&args.out.join("ca.crt"), &generated.ca_cert_pem, false)?;
+    write(&args.out.join("ca.key"), &generated.ca_key_pem, true)?;
+    write(&args.out.join("tls.crt"), &generated.tls_cert_pem, false)?;
+    write(&args.out.join("tls.key"), &generated.tls_key_pem, true)?;
+    let names: Vec<String> = request
+        .dns_names
+        .iter()
+        .cloned()
+        .chain(request.ips.iter().map(IpAddr::to_string))
+        .collect();
+    println!(
+        "wrote {} (CA) and {} (serving certificate for {}, valid {} days)",
+        args.out.join("ca.crt").display(),
+        args.out.join("tls.crt").display(),
+        names.join(", "),
+        args.days
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes one file; private keys are readable by the owner only.
+fn write(path: &Path, contents: &str, private: bool) -> anyhow::Result<()> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -1,12 +1,164 @@
-//! The `serve` subcommand.
+//! The `serve` subcommand: runs the admission webhook until SIGTERM or SIGINT.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-/// Arguments of `bgppeer-webhook serve`.
+use anyhow::Context;
+use clap::ValueEnum;
+use tracing_subscriber::EnvFilter;
+
+use crate::server::{self, Config, duration};
+
+/// Arguments of `bgppeer-webhook serve`. Every flag can also be set with an environment variable
+/// named `BGPPEER_WEBHOOK_<FLAG>` (for example `BGPPEER_WEBHOOK_TLS_CERT_FILE`).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Address of the HTTPS port serving /validate and /mutate (port 0 picks a free port).
+    #[arg(long, env = "BGPPEER_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
+    listen: SocketAddr,
+    /// PEM certificate chain (leaf first); reloaded when it changes.
+    #[arg(long, env = "BGPPEER_WEBHOOK_TLS_CERT_FILE", value_name = "FILE")]
+    tls_cert_file: PathBuf,
+    /// PEM private key of the certificate; reloaded when it changes.
+    #[arg(long, env = "BGPPEER_WEBHOOK_TLS_KEY_FILE", value_name = "FILE")]
+    tls_key_file: PathBuf,
+    /// PEM CA bundle: require clients (the kube-apiserver) to present a certificate signed by one
+    /// of these CAs (mutual TLS).
+    #[arg(long, env = "BGPPEER_WEBHOOK_CLIENT_CA_FILE", value_name = "FILE")]
+    client_ca_file: Option<PathBuf>,
+    /// Address of the plain-HTTP port serving /healthz, /readyz and /metrics.
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_METRICS_LISTEN",
+        default_value = "0.0.0.0:9090"
+    )]
+    metrics_listen: SocketAddr,
+    /// Largest request body accepted, in bytes (larger requests get 413).
+    #[arg(long, env = "BGPPEER_WEBHOOK_MAX_BODY_BYTES", default_value_t = server::DEFAULT_MAX_BODY_BYTES as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    max_body_bytes: u64,
+    /// After SIGTERM, keep serving this long with readiness already false, so that endpoints
+    /// stop routing here before the port closes (Go duration: 5s, 500ms).
+    #[arg(long, env = "BGPPEER_WEBHOOK_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration::parse)]
+    shutdown_delay: Duration,
+    /// After the shutdown delay, how long to wait for in-flight requests before closing.
+    #[arg(long, env = "BGPPEER_WEBHOOK_DRAIN_TIMEOUT", default_value = "10s", value_parser = duration::parse)]
+    drain_timeout: Duration,
+    /// How often to re-read the certificate files, besides watching their directory.
+    #[arg(long, env = "BGPPEER_WEBHOOK_CERT_CHECK_INTERVAL", default_value = "10s", value_parser = positive_duration)]
+    cert_check_interval: Duration,
+    /// Time allowed to complete a TLS handshake.
+    #[arg(long, env = "BGPPEER_WEBHOOK_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    handshake_timeout: Duration,
+    /// Time allowed to receive a request's headers; an HTTP/1.1 connection waiting this long for
+    /// its next request is closed too.
+    #[arg(long, env = "BGPPEER_WEBHOOK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = positive_duration)]
+    header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    #[arg(long, env = "BGPPEER_WEBHOOK_IDLE_TIMEOUT", default_value = "90s", value_parser = positive_duration)]
+    idle_timeout: Duration,
+    /// Log format.
+    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter such as
+    /// `info,bgppeer_webhook=debug`).
+    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 /// Runs `bgppeer-webhook serve`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the serve subcommand is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format, &args.log_level)?;
+    // The server's TLS objects name ring explicitly; installing it as the process default too
+    // keeps any other rustls user in the process on the same provider. An `Err` only means a
+    // provider is already installed, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = Config {
+        listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        client_ca_file: args.client_ca_file,
+        // The range check above keeps this within usize on every supported platform.
+        max_body_bytes: usize::try_from(args.max_body_bytes)
+            .context("--max-body-bytes does not fit this platform")?,
+        shutdown_delay: args.shutdown_delay,
+        drain_timeout: args.drain_timeout,
+        cert_check_interval: args.cert_check_interval,
+        timeouts: server::listener::ConnectionTimeouts {
+            handshake: args.handshake_timeout,
+            header_read: args.header_read_timeout,
+            idle: args.idle_timeout,
+        },
+        ..Config::new(args.tls_cert_file, args.tls_key_file)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let running = server::start(config).await?;
+        let handle = running.shutdown_handle();
+        tokio::spawn(async move {
+            match wait_for_signal().await {
+                Ok(signal) => tracing::info!(signal, "received a shutdown signal"),
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot listen for signals; shutting down")
+                }
+            }
+            handle.shutdown();
+        });
+        running.wait().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Waits for SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
+async fn wait_for_signal() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = terminate.recv() => Ok("SIGTERM"),
+            result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+    }
+}
+
+fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(level).with_context(|| {
+        format!(
+            "invalid --log-level {level:?}: use error, warn, info, debug, trace or a tracing filter"
+        )
+    })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    let installed = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    installed.map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))
+}
+
+fn positive_duration(value: &str) -> Result<Duration, String> {
+    match duration::parse(value) {
+        Ok(duration) if duration.is_zero() => Err("must be more than 0".to_owned()),
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
+    }
 }

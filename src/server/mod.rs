@@ -1,1 +1,283 @@
-//! (being written)
+//! The HTTPS server the kube-apiserver calls: the only part of the crate with sockets, files,
+//! clocks and signals.
+//!
+//! [`start`] binds both ports, loads the serving certificate and returns a [`Running`] server
+//! whose addresses are known (so `--listen 127.0.0.1:0` works) and which stops gracefully on
+//! [`ShutdownHandle::shutdown`]:
+//!
+//! 1. readiness fails at once (`/readyz` answers 503), so endpoints drop the pod;
+//! 2. requests are still served for the shutdown delay, while that propagates;
+//! 3. the TLS port stops accepting, open connections finish their in-flight requests and close
+//!    (bounded by the drain timeout);
+//! 4. the certificate reloader and the operations port stop.
+//!
+//! - [`tls`]: certificate loading and checking, the swappable resolver, the rustls config.
+//! - [`reload`]: watching the certificate files and swapping them in.
+//! - [`listener`]: the TLS accept loop and per-connection timeouts.
+//! - [`webhook`]: `/validate` and `/mutate` over HTTP.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
+//! - [`body`]: reading a request body within the size limit.
+//! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub mod body;
+pub mod duration;
+pub mod health;
+pub mod listener;
+pub mod metrics;
+pub mod ops;
+pub mod reload;
+pub mod tls;
+pub mod webhook;
+
+use health::Health;
+use listener::ConnectionTimeouts;
+use metrics::Metrics;
+use tls::{PairSource, SwappableResolver, TlsError};
+
+/// The default `--max-body-bytes`: 3 MiB, the apiserver's own request size limit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// Everything [`start`] needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address of the TLS port (`/validate`, `/mutate`); port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Address of the plain-HTTP operations port (`/healthz`, `/readyz`, `/metrics`).
+    pub metrics_listen: SocketAddr,
+    /// PEM certificate chain, leaf first.
+    pub tls_cert_file: PathBuf,
+    /// PEM private key of the leaf certificate.
+    pub tls_key_file: PathBuf,
+    /// PEM CA bundle: when set, clients must present a certificate signed by one of these.
+    pub client_ca_file: Option<PathBuf>,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// How long to keep serving after shutdown begins, while readiness is already false.
+    pub shutdown_delay: Duration,
+    /// How long to wait for in-flight requests once accepting stops.
+    pub drain_timeout: Duration,
+    /// How often to re-read the certificate files besides watching them.
+    pub cert_check_interval: Duration,
+    /// TLS handshake, header-read and idle limits per connection.
+    pub timeouts: ConnectionTimeouts,
+    /// The apiserver timeout assumed when a request has no `?timeout=`.
+    pub default_request_timeout: Duration,
+}
+
+impl Config {
+    /// A configuration with the documented defaults for everything but the certificate paths.
+    pub fn new(tls_cert_file: PathBuf, tls_key_file: PathBuf) -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            metrics_listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            tls_cert_file,
+            tls_key_file,
+            client_ca_file: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_delay: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(10),
+            cert_check_interval: Duration::from_secs(10),
+            timeouts: ConnectionTimeouts {
+                handshake: Duration::from_secs(10),
+                header_read: Duration::from_secs(10),
+                idle: Duration::from_secs(90),
+            },
+            default_request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The serving certificate, its key or the client CA cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// A port cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address of the TLS port.
+    pub addr: SocketAddr,
+    /// The bound address of the operations port.
+    pub metrics_addr: SocketAddr,
+    shutdown: ShutdownHandle,
+    done: JoinHandle<()>,
+}
+
+impl Running {
+    /// A handle that begins the graceful shutdown; cheap to clone.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has shut down completely (after a shutdown was begun).
+    pub async fn wait(self) {
+        if let Err(err) = self.done.await {
+            tracing::error!(error = %err, "the server task failed");
+        }
+    }
+}
+
+/// Begins the graceful shutdown of a [`Running`] server.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    health: Arc<Health>,
+    trigger: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Begins the shutdown: readiness fails immediately, the rest follows the delay. Calling it
+    /// again has no further effect.
+    pub fn shutdown(&self) {
+        self.health.begin_shutdown();
+        self.trigger.send_replace(true);
+    }
+}
+
+/// Loads the certificate, binds both ports and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let metrics = Arc::new(Metrics::new());
+    let health = Arc::new(Health::default());
+
+    let source = PairSource::read(&config.tls_cert_file, &config.tls_key_file)?;
+    let pair = tls::load_pair(
+        source,
+        &config.tls_cert_file,
+        &config.tls_key_file,
+        SystemTime::now(),
+    )?;
+    metrics.set_cert_not_after(pair.not_after);
+    health.set_cert_not_after(pair.not_after);
+    let resolver = Arc::new(SwappableResolver::new(pair.key.clone()));
+    let client_verifier = match &config.client_ca_file {
+        Some(path) => Some(tls::client_verifier(path)?),
+        None => None,
+    };
+    let tls_config = tls::server_config(resolver.clone(), client_verifier)?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config));
+
+    let listener = bind(config.listen).await?;
+    let ops_listener = bind(config.metrics_listen).await?;
+    let addr = local_addr(&listener, config.listen)?;
+    let metrics_addr = local_addr(&ops_listener, config.metrics_listen)?;
+
+    let (trigger, mut triggered) = watch::channel(false);
+    let (stop_accepting, accepting_stopped) = watch::channel(false);
+    let (stop_rest, rest_stopped) = watch::channel(false);
+
+    let reloader = reload::Reloader::new(
+        config.tls_cert_file.clone(),
+        config.tls_key_file.clone(),
+        &pair,
+        resolver,
+        metrics.clone(),
+        health.clone(),
+    );
+    let reloading = tokio::spawn(reload::run(
+        reloader,
+        config.cert_check_interval,
+        rest_stopped.clone(),
+    ));
+
+    let router = webhook::router(webhook::WebhookState {
+        metrics: metrics.clone(),
+        max_body_bytes: config.max_body_bytes,
+        default_timeout: config.default_request_timeout,
+    });
+    let serving = tokio::spawn(listener::serve(
+        listener,
+        acceptor,
+        router,
+        config.timeouts,
+        config.drain_timeout,
+        accepting_stopped,
+    ));
+
+    let ops_router = ops::router(ops::OpsState {
+        health: health.clone(),
+        metrics,
+    });
+    let mut ops_stopped = rest_stopped;
+    let operating = tokio::spawn(async move {
+        let served = axum::serve(ops_listener, ops_router)
+            .with_graceful_shutdown(async move {
+                stopped(&mut ops_stopped).await;
+            })
+            .await;
+        if let Err(err) = served {
+            tracing::error!(error = %err, "the operations port failed");
+        }
+    });
+
+    tracing::info!(%addr, %metrics_addr, "serving admission webhooks");
+
+    let shutdown_delay = config.shutdown_delay;
+    let done = tokio::spawn(async move {
+        stopped(&mut triggered).await;
+        tracing::info!(
+            delay_ms = shutdown_delay.as_millis() as u64,
+            "shutting down: readiness is now false; still serving during the shutdown delay"
+        );
+        tokio::time::sleep(shutdown_delay).await;
+        stop_accepting.send_replace(true);
+        if let Err(err) = serving.await {
+            tracing::error!(error = %err, "the TLS server task failed");
+        }
+        stop_rest.send_replace(true);
+        for task in [reloading, operating] {
+            if let Err(err) = task.await {
+                tracing::error!(error = %err, "a server task failed");
+            }
+        }
+        tracing::info!("shut down");
+    });
+
+    Ok(Running {
+        addr,
+        metrics_addr,
+        shutdown: ShutdownHandle {
+            health,
+            trigger: Arc::new(trigger),
+        },
+        done,
+    })
+}
+
+/// Resolves once `signal` is (or becomes) true, or its sender is gone.
+///
+/// Wraps [`watch::Receiver::wait_for`] so that no borrow of the channel's value is held across
+/// an await, which would make the waiting task non-`Send`.
+pub(crate) async fn stopped(signal: &mut watch::Receiver<bool>) {
+    let _ = signal.wait_for(|stopped| *stopped).await;
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind { address, source })
+}
+
+fn local_addr(listener: &TcpListener, address: SocketAddr) -> Result<SocketAddr, StartError> {
+    listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { address, source })
+}

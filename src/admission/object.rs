@@ -1,0 +1,52 @@
+//! Helpers that look at the objects inside a request as plain JSON, the form the validation
+//! module works on.
+
+use kube::core::DynamicObject;
+use kube::core::admission::AdmissionRequest;
+use serde_json::Value;
+
+/// The object as JSON (`apiVersion`, `kind`, `metadata`, `spec`, ...).
+///
+/// Serialising a decoded object cannot fail in practice; if it ever did, `None` makes the caller
+/// treat the request as one without an object instead of panicking.
+pub fn to_json(object: &DynamicObject) -> Option<Value> {
+    serde_json::to_value(object).ok()
+}
+
+/// Whether `metadata.deletionTimestamp` is set: the object is being deleted and only waits for
+/// its finalizers, so it must never be blocked.
+pub fn is_being_deleted(object: &Value) -> bool {
+    object
+        .pointer("/metadata/deletionTimestamp")
+        .is_some_and(|stamp| !stamp.is_null())
+}
+
+/// The name to report: the request's, or the object's own when the request has none.
+pub fn name_of(request: &AdmissionRequest<DynamicObject>, object: &Value) -> String {
+    if !request.name.is_empty() {
+        return request.name.clone();
+    }
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deletion_timestamp() {
+        assert!(is_being_deleted(
+            &json!({"metadata": {"deletionTimestamp": "2026-11-25T22:12:29Z"}})
+        ));
+        assert!(!is_being_deleted(
+            &json!({"metadata": {"deletionTimestamp": null}})
+        ));
+        assert!(!is_being_deleted(&json!({"metadata": {}})));
+        assert!(!is_being_deleted(&json!(null)));
+    }
+}

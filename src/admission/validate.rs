@@ -1,0 +1,213 @@
+//! The `/validate` decision: allow, allow with warnings, or deny with every field error.
+//!
+//! UPDATE ratcheting keeps objects stored before the webhook existed usable: an object that is
+//! being deleted is always allowed (it only waits for its finalizers), and errors that the
+//! update does not introduce are returned as warnings instead of a denial. An error is not
+//! introduced by the update when it is under `spec` and `spec` is unchanged, or when it is
+//! outside `spec` and the old object has exactly the same error.
+
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use serde_json::Value;
+
+use crate::bgppeer::{self, ApiGroup};
+use crate::field::ErrorList;
+
+use super::object::{is_being_deleted, name_of, to_json};
+use super::target::{self, Target};
+use super::{Decision, status, summary_of};
+
+/// Decides a `/validate` request.
+pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+    let response = AdmissionResponse::from(request);
+    let group = match target::of(request) {
+        Target::BgpPeer(group) => group,
+        Target::Unexpected(warning) => return allow(request, response, vec![warning]),
+    };
+    if matches!(request.operation, Operation::Delete | Operation::Connect) {
+        return allow(request, response, Vec::new());
+    }
+    let Some(object) = request.object.as_ref().and_then(to_json) else {
+        let status = status::bad_request(format!(
+            "the {} request for BGPPeer {:?} carries no object to validate",
+            super::operation_name(&request.operation),
+            request.name
+        ));
+        let mut response = response.deny(&status.message);
+        response.result = status;
+        let summary = summary_of(request, &response);
+        return Decision { response, summary };
+    };
+    let old_object = match request.operation {
+        Operation::Update => request.old_object.as_ref().and_then(to_json),
+        _ => None,
+    };
+    if is_being_deleted(&object) || old_object.as_ref().is_some_and(is_being_deleted) {
+        return allow(request, response, Vec::new());
+    }
+
+    let report = bgppeer::validate(group, &object);
+    let (enforced, tolerated) = match &old_object {
+        Some(old) => ratchet(group, &object, old, report.errors),
+        None => (report.errors, ErrorList::new()),
+    };
+    let mut warnings = report.warnings;
+    warnings.extend(
+        tolerated
+            .iter()
+            .map(|error| format!("{error} (already stored; allowed while unchanged)")),
+    );
+    if enforced.is_empty() {
+        return allow(request, response, warnings);
+    }
+
+    let status = status::invalid(group, &name_of(request, &object), &enforced);
+    let mut response = response.deny(&status.message);
+    response.result = status;
+    response.warnings = non_empty(warnings);
+    let mut summary = summary_of(request, &response);
+    summary.errors = enforced.len();
+    Decision { response, summary }
+}
+
+/// Splits the errors of an UPDATE into those the update introduces (enforced) and those the
+/// old object already had (tolerated, returned as warnings).
+pub fn ratchet(
+    group: ApiGroup,
+    object: &Value,
+    old_object: &Value,
+    errors: ErrorList,
+) -> (ErrorList, ErrorList) {
+    let spec_unchanged = object.get("spec") == old_object.get("spec");
+    let mut old_errors: Option<ErrorList> = None;
+    let mut enforced = ErrorList::new();
+    let mut tolerated = ErrorList::new();
+    for error in errors {
+        let pre_existing = if error.path.is_under("spec") {
+            spec_unchanged
+        } else {
+            old_errors
+                .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
+                .iter()
+                .any(|old| *old == error)
+        };
+        if pre_existing {
+            tolerated.push(error);
+        } else {
+            enforced.push(error);
+        }
+    }
+    (enforced, tolerated)
+}
+
+fn allow(
+    request: &AdmissionRequest<DynamicObject>,
+    mut response: AdmissionResponse,
+    warnings: Vec<String>,
+) -> Decision {
+    response.warnings = non_empty(warnings);
+    let summary = summary_of(request, &response);
+    Decision { response, summary }
+}
+
+fn non_empty(warnings: Vec<String>) -> Option<Vec<String>> {
+    if warnings.is_empty() {
+        None
+    } else {
+        Some(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::{FieldError, Path};
+    use serde_json::json;
+
+    fn request(
+        operation: &str,
+        object: Value,
+        old_object: Value,
+    ) -> AdmissionRequest<DynamicObject> {
+        let review = json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u", "name": "p", "operation": operation, "userInfo": {},
+                "kind": {"group": "crd.projectcalico.org", "version": "v1", "kind": "BGPPeer"},
+                "resource": {"group": "crd.projectcalico.org", "version": "v1", "resource": "bgppeers"},
+                "object": object, "oldObject": old_object
+            }
+        });
+        super::super::decode::request(&serde_json::to_vec(&review).unwrap()).unwrap()
+    }
+
+    fn spec_error() -> FieldError {
+        FieldError::invalid(Path::new("spec").child("peerIP"), "10.0.0.1:0", "bad port")
+    }
+
+    #[test]
+    fn spec_errors_are_tolerated_only_while_spec_is_unchanged() {
+        let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0"}});
+        let relabelled = json!({"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"peerIP": "10.0.0.1:0"}});
+        let (enforced, tolerated) = ratchet(
+            ApiGroup::CrdV1,
+            &relabelled,
+            &old,
+            ErrorList::from(vec![spec_error()]),
+        );
+        assert!(enforced.is_empty());
+        assert_eq!(tolerated.len(), 1);
+
+        let changed =
+            json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0", "asNumber": 1}});
+        let (enforced, tolerated) = ratchet(
+            ApiGroup::CrdV1,
+            &changed,
+            &old,
+            ErrorList::from(vec![spec_error()]),
+        );
+        assert_eq!(enforced.len(), 1);
+        assert!(tolerated.is_empty());
+    }
+
+    #[test]
+    fn non_spec_errors_the_old_object_lacks_are_enforced() {
+        let object = json!({"metadata": {"name": "p"}, "spec": {}});
+        let error = FieldError::invalid(Path::new("metadata").child("name"), "p", "made up");
+        let (enforced, _) = ratchet(
+            ApiGroup::CrdV1,
+            &object,
+            &object,
+            ErrorList::from(vec![error]),
+        );
+        assert_eq!(enforced.len(), 1);
+    }
+
+    #[test]
+    fn delete_connect_and_deleting_objects_are_allowed() {
+        let peer = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+            "metadata": {"name": "p"}, "spec": {"peerIP": "not an ip"}});
+        for operation in ["DELETE", "CONNECT"] {
+            let decision = decide(&request(operation, Value::Null, peer.clone()));
+            assert!(decision.response.allowed, "{operation}");
+            assert_eq!(decision.summary.operation, operation);
+        }
+        let mut deleting = peer.clone();
+        deleting["metadata"]["deletionTimestamp"] = json!("2026-11-25T22:12:29Z");
+        let decision = decide(&request("UPDATE", deleting.clone(), deleting));
+        assert!(decision.response.allowed);
+        assert!(decision.response.warnings.is_none());
+    }
+
+    #[test]
+    fn create_without_object_is_a_bad_request() {
+        let decision = decide(&request("CREATE", Value::Null, Value::Null));
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.response.result.code, 400);
+        assert_eq!(decision.response.result.reason, "BadRequest");
+        assert_eq!(
+            decision.response.result.message,
+            "the CREATE request for BGPPeer \"p\" carries no object to validate"
+        );
+    }
+}

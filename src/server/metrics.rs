@@ -1,0 +1,242 @@
+//! The Prometheus metrics, served on the metrics port at `/metrics`.
+//!
+//! The request metrics carry controller-runtime's names and labels so that dashboards and alerts
+//! written for controller-runtime webhooks work unchanged; the `bgppeer_webhook_*` ones add what
+//! only this webhook knows (decisions, the serving certificate).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::admission::{Summary, Webhook};
+
+/// Latency buckets (seconds): Prometheus' default buckets, which controller-runtime uses.
+const LATENCY_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Labels of `controller_runtime_webhook_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The webhook path (`/validate`).
+    pub webhook: String,
+    /// The HTTP status code of the answer (`200`).
+    pub code: String,
+}
+
+/// Labels of the per-webhook series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// The webhook path (`/validate`).
+    pub webhook: String,
+}
+
+/// Labels of `bgppeer_webhook_admission_decisions_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    /// The webhook path (`/validate`).
+    pub webhook: String,
+    /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
+    pub operation: String,
+    /// `true` or `false`.
+    pub allowed: String,
+    /// `true` or `false`.
+    pub dry_run: String,
+}
+
+/// Labels of `bgppeer_webhook_tls_reloads_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `success` or `failure`.
+    pub result: String,
+}
+
+/// Every metric of the server, registered in one registry.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<WebhookLabels, Histogram>,
+    in_flight: Family<WebhookLabels, Gauge>,
+    decisions: Family<DecisionLabels, Counter>,
+    cert_not_after: Gauge,
+    reloads: Family<ReloadLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered; the in-flight gauges and the reload counters
+    /// start at 0 so that they exist before the first event.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<WebhookLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
+        );
+        let in_flight = Family::<WebhookLabels, Gauge>::default();
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        let cert_not_after = Gauge::default();
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        registry.register(
+            "controller_runtime_webhook_requests",
+            "Total number of admission requests by HTTP status code",
+            requests.clone(),
+        );
+        registry.register(
+            "controller_runtime_webhook_latency_seconds",
+            "Histogram of the latency of processing admission requests",
+            latency.clone(),
+        );
+        registry.register(
+            "controller_runtime_webhook_requests_in_flight",
+            "Current number of admission requests being served",
+            in_flight.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_admission_decisions",
+            "Admission decisions by webhook, operation, outcome and dry run",
+            decisions.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_tls_cert_not_after_seconds",
+            "Expiry of the serving certificate in use, as a Unix timestamp",
+            cert_not_after.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_tls_reloads",
+            "Attempts to load a changed serving certificate, by result",
+            reloads.clone(),
+        );
+        for webhook in Webhook::ALL {
+            in_flight.get_or_create(&webhook_labels(webhook)).set(0);
+        }
+        for result in ["success", "failure"] {
+            reloads.get_or_create_owned(&ReloadLabels {
+                result: result.to_owned(),
+            });
+        }
+        Self {
+            registry,
+            requests,
+            latency,
+            in_flight,
+            decisions,
+            cert_not_after,
+            reloads,
+        }
+    }
+
+    /// Counts a request that started; the returned guard counts it finished when dropped, so an
+    /// aborted request (client gone, timeout) never leaves the gauge up.
+    pub fn start_request(&self, webhook: Webhook) -> InFlight {
+        let gauge = self.in_flight.get_or_create_owned(&webhook_labels(webhook));
+        gauge.inc();
+        InFlight { gauge }
+    }
+
+    /// Records an answered request: its status code and latency.
+    pub fn observe_request(&self, webhook: Webhook, code: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                webhook: webhook.path().to_owned(),
+                code: code.to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&webhook_labels(webhook))
+            .observe(seconds);
+    }
+
+    /// Records an admission decision.
+    pub fn observe_decision(&self, webhook: Webhook, summary: &Summary) {
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                webhook: webhook.path().to_owned(),
+                operation: summary.operation.to_owned(),
+                allowed: summary.allowed.to_string(),
+                dry_run: summary.dry_run.to_string(),
+            })
+            .inc();
+    }
+
+    /// Records the expiry of the serving certificate now in use.
+    pub fn set_cert_not_after(&self, unix_seconds: i64) {
+        self.cert_not_after.set(unix_seconds);
+    }
+
+    /// Counts a certificate reload attempt.
+    pub fn observe_reload(&self, success: bool) {
+        let result = if success { "success" } else { "failure" };
+        self.reloads
+            .get_or_create(&ReloadLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The metrics in the OpenMetrics text format.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// Decrements the in-flight gauge when dropped.
+#[derive(Debug)]
+pub struct InFlight {
+    gauge: Gauge,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+fn webhook_labels(webhook: Webhook) -> WebhookLabels {
+    WebhookLabels {
+        webhook: webhook.path().to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposes_the_documented_names() {
+        let metrics = Metrics::new();
+        metrics.observe_request(Webhook::Validate, 200, 0.003);
+        metrics.set_cert_not_after(1_800_000_000);
+        {
+            let _guard = metrics.start_request(Webhook::Mutate);
+            let text = metrics.encode().unwrap();
+            assert!(
+                text.contains(
+                    "controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 1"
+                ),
+                "{text}"
+            );
+        }
+        let text = metrics.encode().unwrap();
+        for expected in [
+            "controller_runtime_webhook_requests_total{webhook=\"/validate\",code=\"200\"} 1",
+            "controller_runtime_webhook_latency_seconds_bucket{le=\"0.005\",webhook=\"/validate\"} 1",
+            "controller_runtime_webhook_latency_seconds_count{webhook=\"/validate\"} 1",
+            "controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 0",
+            "bgppeer_webhook_tls_cert_not_after_seconds 1800000000",
+            "bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0",
+        ] {
+            assert!(text.contains(expected), "missing {expected} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! Admission decisions over a real TLS socket: the requests recorded from a real kube-apiserver
+//! get the decisions listed in `tests/fixtures/admission/README.md`, denials read exactly like a
+//! native validation failure in kubectl, both API groups, ratcheting, dry run and mutation.
+
+mod support;
+
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+use hyper::StatusCode;
+use serde_json::{Value, json};
+use support::{HttpVersion, Recorded, TestServer, WebhookClient, peer, review};
+
+/// Sends a recorded request exactly as the apiserver did (path, query, Content-Type).
+async fn send_recorded(client: &WebhookClient, recorded: &Recorded) -> Value {
+    let answer = client
+        .post(
+            &format!("{}?{}", recorded.path, recorded.query),
+            Some("application/json"),
+            serde_json::to_vec(&recorded.review).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::OK, "{}", recorded.file);
+    let body = answer.json();
+    assert_eq!(
+        body["apiVersion"], "admission.k8s.io/v1",
+        "{}",
+        recorded.file
+    );
+    assert_eq!(body["kind"], "AdmissionReview", "{}", recorded.file);
+    assert_eq!(
+        body["response"]["uid"], recorded.review["request"]["uid"],
+        "{}",
+        recorded.file
+    );
+    body["response"].clone()
+}
+
+/// The object after applying the response's patch (the object itself when there is none).
+fn patched(request_object: &Value, response: &Value) -> Value {
+    let mut object = request_object.clone();
+    if let Some(patch) = response.get("patch") {
+        assert_eq!(response["patchType"], "JSONPatch");
+        let bytes = BASE64_STANDARD.decode(patch.as_str().unwrap()).unwrap();
+        let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+        json_patch::patch(&mut object, &patch).unwrap();
+    }
+    object
+}
+
+fn warnings(response: &Value) -> Vec<String> {
+    response["warnings"]
+        .as_array()
+        .map(|w| w.iter().map(|w| w.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn cause_fields(response: &Value) -> Vec<String> {
+    response["status"]["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_requests_get_the_documented_decisions() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http2);
+    let mut seen = 0;
+    for recorded in support::recorded() {
+        let response = send_recorded(&client, &recorded).await;
+        let number = &recorded.file[..3];
+        let object = &recorded.review["request"]["object"];
+        let context = format!("{}: {response:#}", recorded.file);
+        seen += 1;
+        if recorded.path == "/mutate" {
+            assert_eq!(response["allowed"], true, "/mutate never denies: {context}");
+            let after = patched(object, &response);
+            match number {
+                "014" => {
+                    assert_eq!(after["spec"]["asNumber"], 65546, "{context}");
+                    assert_eq!(after["spec"]["sourceAddress"], "UseNodeIP", "{context}");
+                }
+                "016" => {
+                    assert_eq!(after["spec"]["asNumber"], 4_227_858_433_u64, "{context}");
+                    assert!(
+                        warnings(&response)
+                            .iter()
+                            .any(|w| w.contains("above 2147483647")),
+                        "{context}"
+                    );
+                }
+                // sourceAddress is already set (to Bogus): nothing to add, nothing changed.
+                "009" | "017" | "032" | "034" => {
+                    assert_eq!(after["spec"], object["spec"], "{context}");
+                }
+                // Finalizer removal on an object being deleted: never patched.
+                "037" => assert!(response.get("patch").is_none(), "{context}"),
+                _ => {
+                    assert_eq!(after["spec"]["sourceAddress"], "UseNodeIP", "{context}");
+                    let mut expected = object.clone();
+                    expected["spec"]["sourceAddress"] = json!("UseNodeIP");
+                    assert_eq!(after, expected, "only sourceAddress is added: {context}");
+                }
+            }
+            continue;
+        }
+        match number {
+            "010" => {
+                assert_eq!(response["allowed"], false, "{context}");
+                let fields = cause_fields(&response);
+                for field in [
+                    "spec.nodeSelector",
+                    "spec.peerIP",
+                    "spec.reachableBy",
+                    "spec.sourceAddress",
+                ] {
+                    assert!(
+                        fields.iter().any(|f| f == field),
+                        "{field} missing: {context}"
+                    );
+                }
+                assert!(
+                    fields
+                        .iter()
+                        .any(|f| f == "spec.node" || f == "spec.nodeSelector"),
+                    "node and nodeSelector together: {context}"
+                );
+            }
+            "019" => {
+                assert_eq!(response["allowed"], false, "{context}");
+                assert_eq!(
+                    support::kubectl_error_text(&response["status"]),
+                    "The BGPPeer \"denied-peer\" is invalid: \n\
+                     * spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535\n\
+                     * spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '==' at offset 4\n",
+                    "{context}"
+                );
+            }
+            "006" => {
+                assert_eq!(response["allowed"], true, "{context}");
+                let warnings = warnings(&response);
+                assert!(
+                    warnings.iter().any(|w| w.contains("maxRestartTime")),
+                    "{context}"
+                );
+                assert!(warnings.iter().any(|w| w.contains("password")), "{context}");
+            }
+            "012" => {
+                assert_eq!(response["allowed"], true, "{context}");
+                assert!(
+                    warnings(&response)
+                        .iter()
+                        .any(|w| w.contains("neither peerIP nor peerSelector")),
+                    "{context}"
+                );
+            }
+            "033" | "035" => {
+                assert_eq!(response["allowed"], true, "ratcheting: {context}");
+                let warnings = warnings(&response);
+                assert!(
+                    warnings.iter().any(|w| w.contains("spec.peerIP")),
+                    "{context}"
+                );
+                assert!(
+                    warnings.iter().any(|w| w.contains("spec.nodeSelector")),
+                    "{context}"
+                );
+            }
+            _ => assert_eq!(response["allowed"], true, "{context}"),
+        }
+    }
+    assert_eq!(seen, 35, "every recorded request was sent");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denial_matches_what_the_apiserver_returned_to_the_client() {
+    let server = TestServer::start().await;
+    let response = send_recorded(
+        &server.client(HttpVersion::Http1),
+        &support::recorded_one("019"),
+    )
+    .await;
+    let returned: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/admission/denial-as-returned-to-client.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let status = &response["status"];
+    assert_eq!(status["code"], 422);
+    assert_eq!(status["reason"], "Invalid");
+    assert_eq!(status["status"], "Failure");
+    // The apiserver passes details through and only prefixes the message.
+    assert_eq!(status["details"], returned["details"]);
+    let prefix = "admission webhook \"validate.bgppeers.bgppeer-webhook.io\" denied the request: ";
+    assert_eq!(
+        format!("{prefix}{}", status["message"].as_str().unwrap()),
+        returned["message"].as_str().unwrap()
+    );
+    assert_eq!(
+        warnings(&response),
+        vec!["peerIP set without asNumber: works only if the peer is a Calico node"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn valid_and_invalid_creates_on_both_groups() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http2);
+    for (api_version, group) in [
+        ("crd.projectcalico.org/v1", "crd.projectcalico.org"),
+        ("projectcalico.org/v3", "projectcalico.org"),
+    ] {
+        let valid = peer(
+            api_version,
+            "good",
+            json!({"peerIP": "192.0.2.1", "asNumber": 64512}),
+        );
+        let response = client
+            .review(
+                "/validate",
+                &review(api_version, "CREATE", valid, Value::Null, false),
+            )
+            .await
+            .json()["response"]
+            .clone();
+        assert_eq!(response["allowed"], true, "{api_version}: {response:#}");
+
+        let invalid = peer(
+            api_version,
+            "bad",
+            json!({"peerIP": "10.0.0.1:0", "asNumber": 64512}),
+        );
+        let response = client
+            .review(
+                "/validate",
+                &review(api_version, "CREATE", invalid, Value::Null, false),
+            )
+            .await
+            .json()["response"]
+            .clone();
+        assert_eq!(response["allowed"], false, "{api_version}: {response:#}");
+        assert_eq!(
+            response["status"]["message"],
+            format!(
+                "BGPPeer.{group} \"bad\" is invalid: spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"
+            )
+        );
+        assert_eq!(response["status"]["details"]["group"], group);
+        assert_eq!(
+            response["status"]["details"]["causes"],
+            json!([{"reason": "FieldValueInvalid", "field": "spec.peerIP",
+                    "message": "Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"}])
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_ratcheting_and_dry_run() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http2);
+    let v1 = "crd.projectcalico.org/v1";
+    let stored = peer(
+        v1,
+        "legacy",
+        json!({"peerIP": "10.0.0.1:0", "asNumber": 64512}),
+    );
+
+    // Spec unchanged (a label added): allowed, the stored errors come back as warnings.
+    let mut relabelled = stored.clone();
+    relabelled["metadata"]["labels"] = json!({"team": "net"});
+    let response = client
+        .review(
+            "/validate",
+            &review(v1, "UPDATE", relabelled, stored.clone(), false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true, "{response:#}");
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.starts_with("spec.peerIP: Invalid value")),
+        "{response:#}"
+    );
+
+    // Spec changed but still invalid: denied.
+    let mut edited = stored.clone();
+    edited["spec"]["asNumber"] = json!(64513);
+    let response = client
+        .review(
+            "/validate",
+            &review(v1, "UPDATE", edited.clone(), stored.clone(), false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], false, "{response:#}");
+
+    // Being deleted: always allowed.
+    let mut deleting = edited.clone();
+    deleting["metadata"]["deletionTimestamp"] = json!("2026-11-25T22:12:29Z");
+    let response = client
+        .review(
+            "/validate",
+            &review(v1, "UPDATE", deleting, stored.clone(), false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true, "{response:#}");
+
+    // Dry run: the same decision.
+    let invalid_create = |dry_run| review(v1, "CREATE", stored.clone(), Value::Null, dry_run);
+    let real = client
+        .review("/validate", &invalid_create(false))
+        .await
+        .json()["response"]
+        .clone();
+    let dry = client
+        .review("/validate", &invalid_create(true))
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(real["allowed"], false);
+    assert_eq!(real, dry);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutation_patches_apply_to_the_expected_object() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http1);
+
+    let v3 = "projectcalico.org/v3";
+    let object = peer(
+        v3,
+        "dotted",
+        json!({"peerIP": "192.0.2.1", "asNumber": "64512.100"}),
+    );
+    let response = client
+        .review(
+            "/mutate",
+            &review(v3, "CREATE", object.clone(), Value::Null, false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true);
+    let mut expected = object.clone();
+    expected["spec"]["asNumber"] = json!(64512u64 * 65536 + 100);
+    expected["spec"]["sourceAddress"] = json!("UseNodeIP");
+    assert_eq!(patched(&object, &response), expected);
+
+    // Nothing to change: no patch at all.
+    let complete = peer(
+        v3,
+        "complete",
+        json!({"peerIP": "192.0.2.1", "asNumber": 64512, "sourceAddress": "None"}),
+    );
+    let response = client
+        .review(
+            "/mutate",
+            &review(v3, "CREATE", complete, Value::Null, false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert!(response.get("patch").is_none(), "{response:#}");
+    assert!(response.get("patchType").is_none(), "{response:#}");
+
+    // An invalid object is not denied by /mutate, and DELETE is never patched.
+    let invalid = peer(v3, "invalid", json!({"peerIP": "10.0.0.1:0"}));
+    let response = client
+        .review(
+            "/mutate",
+            &review(v3, "CREATE", invalid.clone(), Value::Null, false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true);
+    let response = client
+        .review(
+            "/mutate",
+            &review(v3, "DELETE", Value::Null, invalid, false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true);
+    assert!(response.get("patch").is_none());
+    server.stop().await;
+}

@@ -1,0 +1,438 @@
+//! The HTTP protocol of the admission endpoints over a real TLS socket: HTTP/1.1 and HTTP/2,
+//! echoing, and every way a request can be malformed.
+
+mod support;
+
+use std::time::Duration;
+
+use hyper::StatusCode;
+use serde_json::{Value, json};
+use support::{HttpVersion, TestServer, peer, review};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BOTH: [HttpVersion; 2] = [HttpVersion::Http1, HttpVersion::Http2];
+
+fn delete_review() -> Value {
+    review(
+        "crd.projectcalico.org/v1",
+        "DELETE",
+        Value::Null,
+        peer(
+            "crd.projectcalico.org/v1",
+            "gone",
+            json!({"asNumber": 64512}),
+        ),
+        false,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_over_http1_and_http2_echoing_uid_and_api_version() {
+    let server = TestServer::start().await;
+    for version in BOTH {
+        let client = server.client(version);
+        for path in ["/validate", "/mutate"] {
+            let answer = client.review(path, &delete_review()).await;
+            assert_eq!(answer.status, StatusCode::OK, "{version:?} {path}");
+            let expected_version = match version {
+                HttpVersion::Http1 => hyper::Version::HTTP_11,
+                HttpVersion::Http2 => hyper::Version::HTTP_2,
+            };
+            assert_eq!(answer.version, expected_version);
+            assert_eq!(
+                answer.headers["content-type"], "application/json",
+                "{version:?} {path}"
+            );
+            let body = answer.json();
+            assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
+            assert_eq!(body["kind"], "AdmissionReview");
+            assert_eq!(body["response"]["uid"], "uid-DELETE-gone");
+            assert_eq!(body["response"]["allowed"], true);
+            assert!(
+                body["response"].get("patch").is_none(),
+                "DELETE is never patched"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unexpected_kind_is_allowed_with_a_warning() {
+    let server = TestServer::start().await;
+    let mut configmap = delete_review();
+    configmap["request"]["operation"] = json!("CREATE");
+    configmap["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});
+    configmap["request"]["resource"] =
+        json!({"group": "", "version": "v1", "resource": "configmaps"});
+    configmap["request"]["object"] =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+    for path in ["/validate", "/mutate"] {
+        let body = server
+            .client(HttpVersion::Http2)
+            .review(path, &configmap)
+            .await
+            .json();
+        assert_eq!(body["response"]["allowed"], true);
+        let warnings = body["response"]["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1);
+        let warning = warnings[0].as_str().unwrap();
+        assert!(
+            warning.contains("was sent ConfigMap v1 (resource configmaps)"),
+            "{warning}"
+        );
+        assert!(body["response"].get("patch").is_none());
+    }
+    server.stop().await;
+}
+
+/// Path, Content-Type, body, expected status, expected part of the error message.
+type MalformedCase = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    StatusCode,
+    &'static str,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_requests_get_json_errors() {
+    let server = TestServer::start_with(|config| config.max_body_bytes = 64 * 1024).await;
+    for version in BOTH {
+        let client = server.client(version);
+        let cases: Vec<MalformedCase> = vec![
+            (
+                "/validate",
+                Some("application/json"),
+                b"{\"apiVersion\": ".to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the body is not a valid admission.k8s.io/v1 AdmissionReview: EOF while parsing a value at line 1 column 15",
+            ),
+            (
+                "/mutate",
+                Some("application/json"),
+                b"\xff\x00garbage".to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the body is not a valid admission.k8s.io/v1 AdmissionReview",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                br#"{"apiVersion":"v1","kind":"Pod"}"#.to_vec(),
+                StatusCode::BAD_REQUEST,
+                "expected kind \"AdmissionReview\" and apiVersion \"admission.k8s.io/v1\", got kind \"Pod\" and apiVersion \"v1\"",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec(),
+                StatusCode::BAD_REQUEST,
+                "the AdmissionReview has no request",
+            ),
+            (
+                "/validate",
+                Some("text/plain"),
+                b"{}".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type \"text/plain\" is not supported; admission reviews must be sent as application/json",
+            ),
+            (
+                "/mutate",
+                None,
+                b"{}".to_vec(),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type is missing",
+            ),
+            (
+                "/validate",
+                Some("application/json"),
+                vec![b' '; 64 * 1024 + 1],
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "is larger than the limit of 65536 bytes (--max-body-bytes)",
+            ),
+            (
+                "/nope",
+                Some("application/json"),
+                b"{}".to_vec(),
+                StatusCode::NOT_FOUND,
+                "no such endpoint /nope: the admission endpoints are POST /validate and POST /mutate",
+            ),
+        ];
+        for (path, content_type, body, status, message) in cases {
+            let answer = client.post(path, content_type, body).await.unwrap();
+            assert_eq!(answer.status, status, "{version:?} {path} {message}");
+            let json = answer.json();
+            assert_eq!(json["code"], status.as_u16());
+            let error = json["error"].as_str().unwrap();
+            assert!(
+                error.contains(message),
+                "{version:?}: {error:?} does not contain {message:?}"
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_body_without_content_length_is_refused() {
+    // A chunked (HTTP/1.1) or length-less (HTTP/2) body is counted while it is read.
+    let server = TestServer::start_with(|config| config.max_body_bytes = 1024).await;
+    for version in BOTH {
+        let client = server.client(version);
+        let stream = futures_body(vec![vec![b' '; 800], vec![b' '; 800]]);
+        let request = hyper::Request::post(format!("https://{}/validate", server.addr))
+            .header("content-type", "application/json")
+            .body(stream)
+            .unwrap();
+        let (status, body) = client.send_stream(request).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{version:?}");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["error"],
+            "the request body is larger than the limit of 1024 bytes (--max-body-bytes)"
+        );
+    }
+    server.stop().await;
+}
+
+/// A streaming body of the given chunks, without a Content-Length.
+fn futures_body(
+    chunks: Vec<Vec<u8>>,
+) -> futures_like::Iter<hyper::body::Frame<hyper::body::Bytes>> {
+    futures_like::Iter(
+        chunks
+            .into_iter()
+            .map(|chunk| hyper::body::Frame::data(hyper::body::Bytes::from(chunk)))
+            .collect::<Vec<_>>()
+            .into_iter(),
+    )
+}
+
+mod futures_like {
+    //! A minimal `Stream` over an iterator, to send a body in chunks without extra crates.
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    pub struct Iter<T>(pub std::vec::IntoIter<T>);
+
+    impl<T: Unpin> hyper::body::Body for Iter<T>
+    where
+        T: Into<hyper::body::Frame<hyper::body::Bytes>>,
+    {
+        type Data = hyper::body::Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(self.0.next().map(|frame| Ok(frame.into())))
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_methods_get_405() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http1);
+    let request = hyper::Request::get(format!("https://{}/validate", server.addr))
+        .body(http_body_util::Full::new(hyper::body::Bytes::new()))
+        .unwrap();
+    let answer = client.send(request).await.unwrap();
+    assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(answer.headers["allow"], "POST");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_slower_than_the_timeout_query_gets_an_answer_inside_it() {
+    let server = TestServer::start().await;
+    let mut tls = support::tls_connect(
+        server.addr,
+        support::client_tls(&server.certs.ca_cert_pem, None),
+    )
+    .await
+    .unwrap();
+    // Headers announce 100 bytes; only 10 arrive. With ?timeout=1s the answer must come well
+    // before the apiserver would give up.
+    let started = std::time::Instant::now();
+    tls.write_all(
+        b"POST /validate?timeout=1s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"kind\":  ",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 1024];
+    loop {
+        let read = tokio::time::timeout(Duration::from_secs(3), tls.read(&mut buffer))
+            .await
+            .expect("no answer within 3 s")
+            .unwrap();
+        answer.extend_from_slice(&buffer[..read]);
+        if read == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.ends_with(b"}") {
+            break;
+        }
+    }
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.contains("the request body did not arrive within 800 ms"),
+        "{text}"
+    );
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plaintext_http_to_the_tls_port_is_answered_and_closed() {
+    let server = TestServer::start().await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.0 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Client sent an HTTP request to an HTTPS server.\n"));
+    // The server is unharmed.
+    let answer = server
+        .client(HttpVersion::Http2)
+        .review("/validate", &delete_review())
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_handshakes_and_slow_headers_are_cut_off() {
+    let server = TestServer::start_with(|config| {
+        config.timeouts.handshake = Duration::from_millis(300);
+        config.timeouts.header_read = Duration::from_millis(300);
+        config.timeouts.idle = Duration::from_millis(400);
+    })
+    .await;
+    // A client that connects and says nothing is disconnected after the handshake timeout.
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut buffer = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(3), silent.read(&mut buffer))
+        .await
+        .expect("the silent connection was not closed");
+    assert!(matches!(read, Ok(0) | Err(_)));
+
+    // A client that completes the handshake but never finishes its headers is disconnected too.
+    let mut slow = support::tls_connect(
+        server.addr,
+        support::client_tls(&server.certs.ca_cert_pem, None),
+    )
+    .await
+    .unwrap();
+    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let read = tokio::time::timeout(Duration::from_secs(3), slow.read(&mut buffer))
+        .await
+        .expect("the slow connection was not closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+
+    // An idle HTTP/2 connection is closed after the idle timeout; the client reconnects.
+    let client = server.client(HttpVersion::Http2);
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_versions_and_alpn() {
+    let server = TestServer::start().await;
+    for (version, name) in [
+        (&rustls::version::TLS12, "TLSv1_2"),
+        (&rustls::version::TLS13, "TLSv1_3"),
+    ] {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(support::leaf_der(
+                &server.certs.ca_cert_pem,
+            )))
+            .unwrap();
+        let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[version])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let stream = support::tls_connect(server.addr, config).await.unwrap();
+        let connection = stream.get_ref().1;
+        assert_eq!(
+            format!("{:?}", connection.protocol_version().unwrap()),
+            name
+        );
+        assert_eq!(connection.alpn_protocol(), Some(&b"h2"[..]));
+        assert_eq!(
+            support::peer_leaf(&stream),
+            support::leaf_der(&server.certs.tls_cert_pem)
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arbitrary_bytes_never_hurt_the_server() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http2);
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for length in [0usize, 1, 7, 100, 4096] {
+        for _ in 0..10 {
+            let body: Vec<u8> = (0..length)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    (seed & 0xff) as u8
+                })
+                .collect();
+            let answer = client
+                .post("/validate", Some("application/json"), body)
+                .await
+                .unwrap();
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        }
+    }
+    // Valid JSON of every wrong shape.
+    for body in [
+        "null",
+        "[]",
+        "1",
+        "\"x\"",
+        "{}",
+        r#"{"request":null}"#,
+        r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":1}}"#,
+        r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","kind":{},"resource":{},"operation":"EXPLODE","userInfo":{}}}"#,
+    ] {
+        let answer = client
+            .post("/mutate", Some("application/json"), body)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}");
+    }
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
