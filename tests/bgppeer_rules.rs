@@ -98,8 +98,16 @@ fn reachable_by() {
     );
     assert_eq!(
         errors(json!({"peerIP": "10.0.0.1:0", "reachableBy": "2001:db8::1"})),
-        [r#"spec.peerIP: Invalid value: "10.0.0.1:0": port must be between 1 and 65535"#],
-        "no family error on top of an invalid peerIP"
+        [
+            r#"spec.peerIP: Invalid value: "10.0.0.1:0": port must be between 1 and 65535"#,
+            r#"spec.reachableBy: Invalid value: "2001:db8::1": must be the same address family as peerIP (IPv4), not IPv6"#
+        ],
+        "a bad port does not hide the family mismatch (Calico reports reachableBy here too)"
+    );
+    assert_eq!(
+        errors(json!({"peerIP": "not-an-ip", "reachableBy": "2001:db8::1"})).len(),
+        1,
+        "no family to compare when peerIP has no address"
     );
 }
 
@@ -131,6 +139,7 @@ fn each_rule_is_reported_once_after_field_errors() {
             r#"spec.nodeSelector: Invalid value: "a ==": expected a string literal after '==' at offset 4"#,
             r#"spec.sourceAddress: Unsupported value: "Bogus": supported values: "UseNodeIP", "None""#,
             "spec.node: Forbidden: node and nodeSelector cannot both be set",
+            r#"spec.reachableBy: Invalid value: "2001:db8::1": must be the same address family as peerIP (IPv4), not IPv6"#,
         ]
     );
 }

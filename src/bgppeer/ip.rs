@@ -93,6 +93,20 @@ pub fn parse_peer_ip(text: &str) -> Result<PeerAddress, PeerIpError> {
         .ok_or(PeerIpError::Malformed)
 }
 
+/// The address in a `peerIP`, even when the port is out of range (`10.0.0.1:0` gives
+/// `10.0.0.1`), or `None` when there is no address to be found. Lets the address-family rule
+/// still speak about a peer whose only fault is its port.
+pub fn peer_ip_host(text: &str) -> Option<IpAddr> {
+    match parse_peer_ip(text) {
+        Ok(address) => Some(address.ip),
+        Err(PeerIpError::Malformed) => None,
+        Err(PeerIpError::PortOutOfRange) => {
+            let (host, _port) = ipv4_port_shape(text).or_else(|| ipv6_port_shape(text))?;
+            parse_ip(host)
+        }
+    }
+}
+
 /// `^(\d+).(\d+).(\d+).(\d+):(\d+)$`: the regex's `:` must be the last colon (the port is all
 /// digits), so a match splits at the last colon into a four-number host and a decimal port.
 fn ipv4_port_shape(text: &str) -> Option<(&str, &str)> {

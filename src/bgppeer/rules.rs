@@ -68,8 +68,14 @@ pub fn check(raw: &Map<String, Value>, checked: &CheckedSpec, path: &Path, error
             "reachableBy must be empty when peerIP is empty",
         ));
     }
-    if let (Some(peer), Some(gateway)) = (checked.peer_address, checked.reachable_by) {
-        let (peer_family, gateway_family) = (ip::family(peer.ip), ip::family(gateway));
+    // Calico compares the families whenever reachableBy is set; a peerIP whose only fault is its
+    // port (already an error of its own) still has a family to compare.
+    let peer_host = checked
+        .peer_address
+        .map(|peer| peer.ip)
+        .or_else(|| ip::peer_ip_host(&checked.spec.peer_ip));
+    if let (Some(peer), Some(gateway)) = (peer_host, checked.reachable_by) {
+        let (peer_family, gateway_family) = (ip::family(peer), ip::family(gateway));
         if peer_family != gateway_family {
             errors.push(FieldError::invalid(
                 path.child("reachableBy"),
@@ -152,14 +158,22 @@ mod tests {
     }
 
     #[test]
-    fn family_mismatch_needs_both_addresses_valid() {
+    fn family_mismatch_needs_both_addresses() {
+        let mismatch = [
+            r#"spec.reachableBy: Invalid value: "2001:db8::1": must be the same address family as peerIP (IPv4), not IPv6"#,
+        ];
         assert_eq!(
             run(json!({"peerIP": "10.0.0.1", "reachableBy": "2001:db8::1"})),
-            [
-                r#"spec.reachableBy: Invalid value: "2001:db8::1": must be the same address family as peerIP (IPv4), not IPv6"#
-            ]
+            mismatch
         );
-        assert!(run(json!({"peerIP": "10.0.0.1:0", "reachableBy": "2001:db8::1"})).is_empty());
+        // A bad port is the peerIP's own error; the family is still known and still compared.
+        assert_eq!(
+            run(json!({"peerIP": "10.0.0.1:0", "reachableBy": "2001:db8::1"})),
+            mismatch
+        );
+        assert!(run(json!({"peerIP": "[::1]:0", "reachableBy": "::2"})).is_empty());
+        // No address at all: nothing to compare (each bad field reports itself).
+        assert!(run(json!({"peerIP": "10.0.0.1:x", "reachableBy": "2001:db8::1"})).is_empty());
         assert!(run(json!({"peerIP": "10.0.0.1", "reachableBy": "bad"})).is_empty());
     }
 
