@@ -862,6 +862,37 @@ fn operator_settings_reach_the_pods() {
     );
 }
 
+/// Parses `args` with the binary's own command line, as the container's entrypoint would.
+fn assert_cli_accepts(args: &[String], what: &str) {
+    use clap::Parser;
+    let argv = std::iter::once("bgppeer-webhook".to_owned()).chain(args.iter().cloned());
+    if let Err(error) = bgppeer_webhook::cmd::Cli::try_parse_from(argv) {
+        panic!("the binary refuses the {what} arguments {args:?}:\n{error}");
+    }
+}
+
+#[test]
+fn the_binary_accepts_every_argument_the_chart_passes() {
+    let ca_pem = generated_ca_pem();
+    let mut value_sets = every_tls_mode()
+        .into_iter()
+        .map(|(_, values)| values)
+        .collect::<Vec<_>>();
+    value_sets.push(json!({
+        "hostNetwork": true,
+        "server": {"maxBodyBytes": 1048576, "logFormat": "text", "logLevel": "debug"},
+        "tls": {"clientCA": {"configMapName": "apiserver-client-ca"}},
+    }));
+    value_sets.push(secret_mode(&ca_pem));
+    for values in value_sets {
+        let rendered = render(values.clone());
+        assert_cli_accepts(&rendered.args(), &format!("server ({values})"));
+        let test_args = strings(&rendered.test_pod()["spec"]["containers"][0]["args"]);
+        assert_eq!(test_args.first().map(String::as_str), Some("selftest"));
+        assert_cli_accepts(&test_args, &format!("selftest ({values})"));
+    }
+}
+
 #[test]
 fn host_network_moves_the_ports_and_resolves_cluster_names() {
     let rendered =
