@@ -11,14 +11,24 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup};
+use crate::cluster::Findings;
 use crate::field::ErrorList;
 
 use super::object::{is_being_deleted, name_of, to_json};
 use super::target::{self, Target};
 use super::{Decision, status, summary_of};
 
-/// Decides a `/validate` request.
+/// Decides a `/validate` request on the static rules alone.
 pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+    decide_with(request, &Findings::default())
+}
+
+/// Decides a `/validate` request with what the cluster checks found about its object.
+///
+/// The cluster's errors join the static ones before ratcheting, so a denial lists both
+/// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
+/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
+pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -47,11 +57,14 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
     }
 
     let report = bgppeer::validate(group, &object);
+    let mut errors = report.errors;
+    errors.extend(cluster.errors.clone());
     let (enforced, tolerated) = match &old_object {
-        Some(old) => ratchet(group, &object, old, report.errors),
-        None => (report.errors, ErrorList::new()),
+        Some(old) => ratchet(group, &object, old, errors),
+        None => (errors, ErrorList::new()),
     };
     let mut warnings = report.warnings;
+    warnings.extend(cluster.warnings.iter().cloned());
     warnings.extend(
         tolerated
             .iter()
