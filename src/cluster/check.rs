@@ -52,8 +52,10 @@ pub fn check(object: &Value, snapshot: &Snapshot) -> Checked {
     }
     let spec = object.get("spec").unwrap_or(&Value::Null);
     let spec_path = Path::new("spec");
-    let mut checked = Checked::default();
-    checked.unconfirmed = filter_misses(spec, snapshot);
+    let mut checked = Checked {
+        unconfirmed: filter_misses(spec, snapshot),
+        ..Checked::default()
+    };
     check_password(spec, &spec_path, snapshot, &mut checked.findings);
     let warnings = &mut checked.findings.warnings;
     warnings.extend(node_warning(spec, snapshot));

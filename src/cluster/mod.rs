@@ -48,21 +48,20 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The kubeconfig cannot be read or used.
-    #[error("cannot use the kubeconfig {path}: {source}")]
+    #[error("cannot use the kubeconfig {path}")]
     Kubeconfig {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
+        /// What is wrong with it (printed after the message, as its cause).
         source: kube::config::KubeconfigError,
     },
     /// Neither in-cluster configuration nor a default kubeconfig was found.
     #[error(
-        "cannot find the API server: not running in a pod and no kubeconfig ({0}); \
-         pass --kubeconfig"
+        "cannot find the API server: not running in a pod and no kubeconfig; pass --kubeconfig"
     )]
     Infer(#[from] kube::config::InferConfigError),
     /// The client cannot be built from the configuration.
-    #[error("cannot create the Kubernetes client: {0}")]
+    #[error("cannot create the Kubernetes client")]
     Client(#[from] kube::Error),
 }
 

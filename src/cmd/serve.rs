@@ -60,6 +60,21 @@ pub struct Args {
     /// A connection with no request in flight for this long is closed.
     #[arg(long, env = "BGPPEER_WEBHOOK_IDLE_TIMEOUT", default_value = "90s", value_parser = positive_duration)]
     idle_timeout: Duration,
+    /// The cluster checks (boxed: they are rarely set and keep the subcommand enum small).
+    #[command(flatten)]
+    cluster: Box<ClusterArgs>,
+    /// Log format.
+    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter such as
+    /// `info,bgppeer_webhook=debug`).
+    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_LEVEL", default_value = "info")]
+    log_level: String,
+}
+
+/// The flags of the cluster-aware checks.
+#[derive(Debug, clap::Args)]
+struct ClusterArgs {
     /// Check BGPPeers against the cluster too: filters that must exist, nodes and selectors
     /// that should match, duplicate peers. Needs read access to BGPFilters, BGPPeers and Nodes;
     /// never makes the webhook fail closed (see the README, "Cluster-aware checks").
@@ -75,13 +90,6 @@ pub struct Args {
     /// The namespace calico-node reads BGP password Secrets from.
     #[arg(long, env = "BGPPEER_WEBHOOK_CALICO_NAMESPACE", default_value = cluster::DEFAULT_CALICO_NAMESPACE)]
     calico_namespace: String,
-    /// Log format.
-    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
-    log_format: LogFormat,
-    /// Log level or filter (error, warn, info, debug, trace, or a tracing filter such as
-    /// `info,bgppeer_webhook=debug`).
-    #[arg(long, env = "BGPPEER_WEBHOOK_LOG_LEVEL", default_value = "info")]
-    log_level: String,
 }
 
 /// How log lines are written.
@@ -100,13 +108,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // keeps any other rustls user in the process on the same provider. An `Err` only means a
     // provider is already installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    if args.password_checks && !args.cluster_checks {
+    let cluster_args = &args.cluster;
+    if cluster_args.password_checks && !cluster_args.cluster_checks {
         anyhow::bail!("--password-checks needs --cluster-checks: it is one of the cluster checks");
     }
-    let cluster_settings = args.cluster_checks.then(|| cluster::Settings {
-        kubeconfig: args.kubeconfig.clone(),
-        password_checks: args.password_checks,
-        calico_namespace: args.calico_namespace.clone(),
+    let cluster_settings = cluster_args.cluster_checks.then(|| cluster::Settings {
+        kubeconfig: cluster_args.kubeconfig.clone(),
+        password_checks: cluster_args.password_checks,
+        calico_namespace: cluster_args.calico_namespace.clone(),
     });
     let mut config = Config {
         listen: args.listen,
