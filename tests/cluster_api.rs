@@ -384,6 +384,31 @@ async fn caches_that_never_sync_skip_the_checks() {
     );
 }
 
+#[tokio::test]
+async fn a_live_get_that_does_not_answer_in_time_skips_the_checks() {
+    let mut cluster = calico_cluster();
+    cluster.hanging.push(format!("{FILTERS_V1}/slow-to-answer"));
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    settled(&checker).await;
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        "p",
+        json!({"peerIP": "10.9.9.9", "filters": ["slow-to-answer"]}),
+    );
+    let started = Instant::now();
+    let findings = checker
+        .check(&object, started + Duration::from_millis(300))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(findings.errors.is_empty());
+    assert_eq!(findings.skipped, Some(SkipReason::Timeout));
+    assert_eq!(findings.warnings.len(), 1);
+}
+
 /// A local address nothing listens on.
 async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -442,6 +467,10 @@ async fn an_unreachable_api_server_skips_the_checks_and_is_counted() {
             .as_str()
             .unwrap()
             .starts_with("cluster checks skipped (the API server is unreachable: "),
+        "{body}"
+    );
+    assert!(
+        warnings[0].as_str().unwrap().contains("Connection refused"),
         "{body}"
     );
     let (_, metrics) = server.ops_get("/metrics").await;

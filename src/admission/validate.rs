@@ -213,6 +213,67 @@ mod tests {
     }
 
     #[test]
+    fn cluster_errors_join_the_static_ones_and_ratchet_like_them() {
+        let filter_error = FieldError::not_found(
+            Path::new("spec").child("filters").index(0),
+            "gone",
+            "no BGPFilter of this name exists",
+        );
+        let cluster = Findings {
+            errors: ErrorList::from(vec![filter_error]),
+            warnings: vec!["spec.node: no Node named \"n9\" exists".to_owned()],
+            skipped: None,
+        };
+        let peer = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+            "metadata": {"name": "p"},
+            "spec": {"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["gone"], "node": "n9"}});
+        let decision = decide_with(&request("CREATE", peer.clone(), Value::Null), &cluster);
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.summary.errors, 2);
+        let causes: Vec<_> = decision
+            .response
+            .result
+            .details
+            .as_ref()
+            .unwrap()
+            .causes
+            .iter()
+            .map(|cause| (cause.field.clone(), cause.reason.clone()))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                ("spec.peerIP".to_owned(), "FieldValueInvalid".to_owned()),
+                (
+                    "spec.filters[0]".to_owned(),
+                    "FieldValueNotFound".to_owned()
+                ),
+            ]
+        );
+        assert!(
+            decision
+                .response
+                .warnings
+                .unwrap()
+                .contains(&"spec.node: no Node named \"n9\" exists".to_owned())
+        );
+
+        // Relabelling a stored peer whose filter was deleted since: allowed, errors as warnings.
+        let mut relabelled = peer.clone();
+        relabelled["metadata"]["labels"] = json!({"a": "b"});
+        let decision = decide_with(&request("UPDATE", relabelled, peer), &cluster);
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("spec.filters[0]: Not found: \"gone\"")
+                    && w.ends_with("(already stored; allowed while unchanged)")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
     fn create_without_object_is_a_bad_request() {
         let decision = decide(&request("CREATE", Value::Null, Value::Null));
         assert!(!decision.response.allowed);

@@ -92,8 +92,24 @@ pub(crate) fn classify_client_error(error: &kube::Error) -> SourceStatus {
             "{} {}: {}",
             status.code, status.reason, status.message
         )),
-        other => SourceStatus::Unreachable(other.to_string()),
+        other => SourceStatus::Unreachable(with_causes(other)),
     }
+}
+
+/// An error and its causes, `: `-separated (`ServiceError: client error (Connect): tcp connect
+/// error: Connection refused`), so that the warning says what actually failed.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// One reflector and its state.
