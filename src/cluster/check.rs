@@ -11,7 +11,7 @@ use crate::field::{FieldError, Path};
 use crate::selector;
 
 use super::findings::Findings;
-use super::snapshot::{PeerEntry, Scope, Snapshot};
+use super::snapshot::{Scope, Snapshot, target_of};
 
 /// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
 pub const MAX_PASSWORD_BYTES: usize = 80;
@@ -188,25 +188,26 @@ fn selector_warning(spec: &Value, field: &str, snapshot: &Snapshot) -> Option<St
 }
 
 fn duplicate_warnings(object: &Value, snapshot: &Snapshot) -> Vec<String> {
-    let Some(this) = PeerEntry::from_object(object).or_else(|| {
-        // generateName creations have no name yet; compare them all the same.
-        PeerEntry::from_object(&json!({"metadata": {"name": ""}, "spec": object.get("spec")}))
-    }) else {
+    let spec = object.get("spec").unwrap_or(&Value::Null);
+    let Some((ip, port)) = target_of(spec) else {
         return Vec::new();
     };
-    let Some((ip, port)) = this.target else {
-        return Vec::new();
-    };
+    // Empty for a `generateName` creation: then no existing peer is the object itself.
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let scope = Scope::of(spec);
     snapshot
         .peers
         .iter()
-        .filter(|other| other.name != this.name || this.name.is_empty())
-        .filter(|other| other.scope == this.scope && other.target == this.target)
+        .filter(|other| name.is_empty() || other.name != name)
+        .filter(|other| other.scope == scope && other.target == Some((ip, port)))
         .map(|other| {
             format!(
                 "spec.peerIP: BGPPeer {:?} already peers with {ip} port {port} with the same \
-                 scope ({}); the two describe the same BGP session",
-                other.name, this.scope
+                 scope ({scope}); the two describe the same BGP session",
+                other.name
             )
         })
         .collect()

@@ -4,6 +4,10 @@
 //! error with a status that says why (400 malformed, 413 too large, 415 wrong content type,
 //! 404 unknown path, 405 wrong method). The apiserver's `?timeout=` is honoured by answering
 //! within [`BUDGET_FRACTION`] of it.
+//!
+//! With cluster checks enabled, `/validate` decodes the review, asks the [`Checker`] about its
+//! BGPPeer within the budget (less [`CLUSTER_RESERVE_FRACTION`] of it), and decides with what it
+//! found; a skipped check is counted in `bgppeer_webhook_cluster_checks_skipped_total`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
