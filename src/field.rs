@@ -98,6 +98,8 @@ pub enum ErrorType {
     Duplicate,
     /// The field is not part of the schema (`Unknown field`): a typo such as `peerIp`.
     UnknownField,
+    /// The value names an object that does not exist (`Not found`).
+    NotFound,
 }
 
 impl ErrorType {
@@ -111,6 +113,7 @@ impl ErrorType {
             ErrorType::TooLong => "Too long",
             ErrorType::Duplicate => "Duplicate value",
             ErrorType::UnknownField => "Unknown field",
+            ErrorType::NotFound => "Not found",
         }
     }
 
@@ -127,6 +130,7 @@ impl ErrorType {
             ErrorType::NotSupported | ErrorType::UnknownField => "FieldValueNotSupported",
             ErrorType::TooLong => "FieldValueTooLong",
             ErrorType::Duplicate => "FieldValueDuplicate",
+            ErrorType::NotFound => "FieldValueNotFound",
         }
     }
 
@@ -225,6 +229,15 @@ impl FieldError {
             serde_json::Value::Null,
             format!("may not be more than {max} bytes (it is {actual})"),
         )
+    }
+
+    /// A value that names an object that does not exist (`Not found: "f1": ...`).
+    pub fn not_found(
+        path: Path,
+        value: impl Into<serde_json::Value>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(path, ErrorType::NotFound, value.into(), detail.into())
     }
 
     /// A list element that repeats an earlier one.

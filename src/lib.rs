@@ -7,12 +7,14 @@
 //! - [`field`]: Kubernetes-style field errors (`spec.peerIP: Invalid value: ...`).
 //! - [`bgppeer`]: the BGPPeer resource model, every Calico validation rule, warnings and defaults.
 //! - [`admission`]: AdmissionReview request in, AdmissionResponse out (pure).
+//! - [`cluster`]: cluster-aware checks (filters, password Secrets, nodes, duplicates).
 //! - [`server`]: the HTTPS server the kube-apiserver calls (the only module with sockets).
 //! - [`cmd`]: the command-line subcommands.
 
 pub mod admission;
 pub mod bgppeer;
 pub mod certs;
+pub mod cluster;
 pub mod cmd;
 pub mod explain;
 pub mod field;

@@ -718,13 +718,17 @@ fn every_pod_runs_under_the_restricted_pod_security_standard() {
     assert_restricted(rendered.pod_spec(), "webhook");
     assert_restricted(&rendered.test_pod()["spec"], "helm test pod");
     assert!(rendered.pod_spec().get("hostNetwork").is_none());
-    // The server never calls the API: no token in its pods, none in its ServiceAccount.
-    assert_eq!(rendered.pod_spec()["automountServiceAccountToken"], false);
+    assert_eq!(rendered.pod_spec()["serviceAccountName"], FULLNAME);
+    // The cluster checks (on by default) read the API: a token in the pods and the account.
+    assert_eq!(rendered.pod_spec()["automountServiceAccountToken"], true);
+    // Without them the server never calls the API: no token in its pods, none in its
+    // ServiceAccount.
+    let offline = render(json!({"clusterChecks": {"enabled": false}}));
+    assert_eq!(offline.pod_spec()["automountServiceAccountToken"], false);
     assert_eq!(
-        rendered.named("ServiceAccount", FULLNAME)["automountServiceAccountToken"],
+        offline.named("ServiceAccount", FULLNAME)["automountServiceAccountToken"],
         false
     );
-    assert_eq!(rendered.pod_spec()["serviceAccountName"], FULLNAME);
 }
 
 #[test]
@@ -935,7 +939,10 @@ fn host_network_moves_the_ports_and_resolves_cluster_names() {
 fn network_policy_opens_the_webhook_port_metrics_to_the_selector_and_no_egress() {
     assert!(!render(json!({})).has("NetworkPolicy"));
     let from = json!([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]);
-    let rendered = render(json!({"networkPolicy": {"enabled": true, "metricsFrom": from}}));
+    let rendered = render(
+        json!({"networkPolicy": {"enabled": true, "metricsFrom": from},
+        "clusterChecks": {"enabled": false}}),
+    );
     let policy = rendered.one("NetworkPolicy");
     assert_eq!(
         &policy["spec"]["podSelector"]["matchLabels"],
@@ -1053,9 +1060,16 @@ fn helm_test_runs_selftest_against_these_webhooks_with_minimal_rbac() {
     }
 
     let disabled = render(json!({"test": {"enabled": false}}));
-    assert!(
-        !disabled.has("Pod") && !disabled.has("ClusterRole") && !disabled.has("ClusterRoleBinding")
-    );
+    assert!(!disabled.has("Pod"));
+    for kind in ["ServiceAccount", "ClusterRole", "ClusterRoleBinding"] {
+        assert!(
+            !disabled
+                .objects
+                .iter()
+                .any(|o| o["kind"] == kind && o["metadata"]["name"] == account.as_str()),
+            "{kind} {account} rendered without the test"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1124,4 +1138,101 @@ fn rendered_objects_are_valid_kubernetes_objects() {
             assert_eq!(checked.get(kind), Some(&1), "{mode}: {kind}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster-aware checks
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn cluster_checks_get_exactly_the_reads_they_need() {
+    let rendered = render(json!({}));
+    let args = strings(&rendered.container()["args"]);
+    assert!(args.contains(&"--cluster-checks".to_owned()), "{args:?}");
+    assert!(!args.iter().any(|arg| arg.starts_with("--password-checks")));
+    let role = rendered.named("ClusterRole", FULLNAME);
+    assert_eq!(
+        role["rules"],
+        json!([
+            {"apiGroups": ["crd.projectcalico.org", "projectcalico.org"],
+             "resources": ["bgpfilters", "bgppeers"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
+        ])
+    );
+    let binding = rendered.named("ClusterRoleBinding", FULLNAME);
+    assert_eq!(binding["roleRef"]["name"], FULLNAME);
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}])
+    );
+    // No access to Secrets without password checks, anywhere.
+    assert!(!rendered.has("Role") && !rendered.has("RoleBinding"));
+    assert!(
+        !serde_json::to_string(&rendered.named("ClusterRole", FULLNAME))
+            .unwrap()
+            .contains("secrets")
+    );
+
+    let off = render(json!({"clusterChecks": {"enabled": false}}));
+    assert!(
+        !off.objects.iter().any(|o| o["metadata"]["name"] == FULLNAME
+            && (o["kind"] == "ClusterRole" || o["kind"] == "ClusterRoleBinding"))
+    );
+    assert!(
+        !strings(&off.container()["args"])
+            .iter()
+            .any(|arg| arg.starts_with("--cluster-checks"))
+    );
+}
+
+#[test]
+fn password_checks_read_secrets_in_the_calico_namespace_only() {
+    let rendered = render(
+        json!({"clusterChecks": {"enabled": true, "passwordChecks": true,
+        "calicoNamespace": "kube-system"}}),
+    );
+    let args = strings(&rendered.container()["args"]);
+    for expected in [
+        "--cluster-checks",
+        "--password-checks",
+        "--calico-namespace=kube-system",
+    ] {
+        assert!(
+            args.contains(&expected.to_owned()),
+            "{expected} in {args:?}"
+        );
+    }
+    assert_eq!(rendered.pod_spec()["automountServiceAccountToken"], true);
+    let name = format!("{FULLNAME}-secrets");
+    let role = rendered.named("Role", &name);
+    assert_eq!(role["metadata"]["namespace"], "kube-system");
+    assert_eq!(
+        role["rules"],
+        json!([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]}])
+    );
+    let binding = rendered.named("RoleBinding", &name);
+    assert_eq!(binding["metadata"]["namespace"], "kube-system");
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name})
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}])
+    );
+    let error = render_error(
+        json!({"clusterChecks": {"enabled": true, "passwordChecks": true,
+        "calicoNamespace": "Not A Namespace"}}),
+    );
+    assert!(error.contains("calicoNamespace"), "{error}");
+}
+
+#[test]
+fn network_policy_lets_cluster_checks_reach_the_api_server_only() {
+    let rendered = render(json!({"networkPolicy": {"enabled": true}}));
+    let policy = rendered.one("NetworkPolicy");
+    assert_eq!(
+        policy["spec"]["egress"],
+        json!([{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}])
+    );
 }

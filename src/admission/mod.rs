@@ -121,14 +121,44 @@ pub fn review(webhook: Webhook, body: &[u8]) -> Result<Decision, DecodeError> {
 
 /// Decides one decoded admission request with the given webhook.
 pub fn decide(webhook: Webhook, request: &AdmissionRequest<DynamicObject>) -> Decision {
+    decide_with_cluster(webhook, request, &crate::cluster::Findings::default())
+}
+
+/// Decides one decoded request with what the cluster checks found about its object (see
+/// [`cluster_subject`]); `/mutate` does not use them.
+pub fn decide_with_cluster(
+    webhook: Webhook,
+    request: &AdmissionRequest<DynamicObject>,
+    cluster: &crate::cluster::Findings,
+) -> Decision {
     let mut decision = match webhook {
-        Webhook::Validate => validate::decide(request),
+        Webhook::Validate => validate::decide_with(request, cluster),
         Webhook::Mutate => mutate::decide(request),
     };
     if let target::Target::Unexpected(what) = target::of(request) {
         decision.summary.misrouted = Some(what);
     }
     decision
+}
+
+/// The object the cluster checks should look at, when the request is one they apply to: a
+/// BGPPeer (either API group) being created or updated, with an object, not being deleted.
+pub fn cluster_subject(request: &AdmissionRequest<DynamicObject>) -> Option<serde_json::Value> {
+    if !matches!(target::of(request), target::Target::BgpPeer(_))
+        || !matches!(request.operation, Operation::Create | Operation::Update)
+    {
+        return None;
+    }
+    let object = request.object.as_ref().and_then(object::to_json)?;
+    let old_is_deleting = request
+        .old_object
+        .as_ref()
+        .and_then(object::to_json)
+        .is_some_and(|old| object::is_being_deleted(&old));
+    if object::is_being_deleted(&object) || old_is_deleting {
+        return None;
+    }
+    Some(object)
 }
 
 /// The operation as the apiserver spells it (`CREATE`), for logs and metrics labels.

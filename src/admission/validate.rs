@@ -11,14 +11,24 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup};
+use crate::cluster::Findings;
 use crate::field::ErrorList;
 
 use super::object::{is_being_deleted, name_of, to_json};
 use super::target::{self, Target};
 use super::{Decision, status, summary_of};
 
-/// Decides a `/validate` request.
+/// Decides a `/validate` request on the static rules alone.
 pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+    decide_with(request, &Findings::default())
+}
+
+/// Decides a `/validate` request with what the cluster checks found about its object.
+///
+/// The cluster's errors join the static ones before ratcheting, so a denial lists both
+/// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
+/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
+pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -47,11 +57,14 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
     }
 
     let report = bgppeer::validate(group, &object);
+    let mut errors = report.errors;
+    errors.extend(cluster.errors.clone());
     let (enforced, tolerated) = match &old_object {
-        Some(old) => ratchet(group, &object, old, report.errors),
-        None => (report.errors, ErrorList::new()),
+        Some(old) => ratchet(group, &object, old, errors),
+        None => (errors, ErrorList::new()),
     };
     let mut warnings = report.warnings;
+    warnings.extend(cluster.warnings.iter().cloned());
     warnings.extend(
         tolerated
             .iter()
@@ -197,6 +210,67 @@ mod tests {
         let decision = decide(&request("UPDATE", deleting.clone(), deleting));
         assert!(decision.response.allowed);
         assert!(decision.response.warnings.is_none());
+    }
+
+    #[test]
+    fn cluster_errors_join_the_static_ones_and_ratchet_like_them() {
+        let filter_error = FieldError::not_found(
+            Path::new("spec").child("filters").index(0),
+            "gone",
+            "no BGPFilter of this name exists",
+        );
+        let cluster = Findings {
+            errors: ErrorList::from(vec![filter_error]),
+            warnings: vec!["spec.node: no Node named \"n9\" exists".to_owned()],
+            skipped: None,
+        };
+        let peer = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+            "metadata": {"name": "p"},
+            "spec": {"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["gone"], "node": "n9"}});
+        let decision = decide_with(&request("CREATE", peer.clone(), Value::Null), &cluster);
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.summary.errors, 2);
+        let causes: Vec<_> = decision
+            .response
+            .result
+            .details
+            .as_ref()
+            .unwrap()
+            .causes
+            .iter()
+            .map(|cause| (cause.field.clone(), cause.reason.clone()))
+            .collect();
+        assert_eq!(
+            causes,
+            [
+                ("spec.peerIP".to_owned(), "FieldValueInvalid".to_owned()),
+                (
+                    "spec.filters[0]".to_owned(),
+                    "FieldValueNotFound".to_owned()
+                ),
+            ]
+        );
+        assert!(
+            decision
+                .response
+                .warnings
+                .unwrap()
+                .contains(&"spec.node: no Node named \"n9\" exists".to_owned())
+        );
+
+        // Relabelling a stored peer whose filter was deleted since: allowed, errors as warnings.
+        let mut relabelled = peer.clone();
+        relabelled["metadata"]["labels"] = json!({"a": "b"});
+        let decision = decide_with(&request("UPDATE", relabelled, peer), &cluster);
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("spec.filters[0]: Not found: \"gone\"")
+                    && w.ends_with("(already stored; allowed while unchanged)")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
 
+use crate::cluster;
 use crate::server::{self, Config, duration};
 
 /// Arguments of `bgppeer-webhook serve`. Every flag can also be set with an environment variable
@@ -59,6 +60,9 @@ pub struct Args {
     /// A connection with no request in flight for this long is closed.
     #[arg(long, env = "BGPPEER_WEBHOOK_IDLE_TIMEOUT", default_value = "90s", value_parser = positive_duration)]
     idle_timeout: Duration,
+    /// The cluster checks (boxed: they are rarely set and keep the subcommand enum small).
+    #[command(flatten)]
+    cluster: Box<ClusterArgs>,
     /// Log format.
     #[arg(long, env = "BGPPEER_WEBHOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -66,6 +70,26 @@ pub struct Args {
     /// `info,bgppeer_webhook=debug`).
     #[arg(long, env = "BGPPEER_WEBHOOK_LOG_LEVEL", default_value = "info")]
     log_level: String,
+}
+
+/// The flags of the cluster-aware checks.
+#[derive(Debug, clap::Args)]
+struct ClusterArgs {
+    /// Check BGPPeers against the cluster too: filters that must exist, nodes and selectors
+    /// that should match, duplicate peers. Needs read access to BGPFilters, BGPPeers and Nodes;
+    /// never makes the webhook fail closed (see the README, "Cluster-aware checks").
+    #[arg(long, env = "BGPPEER_WEBHOOK_CLUSTER_CHECKS")]
+    cluster_checks: bool,
+    /// With --cluster-checks, also check password Secrets (present, at most 80 bytes). Needs
+    /// read access to Secrets in --calico-namespace; only key lengths are ever kept.
+    #[arg(long, env = "BGPPEER_WEBHOOK_PASSWORD_CHECKS")]
+    password_checks: bool,
+    /// Kubeconfig for the cluster checks; by default the pod's service account is used.
+    #[arg(long, env = "BGPPEER_WEBHOOK_KUBECONFIG", value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// The namespace calico-node reads BGP password Secrets from.
+    #[arg(long, env = "BGPPEER_WEBHOOK_CALICO_NAMESPACE", default_value = cluster::DEFAULT_CALICO_NAMESPACE)]
+    calico_namespace: String,
 }
 
 /// How log lines are written.
@@ -84,7 +108,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // keeps any other rustls user in the process on the same provider. An `Err` only means a
     // provider is already installed, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = Config {
+    let cluster_args = &args.cluster;
+    if cluster_args.password_checks && !cluster_args.cluster_checks {
+        anyhow::bail!("--password-checks needs --cluster-checks: it is one of the cluster checks");
+    }
+    let cluster_settings = cluster_args.cluster_checks.then(|| cluster::Settings {
+        kubeconfig: cluster_args.kubeconfig.clone(),
+        password_checks: cluster_args.password_checks,
+        calico_namespace: cluster_args.calico_namespace.clone(),
+    });
+    let mut config = Config {
         listen: args.listen,
         metrics_listen: args.metrics_listen,
         client_ca_file: args.client_ca_file,
@@ -106,6 +139,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        if let Some(settings) = &cluster_settings {
+            let checker = cluster::Checker::connect(settings)
+                .await
+                .context("cannot start the cluster checks")?;
+            tracing::info!(
+                password_checks = settings.password_checks,
+                calico_namespace = %settings.calico_namespace,
+                "cluster checks enabled; caches are syncing"
+            );
+            config.cluster = Some(checker);
+        }
         let running = server::start(config).await?;
         let handle = running.shutdown_handle();
         tokio::spawn(async move {

@@ -54,6 +54,14 @@ pub struct ReloadLabels {
     pub result: String,
 }
 
+/// Labels of `bgppeer_webhook_cluster_checks_skipped_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SkipLabels {
+    /// Why the cluster checks were skipped (`not_synced`, `unreachable`, `api_error`,
+    /// `timeout`).
+    pub reason: String,
+}
+
 /// Every metric of the server, registered in one registry.
 #[derive(Debug)]
 pub struct Metrics {
@@ -64,6 +72,7 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     cert_not_after: Gauge,
     reloads: Family<ReloadLabels, Counter>,
+    cluster_checks_skipped: Family<SkipLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -85,6 +94,7 @@ impl Metrics {
         let decisions = Family::<DecisionLabels, Counter>::default();
         let cert_not_after = Gauge::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
+        let cluster_checks_skipped = Family::<SkipLabels, Counter>::default();
         registry.register(
             "controller_runtime_webhook_requests",
             "Total number of admission requests by HTTP status code",
@@ -115,6 +125,12 @@ impl Metrics {
             "Attempts to load a changed serving certificate, by result",
             reloads.clone(),
         );
+        registry.register(
+            "bgppeer_webhook_cluster_checks_skipped",
+            "Requests decided without the cluster checks (caches not synced, API server \
+             unreachable), by reason",
+            cluster_checks_skipped.clone(),
+        );
         for webhook in Webhook::ALL {
             in_flight.get_or_create(&webhook_labels(webhook)).set(0);
         }
@@ -131,6 +147,7 @@ impl Metrics {
             decisions,
             cert_not_after,
             reloads,
+            cluster_checks_skipped,
         }
     }
 
@@ -182,6 +199,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts a request decided without the cluster checks, by the reason's label.
+    pub fn observe_cluster_checks_skipped(&self, reason: &str) {
+        self.cluster_checks_skipped
+            .get_or_create(&SkipLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
@@ -217,6 +243,7 @@ mod tests {
         let metrics = Metrics::new();
         metrics.observe_request(Webhook::Validate, 200, 0.003);
         metrics.set_cert_not_after(1_800_000_000);
+        metrics.observe_cluster_checks_skipped("unreachable");
         {
             let _guard = metrics.start_request(Webhook::Mutate);
             let text = metrics.encode().unwrap();
@@ -235,6 +262,7 @@ mod tests {
             "controller_runtime_webhook_requests_in_flight{webhook=\"/mutate\"} 0",
             "bgppeer_webhook_tls_cert_not_after_seconds 1800000000",
             "bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0",
+            "bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

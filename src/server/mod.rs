@@ -71,6 +71,8 @@ pub struct Config {
     pub timeouts: ConnectionTimeouts,
     /// The apiserver timeout assumed when a request has no `?timeout=`.
     pub default_request_timeout: Duration,
+    /// The cluster checks `/validate` runs on BGPPeers, when enabled (`--cluster-checks`).
+    pub cluster: Option<crate::cluster::Checker>,
 }
 
 impl Config {
@@ -92,6 +94,7 @@ impl Config {
                 idle: Duration::from_secs(90),
             },
             default_request_timeout: Duration::from_secs(10),
+            cluster: None,
         }
     }
 }
@@ -202,6 +205,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         metrics: metrics.clone(),
         max_body_bytes: config.max_body_bytes,
         default_timeout: config.default_request_timeout,
+        cluster: config.cluster.clone(),
     });
     let serving = tokio::spawn(listener::serve(
         listener,

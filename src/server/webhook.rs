@@ -4,6 +4,10 @@
 //! error with a status that says why (400 malformed, 413 too large, 415 wrong content type,
 //! 404 unknown path, 405 wrong method). The apiserver's `?timeout=` is honoured by answering
 //! within [`BUDGET_FRACTION`] of it.
+//!
+//! With cluster checks enabled, `/validate` decodes the review, asks the [`Checker`] about its
+//! BGPPeer within the budget (less [`CLUSTER_RESERVE_FRACTION`] of it), and decides with what it
+//! found; a skipped check is counted in `bgppeer_webhook_cluster_checks_skipped_total`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use serde_json::json;
 
-use crate::admission::{self, Webhook};
+use crate::admission::{self, Decision, DecodeError, Webhook};
+use crate::cluster::{Checker, Findings, SkipReason};
 
 use super::body::{self, BodyError};
 use super::duration;
@@ -34,6 +39,8 @@ pub struct WebhookState {
     pub max_body_bytes: usize,
     /// The timeout assumed when the request has no `?timeout=` (the apiserver's default, 10 s).
     pub default_timeout: Duration,
+    /// The cluster checks `/validate` consults, when enabled.
+    pub cluster: Option<Checker>,
 }
 
 /// The router of the TLS port.
@@ -125,7 +132,19 @@ async fn answer(
         }
     };
 
-    let decided = tokio::task::spawn_blocking(move || admission::review(webhook, &body));
+    let cluster = state
+        .cluster
+        .clone()
+        .filter(|_| webhook == Webhook::Validate);
+    let cluster_deadline = deadline - budget.mul_f64(CLUSTER_RESERVE_FRACTION);
+    let decided = async {
+        match cluster {
+            Some(checker) => {
+                review_with_cluster(webhook, body, checker, cluster_deadline, &state.metrics).await
+            }
+            None => tokio::task::spawn_blocking(move || admission::review(webhook, &body)).await,
+        }
+    };
     let decision = match tokio::time::timeout_at(deadline, decided).await {
         Ok(Ok(Ok(decision))) => decision,
         Ok(Ok(Err(decode_error))) => {
@@ -181,6 +200,43 @@ async fn answer(
             )
         }
     }
+}
+
+/// The share of the budget kept back from the cluster checks for deciding and answering.
+pub const CLUSTER_RESERVE_FRACTION: f64 = 0.1;
+
+/// Decodes a review, runs the cluster checks on its BGPPeer (bounded by `deadline`) and decides
+/// it with their findings. A skipped check is counted in the metrics by its reason.
+async fn review_with_cluster(
+    webhook: Webhook,
+    body: axum::body::Bytes,
+    checker: Checker,
+    deadline: tokio::time::Instant,
+    metrics: &Metrics,
+) -> Result<Result<Decision, DecodeError>, tokio::task::JoinError> {
+    let request =
+        match tokio::task::spawn_blocking(move || admission::decode::request(&body)).await? {
+            Ok(request) => request,
+            Err(decode_error) => return Ok(Err(decode_error)),
+        };
+    let findings = match admission::cluster_subject(&request) {
+        Some(object) => {
+            match tokio::time::timeout_at(deadline, checker.check(&object, deadline)).await {
+                Ok(findings) => findings,
+                Err(_) => Findings::skipped(SkipReason::Timeout),
+            }
+        }
+        None => Findings::default(),
+    };
+    if let Some(reason) = &findings.skipped {
+        metrics.observe_cluster_checks_skipped(reason.label());
+        tracing::warn!(webhook = %webhook, uid = %request.uid, reason = reason.label(),
+            "cluster checks skipped: {reason}");
+    }
+    tokio::task::spawn_blocking(move || {
+        Ok(admission::decide_with_cluster(webhook, &request, &findings))
+    })
+    .await
 }
 
 /// `Ok` when the Content-Type is `application/json` (parameters such as `charset` allowed).

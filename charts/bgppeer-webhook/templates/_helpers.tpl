@@ -69,6 +69,14 @@ Name of the webhook pods' ServiceAccount.
 {{- end }}
 
 {{/*
+Whether the webhook pods get a ServiceAccount token: always with cluster checks (they read the
+API), otherwise only when asked for.
+*/}}
+{{- define "bgppeer-webhook.automountToken" -}}
+{{- or .Values.automountServiceAccountToken .Values.clusterChecks.enabled }}
+{{- end }}
+
+{{/*
 Container image reference: by digest when one is given, else by tag (default: appVersion).
 */}}
 {{- define "bgppeer-webhook.image" -}}

@@ -1,0 +1,563 @@
+//! The cluster checks against a real HTTP API endpoint served by the test itself: the
+//! reflectors list and watch it, a live GET confirms a cache miss, an absent API group or an
+//! unreachable API server degrades as documented, and a denial for a missing filter reaches a
+//! client through the real TLS server.
+//!
+//! The endpoint answers list, watch and get requests with JSON shaped like the kube-apiserver's
+//! (lists with `metadata.resourceVersion`, `Status` objects for 404s, metadata-only node lists);
+//! watches are held open without events, as on a quiet cluster.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+use bgppeer_webhook::cluster::status::SourceStatus;
+use bgppeer_webhook::cluster::{Checker, Settings, SkipReason};
+use serde_json::{Value, json};
+use support::{HttpVersion, TestServer, peer, review};
+use tokio::time::Instant;
+
+/// What the fake API server serves, by collection path (`/apis/<group>/<version>/<plural>`).
+#[derive(Default)]
+struct Cluster {
+    /// Collections and the objects their list returns.
+    lists: BTreeMap<String, Vec<Value>>,
+    /// Objects a GET finds although the list did not return them (created after the list).
+    late: BTreeMap<String, Value>,
+    /// Collections whose list never answers (a cache that cannot sync).
+    hanging: Vec<String>,
+    /// Every request received: method, path and query.
+    requests: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Cluster>>;
+
+async fn serve_api(State(cluster): State<Shared>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let hangs = {
+        let mut cluster = cluster.lock().unwrap();
+        cluster
+            .requests
+            .push(format!("{} {path}?{query}", request.method()));
+        cluster.hanging.contains(&path)
+    };
+    if hangs {
+        futures::future::pending::<()>().await;
+    }
+    let cluster = cluster.lock().unwrap();
+    if let Some(items) = cluster.lists.get(&path) {
+        if query
+            .split('&')
+            .any(|pair| pair == "watch=true" || pair == "watch=1")
+        {
+            // A quiet watch: the stream stays open and nothing happens.
+            let quiet = futures::stream::pending::<Result<Bytes, Infallible>>();
+            return (
+                [("content-type", "application/json")],
+                Body::from_stream(quiet),
+            )
+                .into_response();
+        }
+        return axum::Json(list(&path, items)).into_response();
+    }
+    if let Some((collection, name)) = path.rsplit_once('/') {
+        let found = cluster
+            .lists
+            .get(collection)
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|item| item["metadata"]["name"] == name)
+                    .cloned()
+            })
+            .or_else(|| cluster.late.get(&path).cloned());
+        if let Some(object) = found {
+            return axum::Json(object).into_response();
+        }
+        if cluster.lists.contains_key(collection) {
+            return not_found(&format!("{collection} {name:?} not found"));
+        }
+    }
+    not_found("the server could not find the requested resource")
+}
+
+fn list(path: &str, items: &[Value]) -> Value {
+    let (api_version, kind) = if path == "/api/v1/nodes" {
+        ("meta.k8s.io/v1", "PartialObjectMetadataList")
+    } else if path.starts_with("/api/v1/") {
+        ("v1", "SecretList")
+    } else {
+        ("crd.projectcalico.org/v1", "List")
+    };
+    json!({"apiVersion": api_version, "kind": kind,
+           "metadata": {"resourceVersion": "100"}, "items": items})
+}
+
+fn not_found(message: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+            "status": "Failure", "message": message, "reason": "NotFound", "code": 404})),
+    )
+        .into_response()
+}
+
+const FILTERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpfilters";
+const PEERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgppeers";
+const NODES: &str = "/api/v1/nodes";
+const SECRETS: &str = "/api/v1/namespaces/calico-system/secrets";
+
+fn object(api_version: &str, kind: &str, name: &str, rest: Value) -> Value {
+    let mut object = json!({"apiVersion": api_version, "kind": kind,
+        "metadata": {"name": name, "resourceVersion": "90", "uid": format!("uid-{name}")}});
+    if let (Some(object), Some(rest)) = (object.as_object_mut(), rest.as_object()) {
+        object.extend(rest.clone());
+    }
+    object
+}
+
+/// A cluster with only the `crd.projectcalico.org` group installed (no Calico API server).
+fn calico_cluster() -> Cluster {
+    let mut cluster = Cluster::default();
+    cluster.lists.insert(
+        FILTERS_V1.into(),
+        vec![object(
+            "crd.projectcalico.org/v1",
+            "BGPFilter",
+            "export-only",
+            json!({"spec": {}}),
+        )],
+    );
+    cluster.lists.insert(
+        PEERS_V1.into(),
+        vec![object(
+            "crd.projectcalico.org/v1",
+            "BGPPeer",
+            "tor-a",
+            json!({"spec": {"peerIP": "10.0.0.1", "nodeSelector": "rack == 'a'"}}),
+        )],
+    );
+    let node = |name: &str, rack: &str| {
+        json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+               "metadata": {"name": name, "resourceVersion": "80", "labels": {"rack": rack}}})
+    };
+    cluster.lists.insert(
+        NODES.into(),
+        vec![
+            node("n1", "a"),
+            node("n2", "a"),
+            node("n3", "b"),
+            node("n4", "b"),
+            node("n5", "b"),
+        ],
+    );
+    let long = "x".repeat(81);
+    cluster.lists.insert(
+        SECRETS.into(),
+        vec![object(
+            "v1",
+            "Secret",
+            "bgp",
+            json!({"type": "Opaque", "data": {
+                "password": BASE64_STANDARD.encode("s3cret"),
+                "long": BASE64_STANDARD.encode(&long),
+            }}),
+        )],
+    );
+    cluster.late.insert(
+        format!("{FILTERS_V1}/created-just-now"),
+        object(
+            "crd.projectcalico.org/v1",
+            "BGPFilter",
+            "created-just-now",
+            json!({"spec": {}}),
+        ),
+    );
+    cluster
+}
+
+/// Serves `cluster` on a free local port.
+async fn start_api(cluster: Cluster) -> (SocketAddr, Shared) {
+    let shared = Arc::new(Mutex::new(cluster));
+    let router = axum::Router::new()
+        .fallback(serve_api)
+        .with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (addr, shared)
+}
+
+/// A kubeconfig pointing at `addr` over plain HTTP.
+fn kubeconfig(dir: &Path, addr: SocketAddr) -> PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: http://{addr}\n\
+             users:\n- name: test\n  user: {{}}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: test\n\
+             current-context: test\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn settings(kubeconfig: PathBuf) -> Settings {
+    Settings {
+        kubeconfig: Some(kubeconfig),
+        password_checks: true,
+        calico_namespace: "calico-system".to_owned(),
+    }
+}
+
+/// Waits until no cache is pending any more, and returns their states.
+async fn settled(checker: &Checker) -> BTreeMap<String, SourceStatus> {
+    let limit = Instant::now() + Duration::from_secs(5);
+    loop {
+        let statuses = checker.caches().statuses();
+        if statuses
+            .iter()
+            .all(|(_, status)| *status != SourceStatus::Pending)
+        {
+            return statuses.into_iter().collect();
+        }
+        assert!(Instant::now() < limit, "caches still pending: {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(3)
+}
+
+#[tokio::test]
+async fn reflectors_sync_and_an_absent_group_is_empty_not_unsynced() {
+    let (addr, _cluster) = start_api(calico_cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    let statuses = settled(&checker).await;
+    let expected: BTreeMap<String, SourceStatus> = [
+        ("bgpfilters.crd.projectcalico.org", SourceStatus::Synced),
+        ("bgpfilters.projectcalico.org", SourceStatus::Absent),
+        ("bgppeers.crd.projectcalico.org", SourceStatus::Synced),
+        ("bgppeers.projectcalico.org", SourceStatus::Absent),
+        ("nodes", SourceStatus::Synced),
+        ("secrets in calico-system", SourceStatus::Synced),
+    ]
+    .into_iter()
+    .map(|(name, status)| (name.to_owned(), status))
+    .collect();
+    assert_eq!(statuses, expected);
+
+    let snapshot = checker.caches().snapshot();
+    assert_eq!(snapshot.unavailable, None);
+    assert_eq!(
+        snapshot.filters.iter().collect::<Vec<_>>(),
+        vec!["export-only"]
+    );
+    assert_eq!(snapshot.peers.len(), 1);
+    assert_eq!(snapshot.peers[0].name, "tor-a");
+    let nodes: Vec<&str> = snapshot
+        .nodes
+        .iter()
+        .map(|node| node.name.as_str())
+        .collect();
+    assert_eq!(nodes, ["n1", "n2", "n3", "n4", "n5"]);
+    let secrets = snapshot.secrets.unwrap();
+    assert_eq!(secrets.secrets["bgp"]["password"], 6);
+    assert_eq!(secrets.secrets["bgp"]["long"], 81);
+    // Only lengths are kept: nothing of the values is in the snapshot.
+    assert!(!format!("{:?}", checker.caches().snapshot()).contains("s3cret"));
+}
+
+#[tokio::test]
+async fn a_live_get_confirms_a_miss_before_denying() {
+    let (addr, cluster) = start_api(calico_cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    settled(&checker).await;
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        "p",
+        json!({"peerIP": "10.0.0.1", "nodeSelector": "rack == 'a'",
+               "filters": ["export-only", "created-just-now", "never-created"],
+               "password": {"secretKeyRef": {"name": "bgp", "key": "long"}}}),
+    );
+    let findings = checker.check(&object, soon()).await;
+    let errors: Vec<String> = findings.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errors,
+        [
+            "spec.password.secretKeyRef: Invalid value: {\"key\":\"long\",\"name\":\"bgp\"}: \
+             password is 81 characters, BGP allows at most 80",
+            "spec.filters[2]: Not found: \"never-created\": no BGPFilter of this name exists; \
+             create it first or remove it from spec.filters",
+        ]
+    );
+    assert_eq!(
+        findings.warnings,
+        [
+            "spec.nodeSelector: \"rack == 'a'\" matches only 2 of the 5 Nodes: n1, n2",
+            "spec.peerIP: BGPPeer \"tor-a\" already peers with 10.0.0.1 port 179 with the same \
+             scope (nodeSelector \"rack == \\\"a\\\"\"); the two describe the same BGP session",
+        ]
+    );
+    assert_eq!(findings.skipped, None);
+    let gets: Vec<String> = cluster
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|request| request.contains("/bgpfilters/"))
+        .cloned()
+        .collect();
+    // Both misses were asked of the served group only; the cached filter was not asked.
+    assert_eq!(
+        gets,
+        [
+            format!("GET {FILTERS_V1}/created-just-now?"),
+            format!("GET {FILTERS_V1}/never-created?"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn caches_that_never_sync_skip_the_checks() {
+    let mut cluster = calico_cluster();
+    // The node list never answers: that cache never syncs.
+    cluster.hanging.push(NODES.to_owned());
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        "p",
+        json!({"filters": ["nope"]}),
+    );
+    // Wait until every other cache has synced: only the nodes are still pending.
+    let limit = Instant::now() + Duration::from_secs(5);
+    while checker
+        .caches()
+        .statuses()
+        .iter()
+        .any(|(name, status)| name != "nodes" && *status == SourceStatus::Pending)
+    {
+        assert!(Instant::now() < limit);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let findings = checker.check(&object, soon()).await;
+    assert!(findings.errors.is_empty(), "{findings:?}");
+    assert_eq!(
+        findings.skipped,
+        Some(SkipReason::NotSynced {
+            sources: vec!["nodes".to_owned()]
+        })
+    );
+    assert_eq!(
+        findings.warnings,
+        [
+            "cluster checks skipped (the caches of nodes are not synced yet); the filters, password \
+          Secret, node, selector and duplicate-peer checks did not run, only the static rules \
+          were applied"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_live_get_that_does_not_answer_in_time_skips_the_checks() {
+    let mut cluster = calico_cluster();
+    cluster.hanging.push(format!("{FILTERS_V1}/slow-to-answer"));
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    settled(&checker).await;
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        "p",
+        json!({"peerIP": "10.9.9.9", "filters": ["slow-to-answer"]}),
+    );
+    let started = Instant::now();
+    let findings = checker
+        .check(&object, started + Duration::from_millis(300))
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(findings.errors.is_empty());
+    assert_eq!(findings.skipped, Some(SkipReason::Timeout));
+    assert_eq!(findings.warnings.len(), 1);
+}
+
+/// A local address nothing listens on.
+async fn closed_port() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_skips_the_checks_and_is_counted() {
+    let addr = closed_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    let statuses = settled(&checker).await;
+    assert!(
+        statuses
+            .values()
+            .all(|status| matches!(status, SourceStatus::Unreachable(_))),
+        "{statuses:?}"
+    );
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        "p",
+        json!({"peerIP": "10.0.0.1", "asNumber": 64512, "filters": ["nope"]}),
+    );
+    let findings = checker.check(&object, soon()).await;
+    assert!(findings.errors.is_empty());
+    assert!(matches!(
+        findings.skipped,
+        Some(SkipReason::Unreachable { .. })
+    ));
+
+    // Through the webhook: allowed, one warning, and the skip counted.
+    let server = TestServer::start_with(|config| config.cluster = Some(checker.clone())).await;
+    let client = server.client(HttpVersion::Http1);
+    let started = std::time::Instant::now();
+    let answer = client
+        .review(
+            "/validate",
+            &review(
+                "crd.projectcalico.org/v1",
+                "CREATE",
+                object,
+                Value::Null,
+                false,
+            ),
+        )
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let body = answer.json();
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let warnings = body["response"]["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{body}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster checks skipped (the API server is unreachable: "),
+        "{body}"
+    );
+    assert!(
+        warnings[0].as_str().unwrap().contains("Connection refused"),
+        "{body}"
+    );
+    let (_, metrics) = server.ops_get("/metrics").await;
+    assert!(
+        metrics.contains("bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1"),
+        "{metrics}"
+    );
+    let (status, _) = server.ops_get("/readyz").await;
+    assert_eq!(
+        status,
+        hyper::StatusCode::OK,
+        "/readyz does not wait for the caches"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_webhook_denies_a_missing_filter_with_the_static_errors() {
+    let (addr, _cluster) = start_api(calico_cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    settled(&checker).await;
+    let server = TestServer::start_with(|config| config.cluster = Some(checker)).await;
+    let client = server.client(HttpVersion::Http2);
+    let object = peer(
+        "projectcalico.org/v3",
+        "p",
+        json!({"peerIP": "192.0.2.7:0", "asNumber": 64512, "filters": ["export-only", "no-such-filter"]}),
+    );
+    let answer = client
+        .review(
+            "/validate",
+            &review(
+                "projectcalico.org/v3",
+                "CREATE",
+                object.clone(),
+                Value::Null,
+                false,
+            ),
+        )
+        .await;
+    let body = answer.json();
+    let response = &body["response"];
+    assert_eq!(response["allowed"], false, "{body}");
+    assert_eq!(response["status"]["code"], 422, "{body}");
+    let causes: Vec<(String, String)> = response["status"]["details"]["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cause| {
+            (
+                cause["field"].as_str().unwrap().to_owned(),
+                cause["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            ("spec.peerIP".to_owned(), "FieldValueInvalid".to_owned()),
+            (
+                "spec.filters[1]".to_owned(),
+                "FieldValueNotFound".to_owned()
+            ),
+        ],
+        "{body}"
+    );
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("spec.filters[1]: Not found: \"no-such-filter\""),
+        "{message}"
+    );
+
+    // The same peer without its bad filter and port is allowed.
+    let fixed = peer(
+        "projectcalico.org/v3",
+        "p",
+        json!({"peerIP": "192.0.2.7", "asNumber": 64512, "filters": ["export-only"]}),
+    );
+    let answer = client
+        .review(
+            "/validate",
+            &review("projectcalico.org/v3", "CREATE", fixed, Value::Null, false),
+        )
+        .await;
+    assert_eq!(answer.json()["response"]["allowed"], true);
+    server.stop().await;
+}
