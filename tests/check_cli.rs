@@ -71,8 +71,9 @@ fn invalid_file_lists_every_error_then_warnings() {
         format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '==' at offset 4"),
         format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.sourceAddress: Unsupported value: \"Bogus\": supported values: \"UseNodeIP\", \"None\""),
         format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.node: Forbidden: node and nodeSelector cannot both be set"),
+        format!("{file}:doc 1: BGPPeer \"bad-peer\": spec.reachableBy: Invalid value: \"2001:db8::1\": must be the same address family as peerIP (IPv4), not IPv6"),
         format!("{file}:doc 1: BGPPeer \"bad-peer\": warning: peerIP set without asNumber: works only if the peer is a Calico node"),
-        "1 BGPPeer checked in 1 file: 0 valid, 1 invalid (5 errors), 1 warning; 0 other documents skipped".to_owned(),
+        "1 BGPPeer checked in 1 file: 0 valid, 1 invalid (6 errors), 1 warning; 0 other documents skipped".to_owned(),
     ];
     assert_eq!(stdout(&output), expected.join("\n") + "\n");
 }

@@ -137,8 +137,9 @@ fn is_given(raw_spec: Option<&Value>, name: &str) -> bool {
     }
 }
 
-/// Shortens a warning to [`MAX_LEN`] characters, ending with `...` when cut.
-fn fit(warning: String) -> String {
+/// Shortens a warning to [`MAX_LEN`] characters, ending with `...` when cut: a last resort for
+/// warnings that quote user-chosen names, which can be long.
+pub fn fit(warning: String) -> String {
     if warning.chars().count() <= MAX_LEN {
         return warning;
     }

@@ -96,20 +96,29 @@ pub(crate) fn classify_client_error(error: &kube::Error) -> SourceStatus {
     }
 }
 
-/// An error and its causes, `: `-separated (`ServiceError: client error (Connect): tcp connect
-/// error: Connection refused`), so that the warning says what actually failed.
+/// An error described most specific cause first, then the chain that led to it:
+/// `Connection refused (os error 111) (ServiceError: client error (Connect): tcp connect error)`.
+/// The root cause is what the user needs in a (length-limited) warning; the chain is for the log.
 fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
+    let mut chain = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
+        chain.push(cause.to_string());
         source = cause.source();
     }
-    text
+    let root = chain.pop().unwrap_or_default();
+    // Each level's text often repeats its cause's; keep only what a level adds.
+    let context: Vec<String> = chain
+        .iter()
+        .map(|level| level.replace(&format!(": {root}"), "").replace(&root, ""))
+        .map(|level| level.trim_end_matches([':', ' ']).to_owned())
+        .filter(|level| !level.is_empty())
+        .collect();
+    if context.is_empty() {
+        root
+    } else {
+        format!("{root} ({})", context.join(": "))
+    }
 }
 
 /// One reflector and its state.
@@ -398,4 +407,43 @@ pub fn key_lengths(secret: &Secret) -> Option<(String, BTreeMap<String, usize>)>
         keys.entry(key.clone()).or_insert(value.len());
     }
     Some((name, keys))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_causes;
+
+    /// An error with an optional cause, shaped like hyper's and kube's wrappers.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|cause| cause as _)
+        }
+    }
+
+    #[test]
+    fn root_cause_comes_first_then_the_context_each_level_adds() {
+        let refused = Layer("Connection refused (os error 111)", None);
+        let connect = Layer(
+            "tcp connect error: Connection refused (os error 111)",
+            Some(Box::new(refused)),
+        );
+        let service = Layer(
+            "ServiceError: client error (Connect)",
+            Some(Box::new(connect)),
+        );
+        assert_eq!(
+            with_causes(&service),
+            "Connection refused (os error 111) (ServiceError: client error (Connect): tcp connect error)"
+        );
+        assert_eq!(with_causes(&Layer("timed out", None)), "timed out");
+    }
 }

@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use crate::bgppeer::warnings::fit;
 use crate::field::{FieldError, Path};
 use crate::selector;
 
@@ -15,9 +16,6 @@ use super::snapshot::{Scope, Snapshot, target_of};
 
 /// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
 pub const MAX_PASSWORD_BYTES: usize = 80;
-
-/// Up to this many matching nodes, a selector warning names them.
-pub const SMALL_MATCH: usize = 3;
 
 /// A filter named in `spec.filters` that the caches do not have.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -116,24 +114,22 @@ fn check_password(spec: &Value, spec_path: &Path, snapshot: &Snapshot, findings:
     let path = spec_path.child("password").child("secretKeyRef");
     let namespace = &secrets.namespace;
     let Some(keys) = secrets.secrets.get(secret) else {
-        findings.warnings.push(format!(
-            "{path}: Secret {secret:?} does not exist in namespace {namespace:?}; calico-node \
-             cannot read the password, so the BGP sessions of this peer will not establish \
-             until it does"
-        ));
+        findings.warnings.push(fit(format!(
+            "{path}: Secret {namespace}/{secret} not found, so this peer's BGP sessions will not \
+             establish"
+        )));
         return;
     };
     let Some(&length) = keys.get(key) else {
         let present: Vec<&str> = keys.keys().map(String::as_str).collect();
         let present = if present.is_empty() {
-            "it has no keys".to_owned()
+            "no keys".to_owned()
         } else {
-            format!("its keys are {}", present.join(", "))
+            present.join(", ")
         };
-        findings.warnings.push(format!(
-            "{path}: Secret {namespace}/{secret} has no key {key:?} ({present}); the BGP \
-             sessions of this peer will not establish until it does"
-        ));
+        findings.warnings.push(fit(format!(
+            "{path}: Secret {namespace}/{secret} has no key {key:?} (it has {present})"
+        )));
         return;
     };
     if length > MAX_PASSWORD_BYTES {
@@ -152,9 +148,9 @@ fn node_warning(spec: &Value, snapshot: &Snapshot) -> Option<String> {
     if snapshot.nodes.iter().any(|known| known.name == node) {
         return None;
     }
-    Some(format!(
-        "spec.node: no Node named {node:?} exists; this peer applies to no node until one does"
-    ))
+    Some(fit(format!(
+        "spec.node: no Node named {node:?}; this peer applies to no node until one exists"
+    )))
 }
 
 fn selector_warning(spec: &Value, field: &str, snapshot: &Snapshot) -> Option<String> {
@@ -163,28 +159,22 @@ fn selector_warning(spec: &Value, field: &str, snapshot: &Snapshot) -> Option<St
         return None;
     }
     let parsed = selector::parse(text).ok()?;
-    let matched: Vec<&str> = snapshot
+    if snapshot
         .nodes
         .iter()
-        .filter(|node| parsed.matches(&node.labels))
-        .map(|node| node.name.as_str())
-        .collect();
-    let total = snapshot.nodes.len();
+        .any(|node| parsed.matches(&node.labels))
+    {
+        return None;
+    }
     let effect = if field == "nodeSelector" {
         "this peer applies to no node"
     } else {
-        "no node will be peered with"
+        "it selects no node to peer with"
     };
-    match matched.len() {
-        0 => Some(format!(
-            "spec.{field}: {text:?} matches none of the {total} Nodes; {effect} until labels change"
-        )),
-        count if count <= SMALL_MATCH && count < total => Some(format!(
-            "spec.{field}: {text:?} matches only {count} of the {total} Nodes: {}",
-            matched.join(", ")
-        )),
-        _ => None,
-    }
+    Some(format!(
+        "spec.{field} matches none of the {} Nodes: {effect} until labels change",
+        snapshot.nodes.len()
+    ))
 }
 
 fn duplicate_warnings(object: &Value, snapshot: &Snapshot) -> Vec<String> {
@@ -204,11 +194,11 @@ fn duplicate_warnings(object: &Value, snapshot: &Snapshot) -> Vec<String> {
         .filter(|other| name.is_empty() || other.name != name)
         .filter(|other| other.scope == scope && other.target == Some((ip, port)))
         .map(|other| {
-            format!(
-                "spec.peerIP: BGPPeer {:?} already peers with {ip} port {port} with the same \
-                 scope ({scope}); the two describe the same BGP session",
+            fit(format!(
+                "spec.peerIP: BGPPeer {:?} already peers with {ip} port {port} in the same scope: \
+                 the same BGP session twice",
                 other.name
-            )
+            ))
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::bgppeer::warnings::fit;
 use crate::field::ErrorList;
 
 /// Why the cluster checks were skipped for a request.
@@ -48,10 +49,9 @@ impl SkipReason {
 
     /// The single warning returned to the user when the checks are skipped.
     pub fn warning(&self) -> String {
-        format!(
-            "cluster checks skipped ({self}); the filters, password Secret, node, selector and \
-             duplicate-peer checks did not run, only the static rules were applied"
-        )
+        fit(format!(
+            "cluster checks skipped ({self}); only the static rules were applied"
+        ))
     }
 }
 
