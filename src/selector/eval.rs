@@ -3,6 +3,95 @@
 use super::ast::{Comparison, Node, NodeId, Span, Tree};
 use super::labels::{Labels, same};
 
+/// One instruction of a selector compiled for evaluation.
+///
+/// Matching walks a flat program instead of the tree: each step reads or sets one boolean, the
+/// result so far, and `&&` / `||` short-circuit by jumping over the operands they no longer
+/// need. No recursion and no call per node, so evaluating costs little more than the label
+/// lookups themselves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The result is whether the labels satisfy this leaf node (`has`, a comparison, a set test,
+    /// `all()`, `global()`).
+    Leaf(NodeId),
+    /// The result is negated (`!`).
+    Not,
+    /// When the result is false, continue at this step: an `&&` already decided.
+    JumpIfFalse(usize),
+    /// When the result is true, continue at this step: an `||` already decided.
+    JumpIfTrue(usize),
+    /// `Leaf` then `JumpIfFalse`, fused: the usual shape of an `&&` operand.
+    LeafThenJumpIfFalse(NodeId, usize),
+    /// `Leaf` then `JumpIfTrue`, fused: the usual shape of an `||` operand.
+    LeafThenJumpIfTrue(NodeId, usize),
+}
+
+/// Marks the end of a chain of jumps still waiting for their target.
+const UNPATCHED: usize = usize::MAX;
+
+/// Compiles the tree under `root` into a program (see [`Step`]).
+///
+/// An n-ary `a && b && c` becomes `a; JumpIfFalse end; b; JumpIfFalse end; c; end:` (and `||`
+/// likewise with `JumpIfTrue`), so the result register always holds the value of the last
+/// operand evaluated, which is the value of the whole group. Recursion follows the tree, whose
+/// depth the parser bounds.
+pub(crate) fn compile(nodes: &[Node], operands: &[NodeId], root: NodeId) -> Vec<Step> {
+    let mut program = Vec::with_capacity(nodes.len() + operands.len());
+    emit(nodes, operands, root, &mut program);
+    program
+}
+
+fn emit(nodes: &[Node], operands: &[NodeId], id: NodeId, program: &mut Vec<Step>) {
+    let (group, short_circuits_on) = match nodes.get(id) {
+        Some(Node::Not(operand)) => {
+            emit(nodes, operands, *operand, program);
+            program.push(Step::Not);
+            return;
+        }
+        Some(Node::And(group)) => (group, false),
+        Some(Node::Or(group)) => (group, true),
+        Some(_) => {
+            program.push(Step::Leaf(id));
+            return;
+        }
+        None => return,
+    };
+    let members = operands.get(group.start..group.end).unwrap_or_default();
+    // The group's jumps are chained through their targets until the group's end is known.
+    let mut pending = UNPATCHED;
+    for (index, &member) in members.iter().enumerate() {
+        emit(nodes, operands, member, program);
+        if index + 1 < members.len() {
+            // A leaf operand and its jump become one step. Only a leaf that is itself the
+            // operand: a leaf ending a nested group may be the target of that group's jumps,
+            // which must still reach this jump.
+            let leaf = match program.last() {
+                Some(&Step::Leaf(leaf)) if leaf == member => program.pop().map(|_| leaf),
+                _ => None,
+            };
+            let jump = match (leaf, short_circuits_on) {
+                (Some(leaf), false) => Step::LeafThenJumpIfFalse(leaf, pending),
+                (Some(leaf), true) => Step::LeafThenJumpIfTrue(leaf, pending),
+                (None, false) => Step::JumpIfFalse(pending),
+                (None, true) => Step::JumpIfTrue(pending),
+            };
+            pending = program.len();
+            program.push(jump);
+        }
+    }
+    let end = program.len();
+    while let Some(step) = program.get_mut(pending) {
+        let (Step::JumpIfFalse(next)
+        | Step::JumpIfTrue(next)
+        | Step::LeafThenJumpIfFalse(_, next)
+        | Step::LeafThenJumpIfTrue(_, next)) = step
+        else {
+            break;
+        };
+        pending = std::mem::replace(next, end);
+    }
+}
+
 /// The label looked up last and its value. Selectors often test one label many times
 /// (`(rack == 'r1' && ...) || (rack == 'r2' && ...)`); the parser gives repeated label names the
 /// same span, so a repeat is recognised by comparing two integers and costs no map lookup.
@@ -12,7 +101,7 @@ struct LastLookup<'l> {
 }
 
 impl Tree {
-    /// Whether the labels satisfy the selector.
+    /// Whether the labels satisfy the selector: runs the compiled program.
     pub(crate) fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         let mut last = LastLookup {
             label: Span {
@@ -21,7 +110,31 @@ impl Tree {
             },
             value: None,
         };
-        self.node_matches(self.root, labels, &mut last)
+        let mut result = true;
+        let mut next = 0;
+        while let Some(&step) = self.program.get(next) {
+            next += 1;
+            match step {
+                Step::Leaf(id) => result = self.leaf_matches(id, labels, &mut last),
+                Step::Not => result = !result,
+                Step::JumpIfFalse(target) if !result => next = target,
+                Step::JumpIfTrue(target) if result => next = target,
+                Step::JumpIfFalse(_) | Step::JumpIfTrue(_) => {}
+                Step::LeafThenJumpIfFalse(id, target) => {
+                    result = self.leaf_matches(id, labels, &mut last);
+                    if !result {
+                        next = target;
+                    }
+                }
+                Step::LeafThenJumpIfTrue(id, target) => {
+                    result = self.leaf_matches(id, labels, &mut last);
+                    if result {
+                        next = target;
+                    }
+                }
+            }
+        }
+        result
     }
 
     /// The value of `label`, from the last lookup when it was the same label.
@@ -39,44 +152,9 @@ impl Tree {
         last.value
     }
 
-    /// Whether the labels satisfy node `id`.
-    fn node_matches<'l, L: Labels + ?Sized>(
-        &self,
-        id: NodeId,
-        labels: &'l L,
-        last: &mut LastLookup<'l>,
-    ) -> bool {
-        match &self.nodes[id] {
-            Node::Not(operand) => !self.operand_matches(*operand, labels, last),
-            Node::And(operands) => self
-                .operands(*operands)
-                .iter()
-                .all(|&operand| self.operand_matches(operand, labels, last)),
-            Node::Or(operands) => self
-                .operands(*operands)
-                .iter()
-                .any(|&operand| self.operand_matches(operand, labels, last)),
-            _ => self.leaf_matches(id, labels, last),
-        }
-    }
-
-    /// Like [`Tree::node_matches`], but evaluates leaves in place: most operands are leaves,
-    /// and a call per leaf would cost as much as the label lookup itself.
-    #[inline(always)]
-    fn operand_matches<'l, L: Labels + ?Sized>(
-        &self,
-        id: NodeId,
-        labels: &'l L,
-        last: &mut LastLookup<'l>,
-    ) -> bool {
-        match &self.nodes[id] {
-            Node::Not(_) | Node::And(_) | Node::Or(_) => self.node_matches(id, labels, last),
-            _ => self.leaf_matches(id, labels, last),
-        }
-    }
-
-    /// Whether the labels satisfy node `id`, a node without operands. Negative operators (`!=`,
-    /// `not in`) are true when the label is absent; every positive one requires it.
+    /// Whether the labels satisfy node `id`, a node without operands (the only kind a
+    /// [`Step::Leaf`] names). Negative operators (`!=`, `not in`) are true when the label is
+    /// absent; every positive one requires it.
     #[inline(always)]
     fn leaf_matches<'l, L: Labels + ?Sized>(
         &self,
@@ -85,10 +163,10 @@ impl Tree {
         last: &mut LastLookup<'l>,
     ) -> bool {
         let text = self.text.as_str();
-        match &self.nodes[id] {
-            Node::All | Node::Global => true,
-            Node::Has(label) => self.lookup(*label, labels, last).is_some(),
-            Node::Compare { label, op, value } => {
+        match self.nodes.get(id) {
+            Some(Node::All | Node::Global) => true,
+            Some(Node::Has(label)) => self.lookup(*label, labels, last).is_some(),
+            Some(Node::Compare { label, op, value }) => {
                 let value = value.of(text);
                 match (self.lookup(*label, labels, last), op) {
                     (None, Comparison::Ne) => true,
@@ -100,11 +178,11 @@ impl Tree {
                     (Some(actual), Comparison::EndsWith) => actual.ends_with(value),
                 }
             }
-            Node::InSet {
+            Some(Node::InSet {
                 label,
                 negated,
                 values,
-            } => match self.lookup(*label, labels, last) {
+            }) => match self.lookup(*label, labels, last) {
                 Some(actual) => {
                     let found = self
                         .values(*values)
@@ -114,7 +192,8 @@ impl Tree {
                 }
                 None => *negated,
             },
-            Node::Not(_) | Node::And(_) | Node::Or(_) => self.node_matches(id, labels, last),
+            // `compile` names only leaves in `Step::Leaf`, and only nodes that exist.
+            Some(Node::Not(_) | Node::And(_) | Node::Or(_)) | None => false,
         }
     }
 }
@@ -131,6 +210,43 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         parse_root(selector).unwrap().matches(&labels)
+    }
+
+    #[test]
+    fn groups_compile_to_short_circuit_jumps_past_their_end() {
+        use super::Step::{JumpIfTrue, Leaf, LeafThenJumpIfFalse, Not};
+        // Nodes are numbered in parse order: a=0, b=1, (a && b)=2, !c: c=3 then Not=4, d=5, ...
+        let tree = parse_root("a == 'x' && b == 'y' || !has(c) || has(d)").unwrap();
+        assert_eq!(
+            tree.program,
+            [
+                LeafThenJumpIfFalse(0, 2),
+                Leaf(1),
+                JumpIfTrue(7),
+                Leaf(3),
+                Not,
+                JumpIfTrue(7),
+                Leaf(5),
+            ]
+        );
+        assert_eq!(parse_root("").unwrap().program, [Leaf(0)]);
+    }
+
+    #[test]
+    fn nested_groups_decide_like_the_tree() {
+        let selector = "(a == 'x' || b == 'y') && !(c == 'z' && d == 'w')";
+        assert!(matches(selector, &[("a", "x")]));
+        assert!(matches(selector, &[("b", "y"), ("c", "z")]));
+        assert!(!matches(selector, &[("b", "y"), ("c", "z"), ("d", "w")]));
+        assert!(!matches(selector, &[("c", "z")]));
+        // Same-operator groups stay nested (Calico keeps the parentheses): the inner group's
+        // early exit must still pass through the outer group's jump.
+        let selector = "(a == 'x' && b == 'y') && c == 'z' || (d == 'w' || e == 'v') || f == 'u'";
+        assert!(!matches(selector, &[("b", "y"), ("c", "z")]));
+        assert!(matches(selector, &[("a", "x"), ("b", "y"), ("c", "z")]));
+        assert!(matches(selector, &[("d", "w")]));
+        assert!(matches(selector, &[("f", "u")]));
+        assert!(!matches(selector, &[("a", "x"), ("c", "z")]));
     }
 
     #[test]

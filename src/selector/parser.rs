@@ -14,6 +14,7 @@
 use super::MAX_DEPTH;
 use super::ast::{Comparison, Node, NodeId, Slice, Span, Tree};
 use super::error::{ParseError, ParseErrorKind};
+use super::eval;
 use super::lexer::{Lexer, Token, TokenKind};
 
 /// Parses a whole selector (whose length the caller has already bounded).
@@ -27,12 +28,14 @@ pub(crate) fn parse_root(input: &str) -> Result<Tree, ParseError> {
     if parser.kind() != TokenKind::Eof {
         return Err(parser.error_here(ParseErrorKind::ExpectedEnd));
     }
+    let program = eval::compile(&parser.nodes, &parser.operands, root);
     Ok(Tree {
         text: input.to_owned(),
         nodes: parser.nodes,
         operands: parser.operands,
         values: parser.values,
         root,
+        program,
     })
 }
 
