@@ -10,14 +10,7 @@ use bgppeer_webhook::field::ErrorType;
 use serde_json::{Value, json};
 
 fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
-    NodeInfo {
-        name: name.to_owned(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..NodeInfo::default()
-    }
+    NodeInfo::with_labels(name, labels)
 }
 
 fn peer(name: &str, spec: Value) -> Value {

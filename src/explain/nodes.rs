@@ -34,6 +34,21 @@ pub struct NodeInfo {
     pub as_number: Option<u32>,
 }
 
+impl NodeInfo {
+    /// A node known only by its name and labels (no address, the cluster's default AS): what
+    /// selectors and scopes need.
+    pub fn with_labels(name: &str, labels: &[(&str, &str)]) -> Self {
+        Self {
+            name: name.to_owned(),
+            labels: labels
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+}
+
 /// A BGP address of a node and where it was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodeAddress {

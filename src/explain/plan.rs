@@ -388,14 +388,7 @@ mod tests {
     use serde_json::json;
 
     fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
-        NodeInfo {
-            name: name.to_owned(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            ..NodeInfo::default()
-        }
+        NodeInfo::with_labels(name, labels)
     }
 
     #[test]
