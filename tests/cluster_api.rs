@@ -316,6 +316,7 @@ async fn a_live_get_confirms_a_miss_before_denying() {
     assert_eq!(
         findings.warnings,
         [
+            "spec.nodeSelector matches only 2 of the 5 Nodes: n1, n2",
             "spec.peerIP: BGPPeer \"tor-a\" already peers with 10.0.0.1 port 179 in the same \
              scope: the same BGP session twice",
         ]

@@ -199,7 +199,7 @@ fn node_naming_no_node_is_a_warning() {
 }
 
 #[test]
-fn selectors_matching_no_node_are_warnings() {
+fn selectors_matching_no_node_or_few_nodes_are_warnings() {
     let object = peer(
         "p",
         json!({"peerIP": "10.9.9.9", "nodeSelector": "rack == 'z'"}),
@@ -211,16 +211,16 @@ fn selectors_matching_no_node_are_warnings() {
              labels change"
         ]
     );
-    // A selector matching a few nodes (the usual route-reflector peering) is ordinary: no warning.
-    for object in [
-        peer("p", json!({"peerSelector": "rr == 'true'"})),
-        peer("p", json!({"nodeSelector": "rack == 'a'"})),
-    ] {
-        assert!(
-            findings(&object, &cluster()).warnings.is_empty(),
-            "{object}"
-        );
-    }
+    let object = peer("p", json!({"peerSelector": "rr == 'true'"}));
+    assert_eq!(
+        findings(&object, &cluster()).warnings,
+        vec!["spec.peerSelector matches only 1 of the 6 Nodes: n1"]
+    );
+    let object = peer("p", json!({"nodeSelector": "rack == 'a'"}));
+    assert_eq!(
+        findings(&object, &cluster()).warnings,
+        vec!["spec.nodeSelector matches only 2 of the 6 Nodes: n1, n2"]
+    );
     let object = peer("p", json!({"peerSelector": "missing == 'x'"}));
     assert_eq!(
         findings(&object, &cluster()).warnings,

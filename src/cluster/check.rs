@@ -17,6 +17,10 @@ use super::snapshot::{Scope, Snapshot, target_of};
 /// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
 pub const MAX_PASSWORD_BYTES: usize = 80;
 
+/// Up to this many matching nodes (of more), a selector warning names them, so that a selector
+/// narrower than meant is seen at once.
+pub const SMALL_MATCH: usize = 3;
+
 /// A filter named in `spec.filters` that the caches do not have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FilterMiss {
@@ -159,22 +163,28 @@ fn selector_warning(spec: &Value, field: &str, snapshot: &Snapshot) -> Option<St
         return None;
     }
     let parsed = selector::parse(text).ok()?;
-    if snapshot
+    let matched: Vec<&str> = snapshot
         .nodes
         .iter()
-        .any(|node| parsed.matches(&node.labels))
-    {
-        return None;
-    }
+        .filter(|node| parsed.matches(&node.labels))
+        .map(|node| node.name.as_str())
+        .collect();
+    let total = snapshot.nodes.len();
     let effect = if field == "nodeSelector" {
         "this peer applies to no node"
     } else {
         "it selects no node to peer with"
     };
-    Some(format!(
-        "spec.{field} matches none of the {} Nodes: {effect} until labels change",
-        snapshot.nodes.len()
-    ))
+    match matched.len() {
+        0 => Some(format!(
+            "spec.{field} matches none of the {total} Nodes: {effect} until labels change"
+        )),
+        count if count <= SMALL_MATCH && count < total => Some(fit(format!(
+            "spec.{field} matches only {count} of the {total} Nodes: {}",
+            matched.join(", ")
+        ))),
+        _ => None,
+    }
 }
 
 fn duplicate_warnings(object: &Value, snapshot: &Snapshot) -> Vec<String> {
