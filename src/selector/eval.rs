@@ -16,14 +16,11 @@ pub(crate) enum Step {
     Leaf(NodeId),
     /// The result is negated (`!`).
     Not,
-    /// When the result is false, continue at this step: an `&&` already decided.
-    JumpIfFalse(usize),
-    /// When the result is true, continue at this step: an `||` already decided.
-    JumpIfTrue(usize),
-    /// `Leaf` then `JumpIfFalse`, fused: the usual shape of an `&&` operand.
-    LeafThenJumpIfFalse(NodeId, usize),
-    /// `Leaf` then `JumpIfTrue`, fused: the usual shape of an `||` operand.
-    LeafThenJumpIfTrue(NodeId, usize),
+    /// When the result equals `when`, continue at step `to`: an `&&` already false
+    /// (`when: false`) or an `||` already true (`when: true`).
+    JumpIf { when: bool, to: usize },
+    /// `Leaf` then `JumpIf`, fused: the usual shape of an `&&` or `||` operand.
+    LeafThenJumpIf { leaf: NodeId, when: bool, to: usize },
 }
 
 /// Marks the end of a chain of jumps still waiting for their target.
@@ -31,8 +28,8 @@ const UNPATCHED: usize = usize::MAX;
 
 /// Compiles the tree under `root` into a program (see [`Step`]).
 ///
-/// An n-ary `a && b && c` becomes `a; JumpIfFalse end; b; JumpIfFalse end; c; end:` (and `||`
-/// likewise with `JumpIfTrue`), so the result register always holds the value of the last
+/// An n-ary `a && b && c` becomes `a; jump to end if false; b; jump to end if false; c; end:`
+/// (and `||` likewise, jumping if true), so the result register always holds the value of the last
 /// operand evaluated, which is the value of the whole group. Recursion follows the tree, whose
 /// depth the parser bounds.
 pub(crate) fn compile(nodes: &[Node], operands: &[NodeId], root: NodeId) -> Vec<Step> {
@@ -69,11 +66,10 @@ fn emit(nodes: &[Node], operands: &[NodeId], id: NodeId, program: &mut Vec<Step>
                 Some(&Step::Leaf(leaf)) if leaf == member => program.pop().map(|_| leaf),
                 _ => None,
             };
-            let jump = match (leaf, short_circuits_on) {
-                (Some(leaf), false) => Step::LeafThenJumpIfFalse(leaf, pending),
-                (Some(leaf), true) => Step::LeafThenJumpIfTrue(leaf, pending),
-                (None, false) => Step::JumpIfFalse(pending),
-                (None, true) => Step::JumpIfTrue(pending),
+            let (when, to) = (short_circuits_on, pending);
+            let jump = match leaf {
+                Some(leaf) => Step::LeafThenJumpIf { leaf, when, to },
+                None => Step::JumpIf { when, to },
             };
             pending = program.len();
             program.push(jump);
@@ -81,14 +77,10 @@ fn emit(nodes: &[Node], operands: &[NodeId], id: NodeId, program: &mut Vec<Step>
     }
     let end = program.len();
     while let Some(step) = program.get_mut(pending) {
-        let (Step::JumpIfFalse(next)
-        | Step::JumpIfTrue(next)
-        | Step::LeafThenJumpIfFalse(_, next)
-        | Step::LeafThenJumpIfTrue(_, next)) = step
-        else {
+        let (Step::JumpIf { to, .. } | Step::LeafThenJumpIf { to, .. }) = step else {
             break;
         };
-        pending = std::mem::replace(next, end);
+        pending = std::mem::replace(to, end);
     }
 }
 
@@ -117,19 +109,15 @@ impl Tree {
             match step {
                 Step::Leaf(id) => result = self.leaf_matches(id, labels, &mut last),
                 Step::Not => result = !result,
-                Step::JumpIfFalse(target) if !result => next = target,
-                Step::JumpIfTrue(target) if result => next = target,
-                Step::JumpIfFalse(_) | Step::JumpIfTrue(_) => {}
-                Step::LeafThenJumpIfFalse(id, target) => {
-                    result = self.leaf_matches(id, labels, &mut last);
-                    if !result {
-                        next = target;
+                Step::JumpIf { when, to } => {
+                    if result == when {
+                        next = to;
                     }
                 }
-                Step::LeafThenJumpIfTrue(id, target) => {
-                    result = self.leaf_matches(id, labels, &mut last);
-                    if result {
-                        next = target;
+                Step::LeafThenJumpIf { leaf, when, to } => {
+                    result = self.leaf_matches(leaf, labels, &mut last);
+                    if result == when {
+                        next = to;
                     }
                 }
             }
@@ -214,18 +202,22 @@ mod tests {
 
     #[test]
     fn groups_compile_to_short_circuit_jumps_past_their_end() {
-        use super::Step::{JumpIfTrue, Leaf, LeafThenJumpIfFalse, Not};
+        use super::Step::{JumpIf, Leaf, LeafThenJumpIf, Not};
         // Nodes are numbered in parse order: a=0, b=1, (a && b)=2, !c: c=3 then Not=4, d=5, ...
         let tree = parse_root("a == 'x' && b == 'y' || !has(c) || has(d)").unwrap();
         assert_eq!(
             tree.program,
             [
-                LeafThenJumpIfFalse(0, 2),
+                LeafThenJumpIf {
+                    leaf: 0,
+                    when: false,
+                    to: 2
+                },
                 Leaf(1),
-                JumpIfTrue(7),
+                JumpIf { when: true, to: 7 },
                 Leaf(3),
                 Not,
-                JumpIfTrue(7),
+                JumpIf { when: true, to: 7 },
                 Leaf(5),
             ]
         );
