@@ -1,46 +1,23 @@
 //! End-to-end tests of `bgppeer-webhook check`: the real binary on the files in
 //! `tests/fixtures/manifests/`, asserting stdout, stderr and the exit code.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_bgppeer-webhook");
+mod binary;
+use binary::{stderr, stdout};
 
 fn fixture(name: &str) -> String {
     format!("tests/fixtures/manifests/{name}")
 }
 
 fn check(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("check")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
+    binary::run("check", args, b"")
 }
 
 fn check_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("check")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
+    binary::run("check", args, input)
 }
 
 #[test]

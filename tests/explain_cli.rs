@@ -14,40 +14,20 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bgppeer-webhook");
+mod binary;
+use binary::{stderr, stdout};
+
 const NODES: &str = "tests/fixtures/explain/nodes/nodes.json";
 const PEERS: &str = "tests/fixtures/explain/peers/peers.yaml";
 const PROBLEMS: &str = "tests/fixtures/explain/peers/problems.yaml";
 const PEER_DIR: &str = "tests/fixtures/explain/peers";
 
 fn explain(args: &[&str]) -> Output {
-    explain_with_stdin(args, None)
+    binary::run("explain", args, b"")
 }
 
 fn explain_with_stdin(args: &[&str], input: Option<&[u8]>) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("explain")
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(input) = input {
-        stdin.write_all(input).unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
+    binary::run("explain", args, input.unwrap_or_default())
 }
 
 #[test]
@@ -105,7 +85,7 @@ fn invalid_peers_and_warnings_give_exit_code_1() {
 fn json_output() {
     let output = explain(&["--nodes", NODES, "-o", "json", PEER_DIR]);
     assert_eq!(output.status.code(), Some(1));
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
     assert_eq!(json["schemaVersion"], 1);
     assert_eq!(json["exitCode"], 1);
     assert_eq!(
@@ -143,7 +123,7 @@ fn dot_output_is_a_valid_graph_of_every_session() {
     let output = explain(&["--nodes", NODES, "-o", "dot", PEERS]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let dot = stdout(&output);
-    let graph = dot_syntax::parse(&dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
+    let graph = dot_syntax::parse(dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
     assert_eq!(graph.name.as_deref(), Some("bgp-peerings"));
     let node_ids: Vec<&str> = graph.nodes.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
@@ -167,7 +147,7 @@ fn dot_output_is_a_valid_graph_of_every_session() {
         "node:rack1-host1".to_owned(),
         vec![("label".to_owned(), "rr1-mesh\\nAS 64601".to_owned())]
     )));
-    render_with_graphviz(&dot);
+    render_with_graphviz(dot);
 }
 
 #[test]
@@ -188,14 +168,14 @@ fn dot_output_survives_hostile_names() {
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let dot = stdout(&output);
-    let graph = dot_syntax::parse(&dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
+    let graph = dot_syntax::parse(dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
     let ids: Vec<&str> = graph.nodes.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
         ids,
         ["node:a\"] -> x; evil [", "node:b\\\\", "node:c\\nd }"]
     );
     assert_eq!(graph.edges.len(), 6);
-    render_with_graphviz(&dot);
+    render_with_graphviz(dot);
 }
 
 #[test]
@@ -218,7 +198,7 @@ fn nodes_from_stdin() {
     let nodes = std::fs::read(format!("{}/{NODES}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let output = explain_with_stdin(&["--nodes", "-", "-o", "json", PEERS], Some(&nodes));
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
     assert_eq!(json["summary"]["sessions"], 13);
 }
 
@@ -256,7 +236,7 @@ fn unreadable_input_gives_exit_code_2() {
     );
     assert!(stdout(&output).contains("5 explained (13 sessions)"));
     let output = explain(&["--nodes", NODES, "-o", "json", "nope.yaml"]);
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
     assert_eq!(json["exitCode"], 2);
     assert_eq!(json["inputErrors"].as_array().unwrap().len(), 1);
 }
@@ -372,7 +352,7 @@ fn nodes_from_a_cluster() {
     let config = kubeconfig(dir.path(), port);
     let output = explain(&["--kubeconfig", &config, "-o", "json", PEERS]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let json: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
     assert_eq!(json["summary"]["nodes"], 4);
     assert_eq!(json["summary"]["sessions"], 13);
     assert_eq!(

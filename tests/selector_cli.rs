@@ -1,36 +1,16 @@
 //! End-to-end tests of `bgppeer-webhook selector`, running the real binary.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod binary;
+use binary::{stderr, stdout};
 
 fn run(args: &[&str]) -> Output {
-    run_with_stdin(args, "")
+    binary::run("selector", args, b"")
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
-        .arg("selector")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("stdin is writable");
-    child.wait_with_output().expect("the binary finishes")
-}
-
-fn stdout(output: &Output) -> &str {
-    std::str::from_utf8(&output.stdout).expect("stdout is UTF-8")
-}
-
-fn stderr(output: &Output) -> &str {
-    std::str::from_utf8(&output.stderr).expect("stderr is UTF-8")
+    binary::run("selector", args, stdin.as_bytes())
 }
 
 fn code(output: &Output) -> i32 {
