@@ -436,3 +436,175 @@ async fn arbitrary_bytes_never_hurt_the_server() {
     );
     server.stop().await;
 }
+
+/// Reads until the server closes `stream`, or fails after `within`; returns how long it took.
+async fn closed_within<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    within: Duration,
+) -> Duration {
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the connection was still open after {within:?}"));
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_handshaken_connection_is_closed_after_the_header_read_timeout() {
+    let server = TestServer::start_with(|config| {
+        config.timeouts.header_read = Duration::from_millis(400);
+        config.timeouts.idle = Duration::from_secs(30);
+    })
+    .await;
+    // Whatever ALPN says, a connection that asks nothing is closed after --header-read-timeout,
+    // not after --idle-timeout.
+    for alpn in [vec![], vec![b"h2".to_vec()], vec![b"http/1.1".to_vec()]] {
+        let mut tls = support::client_tls(&server.certs.ca_cert_pem, None);
+        tls.alpn_protocols = alpn.clone();
+        let mut silent = support::tls_connect(server.addr, tls).await.unwrap();
+        let took = closed_within(&mut silent, Duration::from_secs(5)).await;
+        assert!(took >= Duration::from_millis(300), "{alpn:?}: {took:?}");
+    }
+    // An HTTP/1.1 keep-alive connection waiting for its next request is closed after it too.
+    let mut tls = support::client_tls(&server.certs.ca_cert_pem, None);
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut kept = support::tls_connect(server.addr, tls).await.unwrap();
+    let body = serde_json::to_vec(&delete_review()).unwrap();
+    kept.write_all(
+        format!(
+            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    kept.write_all(&body).await.unwrap();
+    let took = closed_within(&mut kept, Duration::from_secs(5)).await;
+    assert!(took >= Duration::from_millis(300), "{took:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operations_port_closes_silent_and_idle_connections() {
+    let server = TestServer::start_with(|config| {
+        config.timeouts.header_read = Duration::from_millis(400);
+        config.timeouts.idle = Duration::from_millis(600);
+    })
+    .await;
+    let mut silent = tokio::net::TcpStream::connect(server.metrics_addr)
+        .await
+        .unwrap();
+    closed_within(&mut silent, Duration::from_secs(5)).await;
+
+    let mut kept = tokio::net::TcpStream::connect(server.metrics_addr)
+        .await
+        .unwrap();
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 17];
+    kept.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200 OK\r\n");
+    closed_within(&mut kept, Duration::from_secs(5)).await;
+
+    // An HTTP/2 (prior knowledge) client that sends nothing after its preface is closed too.
+    let mut h2 = tokio::net::TcpStream::connect(server.metrics_addr)
+        .await
+        .unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    closed_within(&mut h2, Duration::from_secs(5)).await;
+    server.stop().await;
+}
+
+/// With a file-descriptor limit far below what idle clients open, idle connections to either
+/// port take at most that port's cap: the other port keeps accepting, and new clients of the
+/// crowded port are served in the place of silent connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_on_one_port_do_not_starve_the_other() {
+    let server = support::BinaryServer::start(
+        128,
+        &[
+            "--max-connections",
+            "16",
+            "--metrics-max-connections",
+            "8",
+            "--header-read-timeout",
+            "30s",
+            "--handshake-timeout",
+            "30s",
+        ],
+    );
+    let client =
+        support::WebhookClient::new(server.addr, &server.certs.ca_cert_pem, HttpVersion::Http1);
+    let mut idle = Vec::new();
+    for _ in 0..200 {
+        idle.push(
+            tokio::net::TcpStream::connect(server.metrics_addr)
+                .await
+                .unwrap(),
+        );
+    }
+    // Give the server time to accept them all (and run out of descriptors if it is unbounded).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = tokio::time::timeout(
+        Duration::from_secs(3),
+        client.review("/validate", &delete_review()),
+    )
+    .await
+    .expect("/validate did not answer while the metrics port was crowded");
+    assert_eq!(answered.status, StatusCode::OK);
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(3),
+        support::ops_get(server.metrics_addr, "/healthz"),
+    )
+    .await
+    .expect("/healthz did not answer while the metrics port was crowded");
+    assert_eq!(status, StatusCode::OK);
+
+    // The other way round: silent connections to the TLS port.
+    for _ in 0..200 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, _) = tokio::time::timeout(
+        Duration::from_secs(3),
+        support::ops_get(server.metrics_addr, "/readyz"),
+    )
+    .await
+    .expect("/readyz did not answer while the TLS port was crowded");
+    assert_eq!(status, StatusCode::OK);
+    let fresh =
+        support::WebhookClient::new(server.addr, &server.certs.ca_cert_pem, HttpVersion::Http2);
+    let answered = tokio::time::timeout(
+        Duration::from_secs(3),
+        fresh.review("/validate", &delete_review()),
+    )
+    .await
+    .expect("/validate did not answer a new client while the TLS port was crowded");
+    assert_eq!(answered.status, StatusCode::OK);
+    // The kept-alive client from before is still served.
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+
+    let logs: Vec<String> = server.lines.try_iter().collect();
+    assert!(
+        !logs
+            .iter()
+            .any(|line| line.contains("\"WARN\"") || line.contains("\"ERROR\"")),
+        "{logs:#?}"
+    );
+    drop(idle);
+}

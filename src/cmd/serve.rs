@@ -60,6 +60,15 @@ pub struct Args {
     /// A connection with no request in flight for this long is closed.
     #[arg(long, env = "BGPPEER_WEBHOOK_IDLE_TIMEOUT", default_value = "90s", value_parser = positive_duration)]
     idle_timeout: Duration,
+    /// Most connections open at once on the HTTPS port; at the limit a new connection replaces
+    /// the oldest one that has not sent a request yet, or waits.
+    #[arg(long, env = "BGPPEER_WEBHOOK_MAX_CONNECTIONS", default_value_t = server::DEFAULT_MAX_CONNECTIONS as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    max_connections: u64,
+    /// Most connections open at once on the metrics port, likewise.
+    #[arg(long, env = "BGPPEER_WEBHOOK_METRICS_MAX_CONNECTIONS", default_value_t = server::DEFAULT_METRICS_MAX_CONNECTIONS as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    metrics_max_connections: u64,
     /// The cluster checks (boxed: they are rarely set and keep the subcommand enum small).
     #[command(flatten)]
     cluster: Box<ClusterArgs>,
@@ -132,8 +141,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             header_read: args.header_read_timeout,
             idle: args.idle_timeout,
         },
+        // The range checks above keep these within usize on every supported platform.
+        max_connections: usize::try_from(args.max_connections)
+            .context("--max-connections does not fit this platform")?,
+        metrics_max_connections: usize::try_from(args.metrics_max_connections)
+            .context("--metrics-max-connections does not fit this platform")?,
         ..Config::new(args.tls_cert_file, args.tls_key_file)
     };
+    raise_open_files_limit(config.max_connections, config.metrics_max_connections);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -164,6 +179,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         running.wait().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Raises the open-files limit to its hard limit and warns if the connection caps do not fit.
+fn raise_open_files_limit(max_connections: usize, metrics_max_connections: usize) {
+    let soft = match server::fd_limit::raise() {
+        Ok(limit) => {
+            if limit.before != limit.now {
+                tracing::debug!(before = ?limit.before, now = ?limit.now, "raised the open-files limit");
+            }
+            limit.now
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot raise the open-files limit");
+            rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+        }
+    };
+    if let Err(needed) = server::fd_limit::check(soft, max_connections, metrics_max_connections) {
+        tracing::warn!(
+            limit = soft,
+            needed,
+            "the open-files limit is lower than --max-connections plus --metrics-max-connections \
+             plus a reserve: when both ports are full, accepting may fail; lower the caps or raise \
+             the limit"
+        );
+    }
 }
 
 /// Waits for SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).

@@ -6,14 +6,18 @@
 //! [`ShutdownHandle::shutdown`]:
 //!
 //! 1. readiness fails at once (`/readyz` answers 503), so endpoints drop the pod;
-//! 2. requests are still served for the shutdown delay, while that propagates;
-//! 3. the TLS port stops accepting, open connections finish their in-flight requests and close
-//!    (bounded by the drain timeout);
+//! 2. requests are still served for the shutdown delay, while that propagates; every HTTP/1.1
+//!    response now carries `Connection: close`, so clients stop reusing their connections;
+//! 3. the TLS port stops accepting, idle connections close, open ones finish their in-flight
+//!    requests and close (bounded by the drain timeout);
 //! 4. the certificate reloader and the operations port stop.
 //!
 //! - [`tls`]: certificate loading and checking, the swappable resolver, the rustls config.
 //! - [`reload`]: watching the certificate files and swapping them in.
-//! - [`listener`]: the TLS accept loop and per-connection timeouts.
+//! - [`listener`]: the accept loop of both ports, connection caps and per-connection timeouts;
+//!   [`connections`]: the open connections of a port; [`protocol_errors`]: JSON bodies for the
+//!   errors hyper answers itself.
+//! - [`fd_limit`]: raising the open-files limit at start-up.
 //! - [`webhook`]: `/validate` and `/mutate` over HTTP.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
 //! - [`body`]: reading a request body within the size limit.
@@ -29,22 +33,32 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub mod body;
+pub mod connections;
 pub mod duration;
+pub mod fd_limit;
 pub mod health;
 pub mod listener;
 pub mod metrics;
 pub mod ops;
+pub mod protocol_errors;
 pub mod reload;
 pub mod tls;
 pub mod webhook;
 
 use health::Health;
-use listener::ConnectionTimeouts;
+use listener::{ConnectionTimeouts, PortLimits, Signals};
 use metrics::Metrics;
 use tls::{PairSource, SwappableResolver, TlsError};
 
 /// The default `--max-body-bytes`: 3 MiB, the apiserver's own request size limit.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+
+/// The default `--max-connections` of the TLS port. The apiserver needs a handful (one HTTP/2
+/// connection per apiserver instance, more over HTTP/1.1).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// The default `--metrics-max-connections` of the operations port (kubelet probes, Prometheus).
+pub const DEFAULT_METRICS_MAX_CONNECTIONS: usize = 64;
 
 /// Everything [`start`] needs.
 #[derive(Debug, Clone)]
@@ -67,8 +81,13 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// How often to re-read the certificate files besides watching them.
     pub cert_check_interval: Duration,
-    /// TLS handshake, header-read and idle limits per connection.
+    /// TLS handshake, header-read and idle limits per connection (both ports; the handshake
+    /// limit only applies to the TLS port).
     pub timeouts: ConnectionTimeouts,
+    /// Most connections open at once on the TLS port.
+    pub max_connections: usize,
+    /// Most connections open at once on the operations port.
+    pub metrics_max_connections: usize,
     /// The apiserver timeout assumed when a request has no `?timeout=`.
     pub default_request_timeout: Duration,
     /// The cluster checks `/validate` runs on BGPPeers, when enabled (`--cluster-checks`).
@@ -93,6 +112,8 @@ impl Config {
                 header_read: Duration::from_secs(10),
                 idle: Duration::from_secs(90),
             },
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            metrics_max_connections: DEFAULT_METRICS_MAX_CONNECTIONS,
             default_request_timeout: Duration::from_secs(10),
             cluster: None,
         }
@@ -208,29 +229,41 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cluster: config.cluster.clone(),
     });
     let serving = tokio::spawn(listener::serve(
+        "webhook",
         listener,
-        acceptor,
+        listener::TlsHandshake { acceptor },
         router,
-        config.timeouts,
+        PortLimits {
+            timeouts: config.timeouts,
+            max_connections: config.max_connections,
+        },
         config.drain_timeout,
-        accepting_stopped,
+        Signals {
+            draining: triggered.clone(),
+            stop: accepting_stopped,
+        },
     ));
 
     let ops_router = ops::router(ops::OpsState {
         health: health.clone(),
         metrics,
     });
-    let mut ops_stopped = rest_stopped;
-    let operating = tokio::spawn(async move {
-        let served = axum::serve(ops_listener, ops_router)
-            .with_graceful_shutdown(async move {
-                stopped(&mut ops_stopped).await;
-            })
-            .await;
-        if let Err(err) = served {
-            tracing::error!(error = %err, "the operations port failed");
-        }
-    });
+    let operating = tokio::spawn(listener::serve(
+        "operations",
+        ops_listener,
+        listener::PlainHandshake,
+        ops_router,
+        PortLimits {
+            timeouts: config.timeouts,
+            max_connections: config.metrics_max_connections,
+        },
+        // The port stops last, once the webhook port has drained; its requests are short.
+        Duration::from_secs(1),
+        Signals {
+            draining: triggered.clone(),
+            stop: rest_stopped,
+        },
+    ));
 
     tracing::info!(%addr, %metrics_addr, "serving admission webhooks");
 

@@ -503,3 +503,73 @@ pub fn chained_pair() -> (String, String, String) {
         leaf_key.serialize_pem(),
     )
 }
+
+/// The real `bgppeer-webhook serve` binary, started in a shell that first sets the open-files
+/// limit (soft and hard) to `open_files`, on ephemeral localhost ports, with fresh certificates.
+pub struct BinaryServer {
+    pub child: std::process::Child,
+    pub certs: DevCerts,
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub metrics_addr: SocketAddr,
+    /// The JSON log lines after the start-up line.
+    pub lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl BinaryServer {
+    pub fn start(open_files: u32, extra_args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let certs = generate_certs();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tls.crt"), &certs.tls_cert_pem).unwrap();
+        std::fs::write(dir.path().join("tls.key"), &certs.tls_key_pem).unwrap();
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["--metrics-listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--tls-cert-file")
+            .arg(dir.path().join("tls.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.path().join("tls.key"))
+            .args(extra_args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started: Value = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the server did not start");
+            let event: Value = serde_json::from_str(&line).unwrap();
+            if event["message"] == "serving admission webhooks" {
+                break event;
+            }
+        };
+        Self {
+            child,
+            certs,
+            dir,
+            addr: started["addr"].as_str().unwrap().parse().unwrap(),
+            metrics_addr: started["metrics_addr"].as_str().unwrap().parse().unwrap(),
+            lines,
+        }
+    }
+}
+
+impl Drop for BinaryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
