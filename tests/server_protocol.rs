@@ -608,3 +608,76 @@ async fn idle_connections_on_one_port_do_not_starve_the_other() {
     );
     drop(idle);
 }
+
+/// Sends `request` on a fresh HTTP/1.1 TLS connection and reads the answer to the end.
+async fn raw_http1(server: &TestServer, request: &[u8]) -> String {
+    let mut tls = support::client_tls(&server.certs.ca_cert_pem, None);
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut stream = support::tls_connect(server.addr, tls).await.unwrap();
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(request).await;
+    let _ = stream.flush().await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("no answer");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_hyper_rejects_get_json_errors_too() {
+    let server = TestServer::start().await;
+    let long_uri = format!(
+        "POST /validate?{} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let many_headers = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\n{}Content-Length: 0\r\n\r\n",
+        (0..120)
+            .map(|i| format!("x-h{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let huge_header = format!(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nx-big: {}\r\nContent-Length: 0\r\n\r\n",
+        "v".repeat(500_000)
+    );
+    let bad_length = "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 12abc\r\n\r\n{}".to_owned();
+    let two_lengths = "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}".to_owned();
+    for (request, status, message) in [
+        (long_uri, 414, "the request URI is longer than 65534 bytes"),
+        (many_headers, 431, "the request headers are too large"),
+        (huge_header, 431, "the request headers are too large"),
+        (bad_length, 400, "Content-Length is malformed"),
+        (two_lengths, 400, "Content-Length is malformed"),
+    ] {
+        let answer = raw_http1(&server, request.as_bytes()).await;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("{answer:?}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{status}: {head}"
+        );
+        assert!(
+            head.contains("content-type: application/json"),
+            "{status}: {head}"
+        );
+        let json: Value =
+            serde_json::from_str(body).unwrap_or_else(|err| panic!("{status}: {err}: {body:?}"));
+        assert_eq!(json["code"], status);
+        assert!(
+            json["error"].as_str().unwrap().contains(message),
+            "{status}: {json}"
+        );
+    }
+    // The server is unharmed.
+    assert_eq!(
+        server
+            .client(HttpVersion::Http1)
+            .review("/validate", &delete_review())
+            .await
+            .status,
+        StatusCode::OK
+    );
+    server.stop().await;
+}
