@@ -263,3 +263,199 @@ async fn sigterm_during_a_request_stream_fails_no_request_and_exits_zero() {
         "{logs:#?}"
     );
 }
+
+/// One HTTP/1.1 answer read from a raw connection: its head, and whether the server closed the
+/// connection afterwards.
+async fn read_http1_answer<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(1) => head.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8(head).ok()?;
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(head)
+}
+
+/// What one keep-alive client saw across the shutdown.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Requests whose answer was complete.
+    answered: usize,
+    /// Requests sent that got no complete answer, or connections that could not be opened.
+    failures: Vec<String>,
+    /// Answers to requests sent after shutdown began without `Connection: close`.
+    kept_alive_after_shutdown: usize,
+    /// Connections the server did not close after answering with `Connection: close`.
+    not_closed: usize,
+}
+
+/// A raw HTTP/1.1 keep-alive client: sends POST /validate over one connection until told to
+/// stop or until the server announces `Connection: close`, then reconnects.
+fn raw_keep_alive_client(
+    addr: SocketAddr,
+    ca_pem: String,
+    stop: Arc<AtomicBool>,
+    shutdown_begun: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Seen> {
+    tokio::spawn(async move {
+        let body = serde_json::to_vec(&delete_review()).unwrap();
+        let request = [
+            format!(
+                "POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes(),
+            body,
+        ]
+        .concat();
+        let mut seen = Seen::default();
+        'connections: while !stop.load(Ordering::SeqCst) {
+            let mut tls = support::client_tls(&ca_pem, None);
+            tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+            let mut stream = match support::tls_connect(addr, tls).await {
+                Ok(stream) => stream,
+                Err(err) => {
+                    seen.failures.push(format!("connect: {err}"));
+                    break;
+                }
+            };
+            while !stop.load(Ordering::SeqCst) {
+                let after_shutdown = shutdown_begun.load(Ordering::SeqCst);
+                if let Err(err) = stream.write_all(&request).await {
+                    seen.failures.push(format!("write: {err}"));
+                    continue 'connections;
+                }
+                let Some(head) = read_http1_answer(&mut stream).await else {
+                    seen.failures.push("no complete answer".to_owned());
+                    continue 'connections;
+                };
+                seen.answered += 1;
+                let close = head
+                    .to_ascii_lowercase()
+                    .contains("\r\nconnection: close\r\n");
+                if after_shutdown && !close {
+                    seen.kept_alive_after_shutdown += 1;
+                }
+                if close {
+                    let mut rest = [0u8; 1];
+                    let closed =
+                        tokio::time::timeout(Duration::from_secs(1), stream.read(&mut rest)).await;
+                    if !matches!(closed, Ok(Ok(0) | Err(_))) {
+                        seen.not_closed += 1;
+                    }
+                    continue 'connections;
+                }
+            }
+        }
+        seen
+    })
+}
+
+/// HTTP/1.1 keep-alive clients send continuously through most of the shutdown delay, as the
+/// apiserver does until the endpoints drop the pod, then stop. Counted as failures: any request
+/// written that got no complete answer, and any connection that could not be opened (none
+/// should be refused: the port accepts until the delay ends). Every answer to a request sent
+/// after shutdown began carries `Connection: close` and the server then closes the connection,
+/// so that no idle keep-alive connection is left for a client to reuse when accepting stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn http1_keep_alive_clients_lose_no_request_across_shutdown() {
+    let delay = Duration::from_millis(1500);
+    let server = support::TestServer::start_with(|config| {
+        config.shutdown_delay = delay;
+    })
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let shutdown_begun = Arc::new(AtomicBool::new(false));
+    let raw: Vec<_> = (0..4)
+        .map(|_| {
+            raw_keep_alive_client(
+                server.addr,
+                server.certs.ca_cert_pem.clone(),
+                stop.clone(),
+                shutdown_begun.clone(),
+            )
+        })
+        .collect();
+    // Pooled hyper clients, as Go's transport pools connections.
+    let sent = Arc::new(AtomicUsize::new(0));
+    let pooled: Vec<_> = (0..2)
+        .map(|_| {
+            keep_sending(
+                server.client(HttpVersion::Http1),
+                stop.clone(),
+                sent.clone(),
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.shutdown.shutdown();
+    shutdown_begun.store(true, Ordering::SeqCst);
+    let before = sent.load(Ordering::SeqCst);
+    tokio::time::sleep(delay.mul_f64(0.8)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let mut answered = 0;
+    for client in raw {
+        let seen = client.await.unwrap();
+        assert!(seen.failures.is_empty(), "{seen:?}");
+        assert_eq!(seen.kept_alive_after_shutdown, 0, "{seen:?}");
+        assert_eq!(seen.not_closed, 0, "{seen:?}");
+        answered += seen.answered;
+    }
+    for client in pooled {
+        let failures = client.await.unwrap();
+        assert!(failures.is_empty(), "failed requests: {failures:?}");
+    }
+    assert!(
+        answered > 20,
+        "too few raw requests to mean anything: {answered}"
+    );
+    assert!(
+        sent.load(Ordering::SeqCst) > before + 10,
+        "too few pooled requests during the delay"
+    );
+
+    // A connection opened just before accepting stops, whose request is sent just after: it is
+    // answered, not cut off.
+    let mut tls = support::client_tls(&server.certs.ca_cert_pem, None);
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut late = support::tls_connect(server.addr, tls).await.unwrap();
+    tokio::time::sleep(delay.mul_f64(0.4)).await;
+    assert!(
+        tokio::net::TcpStream::connect(server.addr).await.is_err(),
+        "still accepting"
+    );
+    let body = serde_json::to_vec(&delete_review()).unwrap();
+    late.write_all(
+        format!(
+            "POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    late.write_all(&body).await.unwrap();
+    let head = read_http1_answer(&mut late)
+        .await
+        .expect("the request sent after accepting stopped got no answer");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    server.stop().await;
+}

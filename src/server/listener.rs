@@ -22,7 +22,9 @@
 //!   carries `Connection: close`, so that clients stop reusing connections while they are still
 //!   served. When `stop` turns true the loop stops accepting and asks every connection to finish
 //!   its in-flight requests and close (idle ones close at once; HTTP/2 ones get a GOAWAY), and
-//!   waits for them (bounded by the drain timeout).
+//!   waits for them (bounded by the drain timeout). An HTTP/1.1 connection accepted but not yet
+//!   asked anything is the exception: its first request may already be on the wire, so it is
+//!   answered (with `Connection: close`) rather than cut off.
 
 use std::future::Future;
 use std::io;
@@ -304,6 +306,10 @@ async fn connection<H: Handshake>(
 
     let mut stop = signals.stop;
     let mut closing = false;
+    // Accepting stopped before an HTTP/1.1 client sent its first request: its request may be on
+    // the wire already, and closing now would lose it. It is served instead (its answer says
+    // `Connection: close`), or the connection closes at the first-request deadline.
+    let mut awaiting_first_request = false;
     loop {
         let deadline = next_deadline(&activity, first_request_deadline, timeouts.idle);
         tokio::select! {
@@ -313,9 +319,13 @@ async fn connection<H: Handshake>(
                 }
                 return;
             }
-            _ = super::stopped(&mut stop), if !closing => {
-                closing = true;
-                connection.as_mut().graceful_shutdown();
+            _ = super::stopped(&mut stop), if !closing && !awaiting_first_request => {
+                if activity.has_started() || protocol == Protocol::Http2 {
+                    closing = true;
+                    connection.as_mut().graceful_shutdown();
+                } else {
+                    awaiting_first_request = true;
+                }
             }
             // A connection whose first request started just as it was chosen for eviction keeps
             // serving it: the request matters more than one connection over the cap.
