@@ -142,14 +142,16 @@ async fn a_broken_update_keeps_the_old_pair() {
     let tls = || support::client_tls(&server.certs.ca_cert_pem, None);
 
     // Certificate and key that do not belong together.
+    // (A broken pair is read again after the settle time before it is counted.)
+    let settled = bgppeer_webhook::server::reload::FAILURE_SETTLE + Duration::from_millis(600);
     server
         .volume
         .update(&other.tls_cert_pem, &server.certs.tls_key_pem);
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(settled).await;
     assert_eq!(served_leaf(&server, tls()).await, old_leaf);
     // Garbage.
     server.volume.update("not a certificate", "not a key");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(settled).await;
     assert_eq!(served_leaf(&server, tls()).await, old_leaf);
 
     let (status, _) = server.ops_get("/readyz").await;
@@ -282,4 +284,125 @@ async fn serves_a_certificate_chain() {
         StatusCode::OK
     );
     server.stop().await;
+}
+
+/// `bgppeer_webhook_tls_reloads_total` for `result`, read from /metrics.
+async fn reloads(metrics_addr: std::net::SocketAddr, result: &str) -> u64 {
+    let (_, metrics) = support::ops_get(metrics_addr, "/metrics").await;
+    let prefix = format!("bgppeer_webhook_tls_reloads_total{{result=\"{result}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix} in {metrics}"))
+        .parse()
+        .unwrap()
+}
+
+/// Replaces `path` by a rename, as `mv` and most rotation tools do.
+fn rename_into(path: &std::path::Path, contents: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_by_two_renames_is_not_a_failure() {
+    let server = support::BinaryServer::start(
+        4096,
+        &["--cert-check-interval", "1h", "--log-level", "debug"],
+    );
+    let cert = server.dir.path().join("tls.crt");
+    let key = server.dir.path().join("tls.key");
+    let next = support::generate_certs();
+    let trust = [server.certs.ca_cert_pem.as_str(), next.ca_cert_pem.as_str()];
+
+    // Requests keep flowing throughout.
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        let client = WebhookClient::with_tls(
+            server.addr,
+            support::client_tls_trusting(&trust),
+            HttpVersion::Http2,
+        );
+        tokio::spawn(async move {
+            let mut failures = Vec::new();
+            let mut sent = 0;
+            while !stop.load(Ordering::SeqCst) {
+                match client
+                    .post(
+                        "/validate?timeout=5s",
+                        Some("application/json"),
+                        serde_json::to_vec(&delete_review()).unwrap(),
+                    )
+                    .await
+                {
+                    Ok(answer) if answer.status == StatusCode::OK => {}
+                    other => failures.push(format!("{other:?}")),
+                }
+                sent += 1;
+            }
+            (sent, failures)
+        })
+    };
+
+    // Certificate first, then the key, 300 ms apart (less than the settle time).
+    rename_into(&cert, &next.tls_cert_pem);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    rename_into(&key, &next.tls_key_pem);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while reloads(server.metrics_addr, "success").await == 0 {
+        assert!(Instant::now() < deadline, "the new pair was not loaded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tls = support::client_tls_trusting(&trust);
+    assert_eq!(
+        support::peer_leaf(&support::tls_connect(server.addr, tls).await.unwrap()),
+        support::leaf_der(&next.tls_cert_pem)
+    );
+    // Back to back, under load.
+    rename_into(&cert, &server.certs.tls_cert_pem);
+    rename_into(&key, &server.certs.tls_key_pem);
+    while reloads(server.metrics_addr, "success").await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the second rotation was not loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(bgppeer_webhook::server::reload::FAILURE_SETTLE).await;
+    assert_eq!(reloads(server.metrics_addr, "failure").await, 0);
+    stop.store(true, Ordering::SeqCst);
+    let (sent, failures) = sender.await.unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+    assert!(sent > 10, "too few requests to mean anything: {sent}");
+    let logs: Vec<String> = server.lines.try_iter().collect();
+    assert!(
+        !logs.iter().any(|line| line.contains("\"ERROR\"")),
+        "{logs:#?}"
+    );
+    assert!(
+        logs.iter().any(|line| line.contains("cannot be used yet")),
+        "the half-done rotation was not seen: {logs:#?}"
+    );
+
+    // A mismatch that persists is one failure, logged once.
+    rename_into(&cert, &next.tls_cert_pem);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while reloads(server.metrics_addr, "failure").await == 0 {
+        assert!(Instant::now() < deadline, "the mismatch was not reported");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(reloads(server.metrics_addr, "failure").await, 1);
+    let errors: Vec<String> = server
+        .lines
+        .try_iter()
+        .filter(|line| line.contains("\"ERROR\""))
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("cannot serve the certificate"),
+        "{errors:#?}"
+    );
 }

@@ -6,6 +6,11 @@
 //! (overlay filesystems, watch limits), also re-reads the files periodically. Only a changed
 //! pair is loaded; a broken one (unparsable, key not matching, expired) is logged and counted,
 //! and the old pair keeps being served.
+//!
+//! Replacing the two files one after the other (two renames, or two writes) shows, between the
+//! two steps, a new certificate with the old key. A changed pair that cannot be loaded is
+//! therefore read again after [`FAILURE_SETTLE`] and only counted as a failure if it is still
+//! broken then.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +26,13 @@ use super::tls::{LoadedPair, PairSource, SwappableResolver, load_pair};
 /// How long to wait after a file event for the rest of an update to land before reading.
 const SETTLE: Duration = Duration::from_millis(100);
 
+/// How long a changed pair that cannot be loaded gets to become valid before it is reported.
+/// A two-file rotation leaves the certificate and key mismatched for the time between its two
+/// steps: milliseconds for two renames, longer for a tool writing the files one by one under
+/// load. One second covers that with a wide margin and delays a real failure's report by no
+/// more.
+pub const FAILURE_SETTLE: Duration = Duration::from_secs(1);
+
 /// What a check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -30,6 +42,9 @@ pub enum Outcome {
     Reloaded,
     /// The files changed but cannot be used; the old pair is still served.
     Failed,
+    /// The files changed but cannot be used yet: possibly a rotation half done. Check again
+    /// with [`Reloader::check_settled`] after [`FAILURE_SETTLE`]; nothing was reported.
+    Settling,
 }
 
 /// Compares the files on disk with the pair in use and swaps in a changed, valid pair.
@@ -67,11 +82,22 @@ impl Reloader {
         }
     }
 
-    /// Reads the files and swaps in the pair if it changed and is valid at `now`.
+    /// Reads the files and swaps in the pair if it changed and is valid at `now`. A changed pair
+    /// that cannot be used is not reported yet: the answer is [`Outcome::Settling`].
     pub fn check(&mut self, now: SystemTime) -> Outcome {
+        self.check_reporting(now, false)
+    }
+
+    /// Like [`check`](Self::check), after the settle time: a changed pair that still cannot be
+    /// used is logged and counted as a failure (once for the same contents).
+    pub fn check_settled(&mut self, now: SystemTime) -> Outcome {
+        self.check_reporting(now, true)
+    }
+
+    fn check_reporting(&mut self, now: SystemTime, report: bool) -> Outcome {
         let source = match PairSource::read(&self.cert_path, &self.key_path) {
             Ok(source) => source,
-            Err(err) => return self.reject(Err(err.to_string())),
+            Err(err) => return self.reject(Err(err.to_string()), report),
         };
         if source == self.served {
             self.rejected = None;
@@ -94,7 +120,7 @@ impl Reloader {
             }
             Err(err) => {
                 let message = err.to_string();
-                match self.reject(Ok(source)) {
+                match self.reject(Ok(source), report) {
                     Outcome::Failed => {
                         tracing::error!(error = %message, "still serving the previous certificate");
                         Outcome::Failed
@@ -105,9 +131,16 @@ impl Reloader {
         }
     }
 
-    fn reject(&mut self, what: Result<PairSource, String>) -> Outcome {
+    fn reject(&mut self, what: Result<PairSource, String>, report: bool) -> Outcome {
         if self.rejected.as_ref() == Some(&what) {
             return Outcome::Unchanged;
+        }
+        if !report {
+            tracing::debug!(
+                settle_ms = FAILURE_SETTLE.as_millis() as u64,
+                "the certificate files changed but cannot be used yet; reading them again soon"
+            );
+            return Outcome::Settling;
         }
         if let Err(message) = &what {
             tracing::error!(error = %message, "cannot read the serving certificate; still serving the previous one");
@@ -168,7 +201,14 @@ pub async fn run(mut reloader: Reloader, interval: Duration, mut stop: watch::Re
                 while events.try_recv().is_ok() {}
             }
         }
-        reloader.check(SystemTime::now());
+        if reloader.check(SystemTime::now()) == Outcome::Settling {
+            tokio::select! {
+                _ = super::stopped(&mut stop) => return,
+                _ = tokio::time::sleep(FAILURE_SETTLE) => {}
+            }
+            while events.try_recv().is_ok() {}
+            reloader.check_settled(SystemTime::now());
+        }
     }
 }
 
@@ -215,19 +255,45 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(reloader.check(now), Outcome::Unchanged);
 
+        // Half a rotation: the new certificate with the old key settles, then loads.
         let second = generate();
         std::fs::write(&cert, &second.tls_cert_pem).unwrap();
-        assert_eq!(reloader.check(now), Outcome::Failed, "key of the old pair");
-        assert_eq!(reloader.check(now), Outcome::Unchanged, "reported once");
+        assert_eq!(
+            reloader.check(now),
+            Outcome::Settling,
+            "key of the old pair"
+        );
         assert_eq!(resolver.current().cert, initial.key.cert);
-
         std::fs::write(&key, &second.tls_key_pem).unwrap();
-        assert_eq!(reloader.check(now), Outcome::Reloaded);
+        assert_eq!(reloader.check_settled(now), Outcome::Reloaded);
         assert_ne!(resolver.current().cert, initial.key.cert);
         assert_eq!(health.readiness(now), Ok(()));
 
+        // A mismatch that persists is reported once.
+        let third = generate();
+        std::fs::write(&cert, &third.tls_cert_pem).unwrap();
+        assert_eq!(reloader.check(now), Outcome::Settling);
+        assert_eq!(
+            reloader.check_settled(now),
+            Outcome::Failed,
+            "still mismatched"
+        );
+        assert_eq!(reloader.check(now), Outcome::Unchanged, "reported once");
+        assert_eq!(
+            reloader.check_settled(now),
+            Outcome::Unchanged,
+            "reported once"
+        );
+        std::fs::write(&cert, &second.tls_cert_pem).unwrap();
+        assert_eq!(
+            reloader.check(now),
+            Outcome::Unchanged,
+            "back to the served pair"
+        );
+
         std::fs::remove_file(&key).unwrap();
-        assert_eq!(reloader.check(now), Outcome::Failed, "missing file");
+        assert_eq!(reloader.check(now), Outcome::Settling, "missing file");
+        assert_eq!(reloader.check_settled(now), Outcome::Failed, "missing file");
         assert_eq!(reloader.check(now), Outcome::Unchanged, "reported once");
         std::fs::write(&key, &second.tls_key_pem).unwrap();
         assert_eq!(
