@@ -599,6 +599,24 @@ async fn idle_connections_on_one_port_do_not_starve_the_other() {
         StatusCode::OK
     );
 
+    // The caps held, and /metrics says how often they were hit.
+    let (_, metrics) = support::ops_get(server.metrics_addr, "/metrics").await;
+    let value = |series: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in {metrics}"))
+    };
+    // (One more than the cap while an evicted connection is still closing.)
+    assert!(value("bgppeer_webhook_open_connections{port=\"operations\"}") <= 8 + 1);
+    assert!(value("bgppeer_webhook_open_connections{port=\"webhook\"}") <= 16 + 1);
+    for port in ["operations", "webhook"] {
+        let evicted = value(&format!(
+            "bgppeer_webhook_connections_over_limit_total{{port=\"{port}\",action=\"evicted\"}}"
+        ));
+        assert!(evicted >= 150, "{port}: {evicted}");
+    }
+
     let logs: Vec<String> = server.lines.try_iter().collect();
     assert!(
         !logs

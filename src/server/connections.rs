@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+
+use super::metrics::PortMetrics;
 use tokio::time::Instant;
 
 /// Requests in flight on one connection, when it was last busy, and whether it must give up its
@@ -101,6 +103,7 @@ impl Drop for Busy {
 pub struct Slots {
     max: usize,
     inner: Mutex<Inner>,
+    metrics: PortMetrics,
 }
 
 #[derive(Debug, Default)]
@@ -141,11 +144,12 @@ pub enum Admission {
 }
 
 impl Slots {
-    /// Room for `max` connections (at least one).
-    pub fn new(max: usize) -> Arc<Self> {
+    /// Room for `max` connections (at least one), counted in `metrics`.
+    pub fn new(max: usize, metrics: PortMetrics) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
             inner: Mutex::new(Inner::default()),
+            metrics,
         })
     }
 
@@ -169,12 +173,16 @@ impl Slots {
         let evicted = if inner.open.len() >= self.max {
             match inner.evictable() {
                 Some(activity) => {
+                    self.metrics.evicted.inc();
                     activity.evicting.store(true, Ordering::SeqCst);
                     // `notify_one` keeps the notification if the task is not waiting yet.
                     activity.evicted.notify_one();
                     true
                 }
-                None => return Admission::Full,
+                None => {
+                    self.metrics.refused.inc();
+                    return Admission::Full;
+                }
             }
         } else {
             false
@@ -183,6 +191,7 @@ impl Slots {
         inner.next_id = inner.next_id.wrapping_add(1);
         let activity = Arc::new(Activity::new());
         inner.open.insert(id, activity.clone());
+        self.metrics.open.set(inner.open.len() as i64);
         let slot = Slot {
             slots: self.clone(),
             id,
@@ -213,7 +222,9 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        lock(&self.slots.inner).open.remove(&self.id);
+        let mut inner = lock(&self.slots.inner);
+        inner.open.remove(&self.id);
+        self.slots.metrics.open.set(inner.open.len() as i64);
     }
 }
 
@@ -234,7 +245,8 @@ mod tests {
 
     #[tokio::test]
     async fn at_the_cap_the_oldest_silent_connection_makes_room() {
-        let slots = Slots::new(2);
+        let metrics = PortMetrics::default();
+        let slots = Slots::new(2, metrics.clone());
         let first = slot(slots.admit());
         let second = slot(slots.admit());
         assert_eq!(slots.open(), 2);
@@ -258,6 +270,14 @@ mod tests {
         drop(third.activity().begin());
         assert!(!slots.has_room());
         assert!(matches!(slots.admit(), Admission::Full));
+        assert_eq!(
+            (
+                metrics.open.get(),
+                metrics.evicted.get(),
+                metrics.refused.get()
+            ),
+            (2, 1, 1)
+        );
         // A closing connection frees its place.
         drop(first);
         assert!(slots.has_room());

@@ -46,6 +46,7 @@ use tokio_rustls::server::TlsStream;
 use tower::ServiceExt;
 
 use super::connections::{Activity, Admission, Slot, Slots};
+use super::metrics::PortMetrics;
 use super::protocol_errors::JsonProtocolErrors;
 
 /// How long an HTTP/2 keep-alive ping may go unanswered before the connection is closed.
@@ -152,18 +153,37 @@ impl Handshake for PlainHandshake {
     }
 }
 
-/// Accepts connections on `listener` until `signals.stop` turns true, then drains them for at
-/// most `drain`. `port` names the port in logs.
-pub async fn serve<H: Handshake>(
-    port: &'static str,
-    listener: TcpListener,
-    handshake: H,
-    router: Router,
-    limits: PortLimits,
-    drain: Duration,
-    signals: Signals,
-) {
-    let slots = Slots::new(limits.max_connections);
+/// One port: where it listens, how connections start, what it serves and within which limits.
+pub struct Port<H> {
+    /// The port's name in logs and metrics (`webhook`, `operations`).
+    pub name: &'static str,
+    /// The bound listener.
+    pub listener: TcpListener,
+    /// How an accepted socket becomes an HTTP byte stream.
+    pub handshake: H,
+    /// The HTTP routes.
+    pub router: Router,
+    /// Connection cap and timeouts.
+    pub limits: PortLimits,
+    /// How long open connections get to finish once accepting stops.
+    pub drain: Duration,
+    /// The port's connection series.
+    pub metrics: PortMetrics,
+}
+
+/// Accepts connections on the port until `signals.stop` turns true, then drains them for at
+/// most the port's drain time.
+pub async fn serve<H: Handshake>(port: Port<H>, signals: Signals) {
+    let Port {
+        name: port,
+        listener,
+        handshake,
+        router,
+        limits,
+        drain,
+        metrics,
+    } = port;
+    let slots = Slots::new(limits.max_connections, metrics);
     let mut connections = JoinSet::new();
     let mut stop = signals.stop.clone();
     let mut last_accept_error: Option<Instant> = None;

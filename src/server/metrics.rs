@@ -73,6 +73,7 @@ pub struct Metrics {
     cert_not_after: Gauge,
     reloads: Family<ReloadLabels, Counter>,
     cluster_checks_skipped: Family<SkipLabels, Counter>,
+    connections: ConnectionMetrics,
 }
 
 impl Default for Metrics {
@@ -131,6 +132,7 @@ impl Metrics {
              unreachable), by reason",
             cluster_checks_skipped.clone(),
         );
+        let connections = ConnectionMetrics::register(&mut registry);
         for webhook in Webhook::ALL {
             in_flight.get_or_create(&webhook_labels(webhook)).set(0);
         }
@@ -148,7 +150,13 @@ impl Metrics {
             cert_not_after,
             reloads,
             cluster_checks_skipped,
+            connections,
         }
+    }
+
+    /// The connection series of one port (`webhook` or `operations`).
+    pub fn port(&self, port: &'static str) -> PortMetrics {
+        self.connections.port(port)
     }
 
     /// Counts a request that started; the returned guard counts it finished when dropped, so an
@@ -216,6 +224,82 @@ impl Metrics {
     }
 }
 
+// ---- Connections of both ports (the accept loop in `listener`) ----
+
+/// Labels of `bgppeer_webhook_open_connections`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PortLabels {
+    /// `webhook` (the HTTPS port) or `operations` (the metrics port).
+    pub port: String,
+}
+
+/// Labels of `bgppeer_webhook_connections_over_limit_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OverLimitLabels {
+    /// `webhook` or `operations`.
+    pub port: String,
+    /// `evicted` (a silent connection closed to make room) or `refused` (a new connection
+    /// closed because every open one had served requests).
+    pub action: String,
+}
+
+/// The connection series of both ports.
+#[derive(Debug, Clone)]
+struct ConnectionMetrics {
+    open: Family<PortLabels, Gauge>,
+    over_limit: Family<OverLimitLabels, Counter>,
+}
+
+impl ConnectionMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            open: Family::default(),
+            over_limit: Family::default(),
+        };
+        registry.register(
+            "bgppeer_webhook_open_connections",
+            "Connections open on each port",
+            metrics.open.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_connections_over_limit",
+            "Connections closed because a port was at its connection limit, by action",
+            metrics.over_limit.clone(),
+        );
+        for port in ["webhook", "operations"] {
+            metrics.port(port);
+        }
+        metrics
+    }
+
+    fn port(&self, port: &'static str) -> PortMetrics {
+        let over_limit = |action: &str| {
+            self.over_limit.get_or_create_owned(&OverLimitLabels {
+                port: port.to_owned(),
+                action: action.to_owned(),
+            })
+        };
+        PortMetrics {
+            open: self.open.get_or_create_owned(&PortLabels {
+                port: port.to_owned(),
+            }),
+            evicted: over_limit("evicted"),
+            refused: over_limit("refused"),
+        }
+    }
+}
+
+/// The connection series of one port, already labelled.
+#[derive(Debug, Clone, Default)]
+pub struct PortMetrics {
+    /// Connections open now.
+    pub open: Gauge,
+    /// Silent connections closed to make room for a new one.
+    pub evicted: Counter,
+    /// New connections closed because every open one had served requests.
+    pub refused: Counter,
+}
+
 /// Decrements the in-flight gauge when dropped.
 #[derive(Debug)]
 pub struct InFlight {
@@ -263,6 +347,8 @@ mod tests {
             "bgppeer_webhook_tls_cert_not_after_seconds 1800000000",
             "bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0",
             "bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1",
+            "bgppeer_webhook_open_connections{port=\"webhook\"} 0",
+            "bgppeer_webhook_connections_over_limit_total{port=\"operations\",action=\"evicted\"} 0",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

@@ -229,15 +229,18 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         cluster: config.cluster.clone(),
     });
     let serving = tokio::spawn(listener::serve(
-        "webhook",
-        listener,
-        listener::TlsHandshake { acceptor },
-        router,
-        PortLimits {
-            timeouts: config.timeouts,
-            max_connections: config.max_connections,
+        listener::Port {
+            name: "webhook",
+            listener,
+            handshake: listener::TlsHandshake { acceptor },
+            router,
+            limits: PortLimits {
+                timeouts: config.timeouts,
+                max_connections: config.max_connections,
+            },
+            drain: config.drain_timeout,
+            metrics: metrics.port("webhook"),
         },
-        config.drain_timeout,
         Signals {
             draining: triggered.clone(),
             stop: accepting_stopped,
@@ -246,19 +249,22 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
     let ops_router = ops::router(ops::OpsState {
         health: health.clone(),
-        metrics,
+        metrics: metrics.clone(),
     });
     let operating = tokio::spawn(listener::serve(
-        "operations",
-        ops_listener,
-        listener::PlainHandshake,
-        ops_router,
-        PortLimits {
-            timeouts: config.timeouts,
-            max_connections: config.metrics_max_connections,
+        listener::Port {
+            name: "operations",
+            listener: ops_listener,
+            handshake: listener::PlainHandshake,
+            router: ops_router,
+            limits: PortLimits {
+                timeouts: config.timeouts,
+                max_connections: config.metrics_max_connections,
+            },
+            // The port stops last, once the webhook port has drained; its requests are short.
+            drain: Duration::from_secs(1),
+            metrics: metrics.port("operations"),
         },
-        // The port stops last, once the webhook port has drained; its requests are short.
-        Duration::from_secs(1),
         Signals {
             draining: triggered.clone(),
             stop: rest_stopped,
