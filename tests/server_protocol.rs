@@ -533,7 +533,7 @@ async fn the_operations_port_closes_silent_and_idle_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_on_one_port_do_not_starve_the_other() {
     let server = support::BinaryServer::start(
-        128,
+        "-n 128",
         &[
             "--max-connections",
             "16",
@@ -698,4 +698,55 @@ async fn requests_hyper_rejects_get_json_errors_too() {
         StatusCode::OK
     );
     server.stop().await;
+}
+
+/// The open-files limit of a running process, `(soft, hard)`, from /proc.
+fn open_files_limit(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap();
+    let mut fields = line["Max open files".len()..].split_whitespace();
+    (
+        fields.next().unwrap().to_owned(),
+        fields.next().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_files_limit_is_raised_and_checked_against_the_caps() {
+    // A soft limit below the hard one is raised to it, as Go programs do.
+    let raised = support::BinaryServer::start("-S -n 100", &[]);
+    let (soft, hard) = open_files_limit(raised.child.id());
+    assert_eq!(soft, hard);
+    assert_ne!(soft, "100");
+    assert!(
+        !raised.startup.iter().any(|line| line.contains("\"WARN\"")),
+        "{:#?}",
+        raised.startup
+    );
+
+    // A hard limit the caps do not fit in is warned about, once, at start-up.
+    let low = support::BinaryServer::start("-n 200", &[]);
+    assert_eq!(
+        open_files_limit(low.child.id()),
+        ("200".to_owned(), "200".to_owned())
+    );
+    let warnings: Vec<&String> = low
+        .startup
+        .iter()
+        .filter(|line| line.contains("\"WARN\""))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:#?}", low.startup);
+    let warning: Value = serde_json::from_str(warnings[0]).unwrap();
+    assert_eq!(warning["limit"], 200);
+    assert_eq!(warning["needed"], 1024 + 64 + 64);
+    assert!(
+        warning["message"]
+            .as_str()
+            .unwrap()
+            .contains("--max-connections plus --metrics-max-connections"),
+        "{warning}"
+    );
 }

@@ -308,7 +308,7 @@ fn rename_into(path: &std::path::Path, contents: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_by_two_renames_is_not_a_failure() {
     let server = support::BinaryServer::start(
-        4096,
+        "-n 4096",
         &["--cert-check-interval", "1h", "--log-level", "debug"],
     );
     let cert = server.dir.path().join("tls.crt");

@@ -504,20 +504,23 @@ pub fn chained_pair() -> (String, String, String) {
     )
 }
 
-/// The real `bgppeer-webhook serve` binary, started in a shell that first sets the open-files
-/// limit (soft and hard) to `open_files`, on ephemeral localhost ports, with fresh certificates.
+/// The real `bgppeer-webhook serve` binary, started in a shell that first runs
+/// `ulimit <ulimit>` (for example `-n 128`: soft and hard open-files limit), on ephemeral
+/// localhost ports, with fresh certificates.
 pub struct BinaryServer {
     pub child: std::process::Child,
     pub certs: DevCerts,
     pub dir: tempfile::TempDir,
     pub addr: SocketAddr,
     pub metrics_addr: SocketAddr,
+    /// The JSON log lines before the start-up line.
+    pub startup: Vec<String>,
     /// The JSON log lines after the start-up line.
     pub lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl BinaryServer {
-    pub fn start(open_files: u32, extra_args: &[&str]) -> Self {
+    pub fn start(ulimit: &str, extra_args: &[&str]) -> Self {
         use std::io::BufRead;
         let certs = generate_certs();
         let dir = tempfile::tempdir().unwrap();
@@ -525,7 +528,7 @@ impl BinaryServer {
         std::fs::write(dir.path().join("tls.key"), &certs.tls_key_pem).unwrap();
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(format!("ulimit {ulimit} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_bgppeer-webhook"))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(["--metrics-listen", "127.0.0.1:0", "--log-format", "json"])
@@ -547,6 +550,7 @@ impl BinaryServer {
                 }
             }
         });
+        let mut startup = Vec::new();
         let started: Value = loop {
             let line = lines
                 .recv_timeout(Duration::from_secs(10))
@@ -555,6 +559,7 @@ impl BinaryServer {
             if event["message"] == "serving admission webhooks" {
                 break event;
             }
+            startup.push(line);
         };
         Self {
             child,
@@ -562,6 +567,7 @@ impl BinaryServer {
             dir,
             addr: started["addr"].as_str().unwrap().parse().unwrap(),
             metrics_addr: started["metrics_addr"].as_str().unwrap().parse().unwrap(),
+            startup,
             lines,
         }
     }
