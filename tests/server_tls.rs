@@ -346,9 +346,9 @@ async fn rotation_by_two_renames_is_not_a_failure() {
         })
     };
 
-    // Certificate first, then the key, 300 ms apart (less than the settle time).
+    // Certificate first, then the key, 500 ms apart (less than the settle time).
     rename_into(&cert, &next.tls_cert_pem);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     rename_into(&key, &next.tls_key_pem);
     let deadline = Instant::now() + Duration::from_secs(5);
     while reloads(server.metrics_addr, "success").await == 0 {

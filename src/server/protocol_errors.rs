@@ -172,9 +172,26 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonProtocolErrors<S> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 
-    /// Not vectored, so that hyper hands each response head over in one contiguous write.
+    /// Not vectored while enabled, so that hyper hands each response head over in one
+    /// contiguous write.
     fn is_write_vectored(&self) -> bool {
-        false
+        !self.enabled && self.inner.is_write_vectored()
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        if self.enabled {
+            // Unused by hyper (see `is_write_vectored`); one buffer at a time keeps the check.
+            let first = bufs
+                .iter()
+                .find(|buf| !buf.is_empty())
+                .map_or(&[][..], |buf| &**buf);
+            return self.poll_write(cx, first);
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 }
 
