@@ -73,6 +73,11 @@ pub struct Metrics {
     cert_not_after: Gauge,
     reloads: Family<ReloadLabels, Counter>,
     cluster_checks_skipped: Family<SkipLabels, Counter>,
+    review_slots: Gauge,
+    reviews_waiting: Gauge,
+    reviews_running: Gauge,
+    reviews_rejected: Counter,
+    panics: Counter,
 }
 
 impl Default for Metrics {
@@ -95,6 +100,11 @@ impl Metrics {
         let cert_not_after = Gauge::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
         let cluster_checks_skipped = Family::<SkipLabels, Counter>::default();
+        let review_slots = Gauge::default();
+        let reviews_waiting = Gauge::default();
+        let reviews_running = Gauge::default();
+        let reviews_rejected = Counter::default();
+        let panics = Counter::default();
         registry.register(
             "controller_runtime_webhook_requests",
             "Total number of admission requests by HTTP status code",
@@ -131,6 +141,33 @@ impl Metrics {
              unreachable), by reason",
             cluster_checks_skipped.clone(),
         );
+        registry.register(
+            "bgppeer_webhook_max_concurrent_reviews",
+            "How many admission decisions may run at once (--max-concurrent-reviews)",
+            review_slots.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_waiting",
+            "Admission requests waiting for a free decision slot",
+            reviews_waiting.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_running",
+            "Decision slots in use: decoding or deciding work running now, including work whose \
+             request has already been answered",
+            reviews_running.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_rejected",
+            "Admission requests answered 503 because no decision slot freed up within their time \
+             budget (the webhook was at --max-concurrent-reviews)",
+            reviews_rejected.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_panics",
+            "Panics caught while handling a request (each answered with HTTP 500); any is a bug",
+            panics.clone(),
+        );
         for webhook in Webhook::ALL {
             in_flight.get_or_create(&webhook_labels(webhook)).set(0);
         }
@@ -148,6 +185,11 @@ impl Metrics {
             cert_not_after,
             reloads,
             cluster_checks_skipped,
+            review_slots,
+            reviews_waiting,
+            reviews_running,
+            reviews_rejected,
+            panics,
         }
     }
 
@@ -208,6 +250,38 @@ impl Metrics {
             .inc();
     }
 
+    /// Records how many decisions may run at once.
+    pub fn set_review_slots(&self, limit: usize) {
+        self.review_slots
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a request waiting for a decision slot until the guard is dropped.
+    pub fn review_waiting(&self) -> InFlight {
+        self.reviews_waiting.inc();
+        InFlight {
+            gauge: self.reviews_waiting.clone(),
+        }
+    }
+
+    /// Counts a decision slot in use until the guard is dropped.
+    pub fn review_running(&self) -> InFlight {
+        self.reviews_running.inc();
+        InFlight {
+            gauge: self.reviews_running.clone(),
+        }
+    }
+
+    /// Counts a request refused because no decision slot freed up within its budget.
+    pub fn observe_review_rejected(&self) {
+        self.reviews_rejected.inc();
+    }
+
+    /// Counts a panic caught while handling a request.
+    pub fn observe_panic(&self) {
+        self.panics.inc();
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
@@ -216,7 +290,7 @@ impl Metrics {
     }
 }
 
-/// Decrements the in-flight gauge when dropped.
+/// Decrements a gauge (requests in flight, reviews waiting or running) when dropped.
 #[derive(Debug)]
 pub struct InFlight {
     gauge: Gauge,
@@ -263,6 +337,10 @@ mod tests {
             "bgppeer_webhook_tls_cert_not_after_seconds 1800000000",
             "bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0",
             "bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1",
+            "bgppeer_webhook_reviews_waiting 0",
+            "bgppeer_webhook_reviews_running 0",
+            "bgppeer_webhook_reviews_rejected_total 0",
+            "bgppeer_webhook_panics_total 0",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

@@ -17,6 +17,7 @@
 //! - [`webhook`]: `/validate` and `/mutate` over HTTP.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
 //! - [`body`]: reading a request body within the size limit.
+//! - [`slots`]: at most `--max-concurrent-reviews` decisions at once.
 //! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ pub mod listener;
 pub mod metrics;
 pub mod ops;
 pub mod reload;
+pub mod slots;
 pub mod tls;
 pub mod webhook;
 
@@ -73,6 +75,12 @@ pub struct Config {
     pub default_request_timeout: Duration,
     /// The cluster checks `/validate` runs on BGPPeers, when enabled (`--cluster-checks`).
     pub cluster: Option<crate::cluster::Checker>,
+    /// How many admission decisions may run at once; requests beyond it wait for a slot within
+    /// their time budget (`--max-concurrent-reviews`, default: the CPU count).
+    pub max_concurrent_reviews: usize,
+    /// Test-only (see [`webhook::DecisionHook`]): never set outside Rust tests.
+    #[doc(hidden)]
+    pub before_decision: Option<webhook::DecisionHook>,
 }
 
 impl Config {
@@ -95,6 +103,8 @@ impl Config {
             },
             default_request_timeout: Duration::from_secs(10),
             cluster: None,
+            max_concurrent_reviews: slots::default_limit(),
+            before_decision: None,
         }
     }
 }
@@ -206,6 +216,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_body_bytes: config.max_body_bytes,
         default_timeout: config.default_request_timeout,
         cluster: config.cluster.clone(),
+        slots: slots::ReviewSlots::new(config.max_concurrent_reviews, metrics.clone()),
+        before_decision: config.before_decision.clone(),
     });
     let serving = tokio::spawn(listener::serve(
         listener,
