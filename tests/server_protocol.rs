@@ -6,6 +6,8 @@ mod support;
 use std::time::Duration;
 
 use hyper::StatusCode;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use support::{HttpVersion, TestServer, peer, review};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -435,4 +437,219 @@ async fn arbitrary_bytes_never_hurt_the_server() {
         StatusCode::OK
     );
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_the_apiserver_cannot_send_fall_back_to_the_default() {
+    let server = TestServer::start().await;
+    let body = serde_json::to_vec(&delete_review()).unwrap();
+    for version in BOTH {
+        let client = server.client(version);
+        for timeout in [
+            "4000000000000000h",
+            "2562047h",
+            "99999999999999999999h",
+            "1e400s",
+            &"9".repeat(10_000),
+            "0",
+            "-5s",
+            "500ms",
+            "31s",
+            "NaN",
+        ] {
+            let answer = client
+                .post(
+                    &format!("/validate?timeout={timeout}"),
+                    Some("application/json"),
+                    body.clone(),
+                )
+                .await
+                .unwrap_or_else(|err| panic!("{version:?} timeout={timeout:.40}: {err}"));
+            assert_eq!(answer.status, StatusCode::OK, "{version:?} {timeout:.40}");
+            assert_eq!(answer.json()["response"]["allowed"], true);
+        }
+    }
+    let (_, metrics) = server.ops_get("/metrics").await;
+    assert!(
+        metrics.contains("bgppeer_webhook_panics_total 0"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+/// JSON text of any shape, with the names of AdmissionReview and BGPPeer fields among the keys
+/// so that values of every type reach every level of the decoder.
+fn any_json() -> impl Strategy<Value = String> {
+    let number = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>()
+            .prop_filter("finite", |n| n.is_finite())
+            .prop_map(|n| n.to_string()),
+        "-?(0|[1-9][0-9]{0,59})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,5})?",
+    ];
+    let string = prop_oneof![
+        any::<String>(),
+        "[a-z0-9.:/-]{0,40}",
+        Just("\u{0}\n\u{1b}[31m\u{202e}".to_owned()),
+        Just("x".repeat(70_000)),
+    ]
+    .prop_map(|text| serde_json::to_string(&text).unwrap());
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        number,
+        string,
+    ];
+    let key = prop_oneof![
+        Just("apiVersion"),
+        Just("kind"),
+        Just("metadata"),
+        Just("name"),
+        Just("labels"),
+        Just("annotations"),
+        Just("deletionTimestamp"),
+        Just("spec"),
+        Just("peerIP"),
+        Just("asNumber"),
+        Just("node"),
+        Just("nodeSelector"),
+        Just("peerSelector"),
+        Just("filters"),
+        Just("keepOriginalNextHop"),
+        Just("password"),
+        Just("sourceAddress"),
+        Just("maxRestartTime"),
+        Just("x"),
+    ];
+    leaf.prop_recursive(6, 64, 8, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8)
+                .prop_map(|items| format!("[{}]", items.join(","))),
+            proptest::collection::vec((key.clone(), inner), 0..8).prop_map(|fields| {
+                let fields: Vec<String> = fields
+                    .into_iter()
+                    .map(|(key, value)| format!("{key:?}:{value}"))
+                    .collect();
+                format!("{{{}}}", fields.join(","))
+            }),
+        ]
+    })
+}
+
+/// An AdmissionReview whose parts are each either what the apiserver sends or arbitrary JSON.
+fn any_review() -> impl Strategy<Value = String> {
+    let part = |valid: &'static str| prop_oneof![12 => Just(valid.to_owned()), 1 => any_json()];
+    let object = prop_oneof![
+        1 => Just(r#"{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{"name":"p"},"spec":{"peerIP":"10.0.0.1","asNumber":64512}}"#.to_owned()),
+        1 => any_json(),
+        3 => any_json().prop_map(|spec| format!(
+            r#"{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{{"name":"p"}},"spec":{spec}}}"#
+        )),
+        1 => any_json().prop_map(|metadata| format!(
+            r#"{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{metadata},"spec":{{}}}}"#
+        )),
+    ];
+    (
+        (
+            part(r#""admission.k8s.io/v1""#),
+            part(r#""AdmissionReview""#),
+            part(r#""u-1""#),
+            part(r#"{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"}"#),
+            part(r#"{"group":"crd.projectcalico.org","version":"v1","resource":"bgppeers"}"#),
+        ),
+        (
+            part(r#""CREATE""#),
+            part(r#""UPDATE""#),
+            part(r#"{"username":"test"}"#),
+            object.clone(),
+            prop_oneof![Just("null".to_owned()), object],
+            part("false"),
+        ),
+    )
+        .prop_map(
+            |(
+                (api_version, kind, uid, request_kind, resource),
+                (operation, update, user_info, object, old_object, dry_run),
+            )| {
+                let operation = if old_object == "null" { operation } else { update };
+                format!(
+                    r#"{{"apiVersion":{api_version},"kind":{kind},"request":{{"uid":{uid},"kind":{request_kind},"resource":{resource},"name":"p","operation":{operation},"userInfo":{user_info},"object":{object},"oldObject":{old_object},"dryRun":{dry_run}}}}}"#
+                )
+            },
+        )
+}
+
+/// Arbitrary bytes and arbitrary JSON reviews, to both endpoints over TLS: every one gets an
+/// HTTP answer with a JSON body, none makes the server panic, and it keeps serving.
+#[test]
+fn arbitrary_bytes_and_reviews_always_get_a_json_answer() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(TestServer::start());
+    let client = server.client(HttpVersion::Http2);
+    let send = |body: Vec<u8>| -> Result<(), TestCaseError> {
+        for path in ["/validate", "/mutate"] {
+            let answer = runtime
+                .block_on(client.post(path, Some("application/json"), body.clone()))
+                .map_err(|err| TestCaseError::fail(format!("{path}: no answer: {err}")))?;
+            let json: Result<Value, _> = serde_json::from_slice(&answer.body);
+            prop_assert!(
+                json.is_ok(),
+                "{path} {}: not JSON: {:?}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
+            prop_assert_ne!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        Ok(())
+    };
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    TestRunner::new(config.clone())
+        .run(&proptest::collection::vec(any::<u8>(), 0..4096), |bytes| {
+            send(bytes)
+        })
+        .unwrap();
+    TestRunner::new(config.clone())
+        .run(&any_json(), |json| send(json.into_bytes()))
+        .unwrap();
+    TestRunner::new(ProptestConfig {
+        cases: 128,
+        ..config
+    })
+    .run(&any_review(), |review| send(review.into_bytes()))
+    .unwrap();
+    // Nesting deeper than the decoder allows, and at its limit.
+    for depth in [100, 127, 128, 129, 10_000, 100_000] {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        send(nested.clone().into_bytes()).unwrap();
+        let review = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","kind":{{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"}},"resource":{{"group":"crd.projectcalico.org","version":"v1","resource":"bgppeers"}},"operation":"CREATE","userInfo":{{}},"object":{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{{"name":"p"}},"spec":{{"filters":{nested}}}}}}}}}"#
+        );
+        send(review.into_bytes()).unwrap();
+    }
+
+    runtime.block_on(async {
+        for path in ["/validate", "/mutate"] {
+            let answer = client.review(path, &delete_review()).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}");
+        }
+        assert_eq!(
+            server.ops_get("/healthz").await,
+            (StatusCode::OK, "ok\n".to_owned())
+        );
+        let (_, metrics) = server.ops_get("/metrics").await;
+        assert!(
+            metrics.contains("bgppeer_webhook_panics_total 0"),
+            "{metrics}"
+        );
+    });
+    runtime.block_on(server.stop());
 }
