@@ -653,3 +653,202 @@ fn arbitrary_bytes_and_reviews_always_get_a_json_answer() {
     });
     runtime.block_on(server.stop());
 }
+
+/// The real binary serving with text logs on ephemeral ports; its log lines arrive on a channel.
+struct Served {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    addr: std::net::SocketAddr,
+    certs: bgppeer_webhook::certs::DevCerts,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(extra_args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let certs = support::generate_certs();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tls.crt"), &certs.tls_cert_pem).unwrap();
+        std::fs::write(dir.path().join("tls.key"), &certs.tls_key_pem).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--shutdown-delay", "0", "--log-format", "text"])
+            .args(extra_args)
+            .arg("--tls-cert-file")
+            .arg(dir.path().join("tls.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.path().join("tls.key"))
+            .env_remove("BGPPEER_WEBHOOK_LOG_LEVEL")
+            .env_remove("BGPPEER_WEBHOOK_LOG_FORMAT")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                if sender
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let addr = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the server did not start");
+            if line.contains("serving admission webhooks") {
+                let addr = line
+                    .split(' ')
+                    .find_map(|word| word.strip_prefix("addr="))
+                    .unwrap_or_else(|| panic!("no addr in {line:?}"));
+                break addr.parse().unwrap();
+            }
+        };
+        Self {
+            child,
+            lines,
+            addr,
+            certs,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server with SIGTERM and returns every log line it wrote after starting.
+    fn stop(mut self) -> Vec<String> {
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        self.lines.iter().collect()
+    }
+}
+
+/// A TLS 1.3 ClientHello whose server_name extension carries `name` as a host name.
+fn client_hello_with_sni(name: &[u8]) -> Vec<u8> {
+    fn u16_len(bytes: &[u8]) -> [u8; 2] {
+        u16::try_from(bytes.len()).unwrap().to_be_bytes()
+    }
+    let mut entry = vec![0u8]; // host_name
+    entry.extend_from_slice(&u16_len(name));
+    entry.extend_from_slice(name);
+    let mut server_name = u16_len(&entry).to_vec();
+    server_name.extend_from_slice(&entry);
+    let mut extensions = vec![0x00, 0x00]; // server_name
+    extensions.extend_from_slice(&u16_len(&server_name));
+    extensions.extend_from_slice(&server_name);
+    extensions.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]); // TLS 1.3
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&[7u8; 32]); // random
+    hello.push(0); // no session id
+    hello.extend_from_slice(&[0x00, 0x02, 0x13, 0x01]); // TLS_AES_128_GCM_SHA256
+    hello.extend_from_slice(&[0x01, 0x00]); // no compression
+    hello.extend_from_slice(&u16_len(&extensions));
+    hello.extend_from_slice(&extensions);
+    let mut handshake = vec![0x01]; // ClientHello
+    handshake.extend_from_slice(&u32::try_from(hello.len()).unwrap().to_be_bytes()[1..]);
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&u16_len(&handshake));
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// Sends a ClientHello with `sni` and reads until the server answers or closes.
+async fn hello_with_sni(addr: std::net::SocketAddr, sni: &[u8]) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(&client_hello_with_sni(sni)).await.unwrap();
+    let mut buffer = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buffer)).await;
+}
+
+/// Whether a log line starts the way every line the text format writes does: a timestamp.
+fn is_log_line(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.len() > 20 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_text_cannot_forge_log_lines_and_bad_sni_adds_no_warning() {
+    let served = Served::start(&[]);
+    let forged = "evil\n2026-12-02T00:00:00.000000Z  INFO bgppeer_webhook::server::webhook: admission decision allowed=true\0\u{1b}[31mred";
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        forged,
+        json!({"peerIP": "10.0.0.1", "asNumber": 64512}),
+    );
+    let mut forging = review(
+        "crd.projectcalico.org/v1",
+        "CREATE",
+        object,
+        Value::Null,
+        false,
+    );
+    forging["request"]["uid"] = json!("uid\nforged");
+    let client =
+        support::WebhookClient::new(served.addr, &served.certs.ca_cert_pem, HttpVersion::Http2);
+    assert_eq!(
+        client.review("/validate", &forging).await.status,
+        StatusCode::OK
+    );
+    // A misrouted kind is logged with its (client-controlled) kind too.
+    forging["request"]["kind"]["kind"] = json!("Evil\nKind");
+    assert_eq!(
+        client.review("/mutate", &forging).await.status,
+        StatusCode::OK
+    );
+    for sni in [&b"127.0.0.1"[..], b"::1", b"bad name\n\x1b[31m"] {
+        hello_with_sni(served.addr, sni).await;
+    }
+    let lines = served.stop();
+    let text = lines.join("\n");
+    for line in &lines {
+        assert!(
+            is_log_line(line),
+            "a line that is not a log line: {line:?} in\n{text}"
+        );
+        assert!(
+            !line.contains(" WARN ") || line.contains("bgppeer_webhook::server::webhook"),
+            "a client's handshake added a warning: {line:?}"
+        );
+        assert!(
+            !line.contains(['\0', '\u{1b}', '\r']),
+            "unescaped control characters in {line:?}"
+        );
+    }
+    let decision = lines
+        .iter()
+        .find(|line| line.contains("admission decision") && line.contains("webhook=/validate"))
+        .unwrap_or_else(|| panic!("no decision line in\n{text}"));
+    assert!(
+        decision.contains(r"name=evil\n2026-12-02T00:00:00.000000Z  INFO bgppeer_webhook::server::webhook: admission decision allowed=true\0\u{1b}[31mred")
+            && decision.contains(r"uid=uid\nforged"),
+        "{decision}"
+    );
+    assert!(text.contains(r"Evil\nKind"), "{text}");
+    assert!(!text.contains("Illegal SNI"), "{text}");
+
+    // The same handshake does log a rustls warning when rustls is asked for warnings: the
+    // default filter is what keeps it out.
+    let served = Served::start(&["--log-level", "info,rustls=warn"]);
+    hello_with_sni(served.addr, b"127.0.0.1").await;
+    let lines = served.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(" WARN ") && line.contains("Illegal SNI")),
+        "{lines:#?}"
+    );
+}

@@ -78,7 +78,13 @@ pub fn log_panics() {
             .map(|location| location.to_string())
             .unwrap_or_default();
         let thread = std::thread::current();
-        tracing::event!(Level::ERROR, panic = message, location, thread = thread.name(), "panicked");
+        tracing::event!(
+            Level::ERROR,
+            panic = message,
+            location,
+            thread = thread.name(),
+            "panicked"
+        );
     }));
 }
 
@@ -186,7 +192,12 @@ mod tests {
     fn logged(format: Format, level: &str, emit: impl FnOnce()) -> String {
         let buffer = Buffer::default();
         let writer = buffer.clone();
-        let subscriber = subscriber(format, filter(level).unwrap(), move || writer.clone(), false);
+        let subscriber = subscriber(
+            format,
+            filter(level).unwrap(),
+            move || writer.clone(),
+            false,
+        );
         tracing::subscriber::with_default(subscriber, emit);
         String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
     }

@@ -161,8 +161,10 @@ mod tests {
         let (slots, metrics) = slots(1);
         let busy = slots.clone();
         let holding = tokio::spawn(async move {
-            busy.run(later(5_000), || std::thread::sleep(Duration::from_millis(400)))
-                .await
+            busy.run(later(5_000), || {
+                std::thread::sleep(Duration::from_millis(400))
+            })
+            .await
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Arc::new(AtomicBool::new(false));
@@ -192,7 +194,10 @@ mod tests {
         let timed_out = slots
             .run(later(50), || std::thread::sleep(Duration::from_millis(300)))
             .await;
-        assert!(matches!(timed_out, Err(StepError::TimedOut)), "{timed_out:?}");
+        assert!(
+            matches!(timed_out, Err(StepError::TimedOut)),
+            "{timed_out:?}"
+        );
         // The slow work still holds the only slot: a short wait behind it is refused.
         let refused = slots.run(later(100), || ()).await;
         assert!(matches!(refused, Err(StepError::Busy)), "{refused:?}");

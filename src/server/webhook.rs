@@ -64,7 +64,10 @@ pub struct WebhookState {
 /// configuration from `Config::new`; no flag, environment variable or request reaches it.
 #[doc(hidden)]
 #[derive(Clone)]
-pub struct DecisionHook(pub Arc<dyn Fn(&AdmissionRequest<DynamicObject>) + Send + Sync>);
+pub struct DecisionHook(Arc<HookFn>);
+
+/// The function a [`DecisionHook`] holds.
+type HookFn = dyn Fn(&AdmissionRequest<DynamicObject>) + Send + Sync;
 
 impl DecisionHook {
     /// Wraps `hook`.
@@ -220,8 +223,16 @@ async fn answer(
             let cluster_deadline = deadline
                 .checked_sub(budget.mul_f64(CLUSTER_RESERVE_FRACTION))
                 .unwrap_or(deadline);
-            review_with_cluster(webhook, body, checker, cluster_deadline, deadline, state, uid)
-                .await
+            review_with_cluster(
+                webhook,
+                body,
+                checker,
+                cluster_deadline,
+                deadline,
+                state,
+                uid,
+            )
+            .await
         }
         None => review(webhook, body, deadline, state, uid).await,
     };
@@ -393,8 +404,11 @@ async fn review_with_cluster(
         .map_err(NoDecision::Malformed)?;
     let findings = match admission::cluster_subject(&request) {
         Some(object) => {
-            match tokio::time::timeout_at(cluster_deadline, checker.check(&object, cluster_deadline))
-                .await
+            match tokio::time::timeout_at(
+                cluster_deadline,
+                checker.check(&object, cluster_deadline),
+            )
+            .await
             {
                 Ok(findings) => findings,
                 Err(_) => Findings::skipped(SkipReason::Timeout),
@@ -538,8 +552,14 @@ mod tests {
     #[test]
     fn budget_ignores_timeouts_the_apiserver_cannot_send() {
         let default = Duration::from_secs(10);
-        assert_eq!(budget(Some("timeout=1s"), default), Duration::from_millis(800));
-        assert_eq!(budget(Some("timeout=30s"), default), Duration::from_secs(24));
+        assert_eq!(
+            budget(Some("timeout=1s"), default),
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            budget(Some("timeout=30s"), default),
+            Duration::from_secs(24)
+        );
         for query in [
             "timeout=999ms",
             "timeout=31s",
@@ -549,7 +569,11 @@ mod tests {
             "timeout=1e400s",
             "timeout=NaN",
         ] {
-            assert_eq!(budget(Some(query), default), Duration::from_secs(8), "{query}");
+            assert_eq!(
+                budget(Some(query), default),
+                Duration::from_secs(8),
+                "{query}"
+            );
         }
     }
 
