@@ -258,7 +258,10 @@ async fn more_requests_than_max_concurrent_reviews_wait_their_turn_and_are_all_a
     for (series, expected) in [
         ("bgppeer_webhook_reviews_waiting", 0.0),
         ("bgppeer_webhook_reviews_running", 0.0),
-        ("bgppeer_webhook_reviews_rejected_total", 0.0),
+        (
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"}",
+            0.0,
+        ),
         (
             "controller_runtime_webhook_requests_total{webhook=\"/validate\",code=\"200\"}",
             16.0,
@@ -321,7 +324,10 @@ async fn a_request_whose_budget_runs_out_waiting_for_a_slot_gets_503_in_time() {
     assert_eq!(slow.status, StatusCode::OK);
     let (_, text) = server.ops_get("/metrics").await;
     for (series, expected) in [
-        ("bgppeer_webhook_reviews_rejected_total", 1.0),
+        (
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"}",
+            1.0,
+        ),
         ("bgppeer_webhook_reviews_waiting", 0.0),
         (
             "controller_runtime_webhook_requests_total{webhook=\"/validate\",code=\"503\"}",

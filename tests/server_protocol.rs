@@ -852,3 +852,80 @@ async fn client_text_cannot_forge_log_lines_and_bad_sni_adds_no_warning() {
         "{lines:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_beyond_max_body_bytes_in_flight_wait_within_their_budget() {
+    let server = TestServer::start_with(|config| config.max_body_bytes_in_flight = 10_000).await;
+    // A client announces 8,000 bytes and sends 10: its reservation is held while it dawdles.
+    let mut holder = support::tls_connect(
+        server.addr,
+        support::client_tls(&server.certs.ca_cert_pem, None),
+    )
+    .await
+    .unwrap();
+    holder
+        .write_all(
+            b"POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8000\r\n\r\n{\"kind\":  ",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = server.client(HttpVersion::Http2);
+    // A small review still fits in the remaining 2,000 bytes.
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    // 5,000 bytes do not, and the room does not free up within a 1 s timeout.
+    let mut padded = serde_json::to_vec(&delete_review()).unwrap();
+    padded.resize(5_000, b' ');
+    let started = std::time::Instant::now();
+    let answer = client
+        .post(
+            "/validate?timeout=1s",
+            Some("application/json"),
+            padded.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers["retry-after"], "1");
+    let message = answer.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(
+            "the webhook is at its limit of request body bytes held at once (10000 bytes)"
+        ) && message.contains("--max-body-bytes-in-flight"),
+        "{message}"
+    );
+    let (_, metrics) = server.ops_get("/metrics").await;
+    assert!(
+        metrics.contains(
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_body_bytes_in_flight\"} 1"
+        ),
+        "{metrics}"
+    );
+    // Once the slow body is complete (and refused as malformed), its room is free again.
+    holder.write_all(&[b' '; 7990]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.ends_with(b"}") {
+        let read = tokio::time::timeout(Duration::from_secs(5), holder.read(&mut buffer))
+            .await
+            .expect("the slow body got no answer")
+            .unwrap();
+        assert_ne!(read, 0, "{}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let answer = client
+        .post("/validate?timeout=1s", Some("application/json"), padded)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
+    server.stop().await;
+}

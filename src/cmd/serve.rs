@@ -67,6 +67,11 @@ pub struct Args {
     #[arg(long, env = "BGPPEER_WEBHOOK_MAX_CONCURRENT_REVIEWS", default_value_t = server::slots::default_limit() as u64,
         value_parser = clap::value_parser!(u64).range(1..=4096))]
     max_concurrent_reviews: u64,
+    /// How many bytes of request bodies may be held at once (bodies being read or waiting to be
+    /// decoded); a body that does not fit waits within its time budget, then gets 503.
+    #[arg(long, env = "BGPPEER_WEBHOOK_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = server::body::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    max_body_bytes_in_flight: u64,
     /// The cluster checks (boxed: they are rarely set and keep the subcommand enum small).
     #[command(flatten)]
     cluster: Box<ClusterArgs>,
@@ -137,6 +142,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         // The range check above keeps this within usize on every supported platform.
         max_concurrent_reviews: usize::try_from(args.max_concurrent_reviews)
             .context("--max-concurrent-reviews does not fit this platform")?,
+        max_body_bytes_in_flight: usize::try_from(args.max_body_bytes_in_flight)
+            .context("--max-body-bytes-in-flight does not fit this platform")?,
         timeouts: server::listener::ConnectionTimeouts {
             handshake: args.handshake_timeout,
             header_read: args.header_read_timeout,

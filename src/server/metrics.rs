@@ -62,6 +62,18 @@ pub struct SkipLabels {
     pub reason: String,
 }
 
+/// Labels of `bgppeer_webhook_reviews_rejected_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    /// The limit that was reached: `max_concurrent_reviews` or `max_body_bytes_in_flight`.
+    pub limit: String,
+}
+
+/// The `limit` label of a review refused at `--max-concurrent-reviews`.
+pub const LIMIT_CONCURRENT_REVIEWS: &str = "max_concurrent_reviews";
+/// The `limit` label of a review refused at `--max-body-bytes-in-flight`.
+pub const LIMIT_BODY_BYTES: &str = "max_body_bytes_in_flight";
+
 /// Every metric of the server, registered in one registry.
 #[derive(Debug)]
 pub struct Metrics {
@@ -76,7 +88,7 @@ pub struct Metrics {
     review_slots: Gauge,
     reviews_waiting: Gauge,
     reviews_running: Gauge,
-    reviews_rejected: Counter,
+    reviews_rejected: Family<RejectLabels, Counter>,
     panics: Counter,
 }
 
@@ -103,7 +115,7 @@ impl Metrics {
         let review_slots = Gauge::default();
         let reviews_waiting = Gauge::default();
         let reviews_running = Gauge::default();
-        let reviews_rejected = Counter::default();
+        let reviews_rejected = Family::<RejectLabels, Counter>::default();
         let panics = Counter::default();
         registry.register(
             "controller_runtime_webhook_requests",
@@ -159,8 +171,9 @@ impl Metrics {
         );
         registry.register(
             "bgppeer_webhook_reviews_rejected",
-            "Admission requests answered 503 because no decision slot freed up within their time \
-             budget (the webhook was at --max-concurrent-reviews)",
+            "Admission requests answered 503 because the webhook stayed at one of its limits \
+             (max_concurrent_reviews: no decision slot freed up; max_body_bytes_in_flight: no room \
+             for the body) for their whole time budget",
             reviews_rejected.clone(),
         );
         registry.register(
@@ -170,6 +183,11 @@ impl Metrics {
         );
         for webhook in Webhook::ALL {
             in_flight.get_or_create(&webhook_labels(webhook)).set(0);
+        }
+        for limit in [LIMIT_CONCURRENT_REVIEWS, LIMIT_BODY_BYTES] {
+            reviews_rejected.get_or_create_owned(&RejectLabels {
+                limit: limit.to_owned(),
+            });
         }
         for result in ["success", "failure"] {
             reloads.get_or_create_owned(&ReloadLabels {
@@ -272,9 +290,14 @@ impl Metrics {
         }
     }
 
-    /// Counts a request refused because no decision slot freed up within its budget.
-    pub fn observe_review_rejected(&self) {
-        self.reviews_rejected.inc();
+    /// Counts a request refused because `limit` ([`LIMIT_CONCURRENT_REVIEWS`] or
+    /// [`LIMIT_BODY_BYTES`]) stayed reached for its whole budget.
+    pub fn observe_review_rejected(&self, limit: &str) {
+        self.reviews_rejected
+            .get_or_create(&RejectLabels {
+                limit: limit.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a panic caught while handling a request.
@@ -339,7 +362,8 @@ mod tests {
             "bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1",
             "bgppeer_webhook_reviews_waiting 0",
             "bgppeer_webhook_reviews_running 0",
-            "bgppeer_webhook_reviews_rejected_total 0",
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"} 0",
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_body_bytes_in_flight\"} 0",
             "bgppeer_webhook_panics_total 0",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");

@@ -78,6 +78,9 @@ pub struct Config {
     /// How many admission decisions may run at once; requests beyond it wait for a slot within
     /// their time budget (`--max-concurrent-reviews`, default: the CPU count).
     pub max_concurrent_reviews: usize,
+    /// How many bytes of request bodies may be held at once; a body that does not fit waits
+    /// within its time budget (`--max-body-bytes-in-flight`).
+    pub max_body_bytes_in_flight: usize,
     /// Test-only (see [`webhook::DecisionHook`]): never set outside Rust tests.
     #[doc(hidden)]
     pub before_decision: Option<webhook::DecisionHook>,
@@ -104,6 +107,7 @@ impl Config {
             default_request_timeout: Duration::from_secs(10),
             cluster: None,
             max_concurrent_reviews: slots::default_limit(),
+            max_body_bytes_in_flight: body::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
             before_decision: None,
         }
     }
@@ -217,6 +221,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         default_timeout: config.default_request_timeout,
         cluster: config.cluster.clone(),
         slots: slots::ReviewSlots::new(config.max_concurrent_reviews, metrics.clone()),
+        body_bytes: body::BodyBytes::new(config.max_body_bytes_in_flight),
         before_decision: config.before_decision.clone(),
     });
     let serving = tokio::spawn(listener::serve(

@@ -98,7 +98,8 @@ impl ReviewSlots {
                 // The semaphore is never closed; treat it as the runtime going away.
                 Ok(Err(_closed)) => return Err(StepError::Cancelled),
                 Err(_elapsed) => {
-                    self.metrics.observe_review_rejected();
+                    self.metrics
+                        .observe_review_rejected(super::metrics::LIMIT_CONCURRENT_REVIEWS);
                     return Err(StepError::Busy);
                 }
             }
@@ -175,7 +176,9 @@ mod tests {
         assert!(matches!(refused, Err(StepError::Busy)), "{refused:?}");
         let text = metrics.encode().unwrap();
         assert!(
-            text.contains("bgppeer_webhook_reviews_rejected_total 1"),
+            text.contains(
+                "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"} 1"
+            ),
             "{text}"
         );
         assert!(text.contains("bgppeer_webhook_reviews_running 1"), "{text}");

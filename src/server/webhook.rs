@@ -28,7 +28,7 @@ use serde_json::json;
 use crate::admission::{self, Decision, DecodeError, Webhook};
 use crate::cluster::{Checker, Findings, SkipReason};
 
-use super::body::{self, BodyError};
+use super::body::{self, BodyBytes, BodyError, Reservation};
 use super::duration;
 use super::metrics::Metrics;
 use super::slots::{ReviewSlots, StepError};
@@ -50,6 +50,8 @@ pub struct WebhookState {
     pub cluster: Option<Checker>,
     /// The decision slots (`--max-concurrent-reviews`).
     pub slots: ReviewSlots,
+    /// The bound on body bytes held at once (`--max-body-bytes-in-flight`).
+    pub body_bytes: BodyBytes,
     /// Test-only: see [`DecisionHook`].
     #[doc(hidden)]
     pub before_decision: Option<DecisionHook>,
@@ -191,6 +193,19 @@ async fn answer(
     let budget = budget(request.uri().query(), state.default_timeout);
     let deadline = deadline_after(started, budget);
     let declared = content_length(request.headers());
+    let Some(reservation) = state
+        .body_bytes
+        .reserve(declared, state.max_body_bytes, deadline)
+        .await
+    else {
+        state
+            .metrics
+            .observe_review_rejected(super::metrics::LIMIT_BODY_BYTES);
+        tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+            max_body_bytes_in_flight = state.body_bytes.capacity(),
+            "no room for the request body within the time budget; answered 503");
+        return bodies_at_capacity(budget, state.body_bytes.capacity());
+    };
     let reading = body::read_limited(request.into_body(), state.max_body_bytes, declared);
     let body = match tokio::time::timeout_at(deadline, reading).await {
         Ok(Ok(body)) => body,
@@ -225,7 +240,7 @@ async fn answer(
                 .unwrap_or(deadline);
             review_with_cluster(
                 webhook,
-                body,
+                (body, reservation),
                 checker,
                 cluster_deadline,
                 deadline,
@@ -234,7 +249,7 @@ async fn answer(
             )
             .await
         }
-        None => review(webhook, body, deadline, state, uid).await,
+        None => review(webhook, (body, reservation), deadline, state, uid).await,
     };
     let decision = match decided {
         Ok(decision) => decision,
@@ -352,11 +367,31 @@ fn at_capacity(budget: Duration, limit: usize) -> Response {
     response
 }
 
+/// The answer when no room for the request body freed up within the budget.
+fn bodies_at_capacity(budget: Duration, capacity: usize) -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the webhook is at its limit of request body bytes held at once ({capacity} bytes): \
+             no room for this body freed up within this request's whole time budget of {} ms; \
+             retry shortly, and if this persists raise --max-body-bytes-in-flight (Helm value \
+             maxBodyBytesInFlight) or add replicas",
+            budget.as_millis()
+        ),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
 /// Decodes and decides a review in one blocking step (so that at most `--max-concurrent-reviews`
-/// decoded objects exist at once), not starting either part once the deadline has passed.
+/// decoded objects exist at once), not starting either part once the deadline has passed. The
+/// body and its reservation are freed as soon as it is decoded.
 async fn review(
     webhook: Webhook,
-    body: axum::body::Bytes,
+    body: (axum::body::Bytes, Reservation),
     deadline: tokio::time::Instant,
     state: &WebhookState,
     uid: Arc<OnceLock<String>>,
@@ -365,7 +400,7 @@ async fn review(
     state
         .slots
         .run(deadline, move || {
-            let request = admission::decode::request(&body).map_err(NoDecision::Malformed)?;
+            let request = admission::decode::request(&body.0).map_err(NoDecision::Malformed)?;
             let _ = uid.set(request.uid.clone());
             drop(body);
             if tokio::time::Instant::now() >= deadline {
@@ -385,7 +420,7 @@ async fn review(
 /// (network I/O) none. A skipped check is counted in the metrics by its reason.
 async fn review_with_cluster(
     webhook: Webhook,
-    body: axum::body::Bytes,
+    body: (axum::body::Bytes, Reservation),
     checker: Checker,
     cluster_deadline: tokio::time::Instant,
     deadline: tokio::time::Instant,
@@ -395,7 +430,7 @@ async fn review_with_cluster(
     let request = state
         .slots
         .run(deadline, move || {
-            let request = admission::decode::request(&body)?;
+            let request = admission::decode::request(&body.0)?;
             let _ = uid.set(request.uid.clone());
             Ok(request)
         })
