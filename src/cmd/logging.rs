@@ -63,6 +63,9 @@ where
     }
 }
 
+/// The most characters of a panic message written to the log.
+const PANIC_MESSAGE_CHARS: usize = 1024;
+
 /// Logs panics through the installed subscriber (at ERROR, with their location), instead of
 /// the default hook's unescaped multi-line text on standard error.
 pub fn log_panics() {
@@ -73,6 +76,8 @@ pub fn log_panics() {
             .copied()
             .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
             .unwrap_or("(no message)");
+        // A panic message may quote input: keep the line bounded.
+        let message: String = message.chars().take(PANIC_MESSAGE_CHARS).collect();
         let location = info
             .location()
             .map(|location| location.to_string())
@@ -80,7 +85,7 @@ pub fn log_panics() {
         let thread = std::thread::current();
         tracing::event!(
             Level::ERROR,
-            panic = message,
+            panic = message.as_str(),
             location,
             thread = thread.name(),
             "panicked"
