@@ -8,6 +8,11 @@
 //! With cluster checks enabled, `/validate` decodes the review, asks the [`Checker`] about its
 //! BGPPeer within the budget (less [`CLUSTER_RESERVE_FRACTION`] of it), and decides with what it
 //! found; a skipped check is counted in `bgppeer_webhook_cluster_checks_skipped_total`.
+//!
+//! Within the budget, a request first reserves room for its body ([`BodyBytes`],
+//! `--max-body-bytes-in-flight`), then decodes and decides it in a decision slot
+//! ([`ReviewSlots`], `--max-concurrent-reviews`); waiting at either limit past the budget is
+//! answered 503 with `Retry-After`. A panic anywhere in this is answered 500 (see [`handle`]).
 
 use std::any::Any;
 use std::fmt;
