@@ -18,6 +18,7 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
 //! - [`body`]: reading a request body within the size limit.
 //! - [`slots`]: at most `--max-concurrent-reviews` decisions at once.
+//! - [`throttle`]: at most one log line per interval for what any client can cause.
 //! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod ops;
 pub mod reload;
 pub mod slots;
+pub mod throttle;
 pub mod tls;
 pub mod webhook;
 

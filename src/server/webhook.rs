@@ -37,6 +37,15 @@ use super::body::{self, BodyBytes, BodyError, Reservation};
 use super::duration;
 use super::metrics::Metrics;
 use super::slots::{ReviewSlots, StepError};
+use super::throttle::{LOG_INTERVAL, LogThrottle};
+
+/// Lines any client can cause once per request are written at most once per
+/// [`LOG_INTERVAL`] each (with the number left out); the metrics count every event.
+static MALFORMED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static AT_LIMIT_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static TIMED_OUT_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static MISROUTED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static SKIPPED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
 
 /// The share of the apiserver's timeout the webhook allows itself, leaving the rest for the
 /// network and the apiserver.
@@ -206,9 +215,11 @@ async fn answer(
         state
             .metrics
             .observe_review_rejected(super::metrics::LIMIT_BODY_BYTES);
-        tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
-            max_body_bytes_in_flight = state.body_bytes.capacity(),
-            "no room for the request body within the time budget; answered 503");
+        if let Some(suppressed) = AT_LIMIT_LOG.admit() {
+            tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                max_body_bytes_in_flight = state.body_bytes.capacity(), suppressed,
+                "no room for the request body within the time budget; answered 503");
+        }
         return bodies_at_capacity(budget, state.body_bytes.capacity());
     };
     let reading = body::read_limited(request.into_body(), state.max_body_bytes, declared);
@@ -259,8 +270,10 @@ async fn answer(
     let decision = match decided {
         Ok(decision) => decision,
         Err(NoDecision::Malformed(decode_error)) => {
-            tracing::warn!(webhook = %webhook, error = %Clipped(&decode_error.to_string()),
-                "malformed admission request");
+            if let Some(suppressed) = MALFORMED_LOG.admit() {
+                tracing::warn!(webhook = %webhook, error = %Clipped(&decode_error.to_string()),
+                    suppressed, "malformed admission request");
+            }
             return error(StatusCode::BAD_REQUEST, decode_error.to_string());
         }
         Err(NoDecision::Step(StepError::Panicked(payload))) => {
@@ -268,9 +281,11 @@ async fn answer(
             std::panic::resume_unwind(payload)
         }
         Err(NoDecision::Step(StepError::Busy)) => {
-            tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
-                max_concurrent_reviews = state.slots.limit(),
-                "no decision slot freed up within the time budget; answered 503");
+            if let Some(suppressed) = AT_LIMIT_LOG.admit() {
+                tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                    max_concurrent_reviews = state.slots.limit(), suppressed,
+                    "no decision slot freed up within the time budget; answered 503");
+            }
             return at_capacity(budget, state.slots.limit());
         }
         Err(NoDecision::Step(StepError::Cancelled)) => {
@@ -280,8 +295,10 @@ async fn answer(
             );
         }
         Err(NoDecision::Step(StepError::Expired | StepError::TimedOut)) => {
-            tracing::error!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
-                "no admission decision within the time budget");
+            if let Some(suppressed) = TIMED_OUT_LOG.admit() {
+                tracing::error!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                    suppressed, "no admission decision within the time budget");
+            }
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -294,8 +311,11 @@ async fn answer(
 
     let summary = &decision.summary;
     state.metrics.observe_decision(webhook, summary);
-    if let Some(what) = &summary.misrouted {
-        tracing::warn!(webhook = %webhook, uid = %Clipped(&summary.uid), detail = %Clipped(what),
+    if let Some(what) = &summary.misrouted
+        && let Some(suppressed) = MISROUTED_LOG.admit()
+    {
+        tracing::warn!(webhook = %webhook, uid = %Clipped(&summary.uid),
+            detail = %Clipped(what), suppressed,
             "request for a resource this webhook does not check");
     }
     tracing::info!(
@@ -458,8 +478,10 @@ async fn review_with_cluster(
     };
     if let Some(reason) = &findings.skipped {
         state.metrics.observe_cluster_checks_skipped(reason.label());
-        tracing::warn!(webhook = %webhook, uid = %Clipped(&request.uid), reason = reason.label(),
-            "cluster checks skipped: {reason}");
+        if let Some(suppressed) = SKIPPED_LOG.admit() {
+            tracing::warn!(webhook = %webhook, uid = %Clipped(&request.uid),
+                reason = reason.label(), suppressed, "cluster checks skipped: {reason}");
+        }
     }
     let hook = state.before_decision.clone();
     state
