@@ -305,6 +305,43 @@ mod tests {
     }
 
     #[test]
+    fn every_recorded_review_decodes_as_through_kube() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admission");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
+            let recorded: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if recorded["review"].is_null() {
+                continue;
+            }
+            let body = recorded["review"].to_string();
+            let ours = request(body.as_bytes()).unwrap();
+            let review: kube::core::admission::AdmissionReview<DynamicObject> =
+                serde_json::from_str(&body).unwrap();
+            let kube: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+            let json =
+                |object: Option<DynamicObject>| object.map(|o| serde_json::to_value(o).unwrap());
+            assert_eq!(ours.object, json(kube.object.clone()), "{path:?}");
+            assert_eq!(ours.old_object, json(kube.old_object.clone()), "{path:?}");
+            assert_eq!(
+                serde_json::to_value(&ours.attributes).unwrap(),
+                serde_json::to_value(AdmissionRequest {
+                    object: None,
+                    old_object: None,
+                    ..kube
+                })
+                .unwrap(),
+                "{path:?}"
+            );
+            seen += 1;
+        }
+        assert!(seen > 30, "the recorded reviews are found");
+    }
+
+    #[test]
     fn attributes_decode_as_through_kube() {
         let body = MINIMAL.replace(
             "\"userInfo\":{}",
