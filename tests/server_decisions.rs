@@ -293,9 +293,29 @@ async fn update_ratcheting_and_dry_run() {
         "{response:#}"
     );
 
-    // Spec changed but still invalid: denied.
+    // Another field changed, the invalid one untouched: ratcheting is per field, so the stored
+    // error is still only a warning.
+    let mut other_field = stored.clone();
+    other_field["spec"]["asNumber"] = json!(64513);
+    let response = client
+        .review(
+            "/validate",
+            &review(v1, "UPDATE", other_field, stored.clone(), false),
+        )
+        .await
+        .json()["response"]
+        .clone();
+    assert_eq!(response["allowed"], true, "{response:#}");
+    assert!(
+        warnings(&response)
+            .iter()
+            .any(|w| w.starts_with("spec.peerIP: Invalid value")),
+        "{response:#}"
+    );
+
+    // The invalid field changed to another invalid value: the update introduces that error.
     let mut edited = stored.clone();
-    edited["spec"]["asNumber"] = json!(64513);
+    edited["spec"]["peerIP"] = json!("10.0.0.2:0");
     let response = client
         .review(
             "/validate",
@@ -305,6 +325,7 @@ async fn update_ratcheting_and_dry_run() {
         .json()["response"]
         .clone();
     assert_eq!(response["allowed"], false, "{response:#}");
+    assert_eq!(cause_fields(&response), ["spec.peerIP"], "{response:#}");
 
     // Being deleted: always allowed.
     let mut deleting = edited.clone();

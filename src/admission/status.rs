@@ -22,11 +22,25 @@ pub const INVALID_CODE: u16 = 422;
 /// `metav1.StatusReasonInvalid`.
 pub const INVALID_REASON: &str = "Invalid";
 
+/// The most errors the `message` of a denial spells out; the causes list up to
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS). `kubectl` prints the causes, one per line; the
+/// message repeats the first errors for clients that show only it.
+pub const MAX_MESSAGE_ERRORS: usize = 10;
+
 /// The status of a BGPPeer that failed validation: code 422, reason `Invalid`, the message
 /// `BGPPeer.<group> "<name>" is invalid: <errors joined with ", ">` and one cause per error.
+///
+/// Bounded whatever the object: the causes are the errors the list kept (at most
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS)) and, when it counted more, one `FieldValueTooMany`
+/// cause with their number (`spec.filters: Too many: 759,912 more errors not shown`); the
+/// message spells out at most [`MAX_MESSAGE_ERRORS`] and ends the same way with the rest.
 pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
+    // A valid name has at most 253 bytes; a longer one (sent straight to the webhook, never by
+    // the apiserver) is not echoed in full either.
+    let name = cut_name(name);
+    let name = name.as_ref();
     let causes = errors
-        .iter()
+        .shown()
         .map(|error| StatusCause {
             reason: error.error_type.reason().to_owned(),
             message: error.body(),
@@ -40,7 +54,7 @@ pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
             "{KIND}.{} {} is invalid: {}",
             group.group(),
             go_quote(name),
-            errors.joined()
+            message_errors(errors)
         ),
         metadata: None,
         reason: INVALID_REASON.to_owned(),
@@ -53,6 +67,37 @@ pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
             retry_after_seconds: 0,
         }),
     }
+}
+
+/// The name as echoed: at most 253 bytes (a DNS-1123 subdomain's limit), then `...`.
+fn cut_name(name: &str) -> std::borrow::Cow<'_, str> {
+    const MAX_NAME_LEN: usize = 253;
+    if name.len() <= MAX_NAME_LEN {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut end = MAX_NAME_LEN;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    std::borrow::Cow::Owned(format!("{}...", &name[..end]))
+}
+
+/// The first [`MAX_MESSAGE_ERRORS`] errors joined with `", "`, then one error counting the rest.
+fn message_errors(errors: &ErrorList) -> String {
+    let mut parts: Vec<String> = errors
+        .iter()
+        .take(MAX_MESSAGE_ERRORS)
+        .map(ToString::to_string)
+        .collect();
+    let mut rest = ErrorList::new();
+    for error in errors.iter().skip(MAX_MESSAGE_ERRORS) {
+        rest.omit(&error.path, 1);
+    }
+    if let Some((under, count)) = errors.omitted_under() {
+        rest.omit(under, count);
+    }
+    parts.extend(rest.more_errors().map(|more| more.to_string()));
+    parts.join(", ")
 }
 
 /// The status of a request that cannot be checked because it is incomplete (for example a CREATE

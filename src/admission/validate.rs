@@ -2,17 +2,16 @@
 //!
 //! UPDATE ratcheting keeps objects stored before the webhook existed usable: an object that is
 //! being deleted is always allowed (it only waits for its finalizers), and errors that the
-//! update does not introduce are returned as warnings instead of a denial. An error is not
-//! introduced by the update when it is under `spec` and `spec` is unchanged, or when it is
-//! outside `spec` and the old object has exactly the same error.
+//! update does not introduce are returned as warnings instead of a denial. The rule is per field,
+//! as Kubernetes' CRD validation ratcheting: see [`ratchet`].
 
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
 use serde_json::Value;
 
-use crate::bgppeer::{self, ApiGroup};
+use crate::bgppeer::{self, ApiGroup, warnings};
 use crate::cluster::Findings;
-use crate::field::ErrorList;
+use crate::field::{ErrorList, Path};
 
 use super::object::{is_being_deleted, name_of, to_json};
 use super::target::{self, Target};
@@ -57,19 +56,22 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     }
 
     let report = bgppeer::validate(group, &object);
-    let mut errors = report.errors;
-    errors.extend(cluster.errors.clone());
     let (enforced, tolerated) = match &old_object {
-        Some(old) => ratchet(group, &object, old, errors),
-        None => (errors, ErrorList::new()),
+        Some(old) => ratchet(group, &object, old, report.errors, cluster.errors.clone()),
+        None => {
+            let mut errors = report.errors;
+            errors.extend(cluster.errors.clone());
+            (errors, ErrorList::new())
+        }
     };
     let mut warnings = report.warnings;
     warnings.extend(cluster.warnings.iter().cloned());
     warnings.extend(
         tolerated
-            .iter()
-            .map(|error| format!("{error} (already stored; allowed while unchanged)")),
+            .shown()
+            .map(|error| warnings::fit_with_suffix(&error.to_string(), TOLERATED_SUFFIX)),
     );
+    let warnings = warnings::cap(warnings);
     if enforced.is_empty() {
         return allow(request, response, warnings);
     }
@@ -83,34 +85,96 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     Decision { response, summary }
 }
 
+/// The end of the warning that stands for an error the update did not introduce.
+pub const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
+
 /// Splits the errors of an UPDATE into those the update introduces (enforced) and those the
-/// old object already had (tolerated, returned as warnings).
+/// old object already had (tolerated, returned as warnings), field by field as Kubernetes' CRD
+/// validation ratcheting does.
+///
+/// `errors` are the object's own errors (from [`bgppeer::validate`]); `cluster_errors` are what
+/// the cluster checks found, which cannot be derived again from the old object. An error is
+/// tolerated when the value at its path is unchanged from `old_object` and
+///
+/// - its field's errors depend on that field alone (every `spec` field outside the cross-field
+///   rules, [`bgppeer::rules::CROSS_FIELD_NAMES`], and all of `metadata`) and the field is
+///   unchanged; or
+/// - the old object, validated by the same validator, has the identical error (the exact rule
+///   for the cross-field rules, which read other fields); or
+/// - it is a cluster error (its value is all the cluster checks looked at).
+///
+/// Errors beyond the [`MAX_ERRORS`](crate::field::MAX_ERRORS) an [`ErrorList`] keeps are only
+/// counted, with the path they all lie under; they are tolerated together when the field that
+/// path belongs to is unchanged and its errors depend on it alone, and enforced otherwise: an
+/// error that cannot be shown to pre-exist is never tolerated.
 pub fn ratchet(
     group: ApiGroup,
     object: &Value,
     old_object: &Value,
     errors: ErrorList,
+    cluster_errors: ErrorList,
 ) -> (ErrorList, ErrorList) {
-    let spec_unchanged = object.get("spec") == old_object.get("spec");
     let mut old_errors: Option<ErrorList> = None;
     let mut enforced = ErrorList::new();
     let mut tolerated = ErrorList::new();
-    for error in errors {
-        let pre_existing = if error.path.is_under("spec") {
-            spec_unchanged
-        } else {
-            old_errors
-                .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
-                .iter()
-                .any(|old| *old == error)
-        };
+    let (kept, omitted) = errors.into_parts();
+    for error in kept {
+        let pre_existing = unchanged_at(object, old_object, error.path.pointer())
+            && (unchanged_at(object, old_object, &scope_of(&error.path))
+                || old_errors
+                    .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
+                    .iter()
+                    .any(|old| *old == error));
         if pre_existing {
             tolerated.push(error);
         } else {
             enforced.push(error);
         }
     }
+    if let Some((under, count)) = omitted {
+        if unchanged_at(object, old_object, &scope_of(&under)) {
+            tolerated.omit(&under, count);
+        } else {
+            enforced.omit(&under, count);
+        }
+    }
+    let (kept, omitted) = cluster_errors.into_parts();
+    for error in kept {
+        if unchanged_at(object, old_object, error.path.pointer()) {
+            tolerated.push(error);
+        } else {
+            enforced.push(error);
+        }
+    }
+    if let Some((under, count)) = omitted {
+        if unchanged_at(object, old_object, under.pointer()) {
+            tolerated.omit(&under, count);
+        } else {
+            enforced.omit(&under, count);
+        }
+    }
     (enforced, tolerated)
+}
+
+/// Whether both objects have the same value (or both none) at a JSON Pointer.
+fn unchanged_at(object: &Value, old_object: &Value, pointer: &str) -> bool {
+    object.pointer(pointer) == old_object.pointer(pointer)
+}
+
+/// The JSON Pointer of the smallest part of the object whose value alone decides the errors at
+/// `path`: the `spec` field itself for a field outside the cross-field rules, the whole `spec`
+/// for one inside them, the whole `metadata` for metadata (`name` is judged with
+/// `generateName`), and the whole object for anything else.
+fn scope_of(path: &Path) -> String {
+    let mut tokens = path.pointer().split('/').skip(1);
+    match (tokens.next(), tokens.next()) {
+        (Some("metadata"), _) => "/metadata".to_owned(),
+        (Some("spec"), Some(field)) if !bgppeer::rules::CROSS_FIELD_NAMES.contains(&field) => {
+            format!("/spec/{field}")
+        }
+        (Some("spec"), _) => "/spec".to_owned(),
+        _ => String::new(),
+    }
 }
 
 fn allow(
@@ -167,6 +231,7 @@ mod tests {
             &relabelled,
             &old,
             ErrorList::from(vec![spec_error()]),
+            ErrorList::new(),
         );
         assert!(enforced.is_empty());
         assert_eq!(tolerated.len(), 1);
@@ -178,22 +243,29 @@ mod tests {
             &changed,
             &old,
             ErrorList::from(vec![spec_error()]),
+            ErrorList::new(),
         );
         assert_eq!(enforced.len(), 1);
         assert!(tolerated.is_empty());
     }
 
     #[test]
-    fn non_spec_errors_the_old_object_lacks_are_enforced() {
-        let object = json!({"metadata": {"name": "p"}, "spec": {}});
-        let error = FieldError::invalid(Path::new("metadata").child("name"), "p", "made up");
-        let (enforced, _) = ratchet(
+    fn cross_field_errors_the_old_object_lacks_are_enforced() {
+        // spec changed (sourceAddress added), the error is at a cross-field path, and the old
+        // object does not have it: introduced by the update.
+        let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1"}});
+        let object = json!({"metadata": {"name": "p"},
+            "spec": {"peerIP": "10.0.0.1", "sourceAddress": "UseNodeIP"}});
+        let error = FieldError::forbidden(Path::new("spec").child("peerIP"), "made up");
+        let (enforced, tolerated) = ratchet(
             ApiGroup::CrdV1,
             &object,
-            &object,
+            &old,
             ErrorList::from(vec![error]),
+            ErrorList::new(),
         );
         assert_eq!(enforced.len(), 1);
+        assert!(tolerated.is_empty());
     }
 
     #[test]

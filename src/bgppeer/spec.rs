@@ -51,7 +51,7 @@ pub fn check(
     for (key, value) in spec {
         match SPEC_FIELDS.iter().position(|name| name == key) {
             Some(slot) => present[slot] = Some(value).filter(|v| !v.is_null()),
-            None => errors.push(FieldError::unknown_field(path.child(key), &[])),
+            None => errors.push_with(path, || FieldError::unknown_field(path.child(key), &[])),
         }
     }
     let mut out = CheckedSpec::default();
@@ -353,15 +353,27 @@ fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Vec<Stri
     };
     let mut filters = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let item_path = path.index(i);
-        let Some(name) = string(item, &item_path, errors) else {
+        // Paths and messages are built only for errors the list keeps: a list of 760,000 bad
+        // names costs a count, not 760,000 messages.
+        let Value::String(name) = item else {
+            errors.push_with(path, || {
+                FieldError::type_invalid(path.index(i), item, "a string")
+            });
             continue;
         };
-        let problems = names::dns1123_subdomain(name);
-        if problems.is_empty() {
+        if names::matches_dns1123_subdomain(name) && name.len() <= names::DNS1123_SUBDOMAIN_MAX_LEN
+        {
             filters.push(name.clone());
+            continue;
         }
-        for msg in problems {
+        if errors.is_full() {
+            let problems = usize::from(name.len() > names::DNS1123_SUBDOMAIN_MAX_LEN)
+                + usize::from(!names::matches_dns1123_subdomain(name));
+            errors.omit(path, problems);
+            continue;
+        }
+        let item_path = path.index(i);
+        for msg in names::dns1123_subdomain(name) {
             errors.push(FieldError::invalid(item_path.clone(), name.as_str(), msg));
         }
     }
@@ -470,7 +482,7 @@ fn object<'a>(
 fn unknown_fields(map: &Map<String, Value>, known: &[&str], path: &Path, errors: &mut ErrorList) {
     for key in map.keys() {
         if !known.contains(&key.as_str()) {
-            errors.push(FieldError::unknown_field(path.child(key), &[]));
+            errors.push_with(path, || FieldError::unknown_field(path.child(key), &[]));
         }
     }
 }
