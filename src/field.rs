@@ -524,6 +524,21 @@ impl std::io::Write for Bounded {
     }
 }
 
+/// The longest object name echoed in full, in bytes (a DNS-1123 subdomain's limit): a longer
+/// name, never valid, is cut and marked with `...` in every answer and report.
+pub const MAX_NAME_LEN: usize = 253;
+
+/// `text` cut to at most `max` bytes (at a character boundary) and marked with `...` when it is
+/// longer; borrowed when it fits.
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(max + 3);
+    push_cut(&mut out, text, max);
+    std::borrow::Cow::Owned(out)
+}
+
 /// A count with thousands separators (`759912` → `759,912`), easier to read in a message.
 pub fn thousands(count: usize) -> String {
     let digits = count.to_string();

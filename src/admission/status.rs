@@ -13,7 +13,7 @@ use kube::core::Status;
 use kube::core::response::{StatusCause, StatusDetails, StatusSummary};
 
 use crate::bgppeer::ApiGroup;
-use crate::field::{ErrorList, go_quote};
+use crate::field::{ErrorList, MAX_NAME_LEN, go_quote, shorten};
 
 use super::target::KIND;
 
@@ -37,7 +37,7 @@ pub const MAX_MESSAGE_ERRORS: usize = 10;
 pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
     // A valid name has at most 253 bytes; a longer one (sent straight to the webhook, never by
     // the apiserver) is not echoed in full either.
-    let name = cut_name(name);
+    let name = shorten(name, MAX_NAME_LEN);
     let name = name.as_ref();
     let causes = errors
         .shown()
@@ -67,19 +67,6 @@ pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
             retry_after_seconds: 0,
         }),
     }
-}
-
-/// The name as echoed: at most 253 bytes (a DNS-1123 subdomain's limit), then `...`.
-fn cut_name(name: &str) -> std::borrow::Cow<'_, str> {
-    const MAX_NAME_LEN: usize = 253;
-    if name.len() <= MAX_NAME_LEN {
-        return std::borrow::Cow::Borrowed(name);
-    }
-    let mut end = MAX_NAME_LEN;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    std::borrow::Cow::Owned(format!("{}...", &name[..end]))
 }
 
 /// The first [`MAX_MESSAGE_ERRORS`] errors joined with `", "`, then one error counting the rest.
