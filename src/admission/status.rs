@@ -149,4 +149,42 @@ mod tests {
         );
         assert_eq!(status.details.unwrap().group, "projectcalico.org");
     }
+
+    #[test]
+    fn a_denial_with_many_errors_stays_small() {
+        use crate::field::MAX_ERRORS;
+        let filters = Path::new("spec").child("filters");
+        let mut errors = ErrorList::new();
+        for i in 0..760_000 {
+            errors.push_with(&filters, || {
+                FieldError::invalid(
+                    filters.index(i),
+                    "A",
+                    crate::bgppeer::names::dns1123_subdomain_message(),
+                )
+            });
+        }
+        let status = invalid(ApiGroup::CrdV1, &"n".repeat(10_000), &errors);
+        let body = serde_json::to_vec(&status).unwrap();
+        assert!(body.len() < 64 * 1024, "{} bytes", body.len());
+        let details = status.details.unwrap();
+        assert_eq!(details.causes.len(), MAX_ERRORS + 1);
+        let more = details.causes.last().unwrap();
+        assert_eq!(more.field, "spec.filters");
+        assert_eq!(more.reason, "FieldValueTooMany");
+        assert_eq!(more.message, "Too many: 759,900 more errors not shown");
+        assert_eq!(details.name.len(), 253 + 3);
+        // The message spells out the first errors and counts the rest.
+        assert_eq!(
+            status.message.matches("Invalid value").count(),
+            MAX_MESSAGE_ERRORS
+        );
+        assert!(
+            status
+                .message
+                .ends_with(", spec.filters: Too many: 759,990 more errors not shown"),
+            "{}",
+            status.message
+        );
+    }
 }

@@ -223,7 +223,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_errors_are_tolerated_only_while_spec_is_unchanged() {
+    fn a_spec_error_is_tolerated_unless_spec_changed_and_the_old_object_lacks_it() {
         let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0"}});
         let relabelled = json!({"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"peerIP": "10.0.0.1:0"}});
         let (enforced, tolerated) = ratchet(
@@ -355,5 +355,146 @@ mod tests {
             decision.response.result.message,
             "the CREATE request for BGPPeer \"p\" carries no object to validate"
         );
+    }
+
+    /// Ratchets the object's own errors (validated here) and the given cluster errors.
+    fn ratchet_update(old: &Value, new: &Value, cluster: ErrorList) -> (ErrorList, ErrorList) {
+        let errors = bgppeer::validate(ApiGroup::CrdV1, new).errors;
+        ratchet(ApiGroup::CrdV1, new, old, errors, cluster)
+    }
+
+    fn fields(list: &ErrorList) -> Vec<String> {
+        list.shown().map(|e| e.path.to_string()).collect()
+    }
+
+    fn peer_with(spec: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn our_own_default_does_not_make_stored_errors_new() {
+        // Stored before the webhook: no sourceAddress. The UPDATE carries our mutation's default
+        // and a label; spec differs, but no error is new.
+        let old = peer_with(json!({"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["A"]}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        new["metadata"]["labels"] = json!({"env": "prod"});
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(fields(&tolerated), ["spec.peerIP", "spec.filters[0]"]);
+    }
+
+    #[test]
+    fn an_error_in_a_changed_field_is_enforced_and_others_stay_tolerated() {
+        let old = peer_with(json!({"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["A"]}));
+        let mut new = old.clone();
+        new["spec"]["peerIP"] = json!("10.0.0.2:0");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.peerIP"]);
+        assert_eq!(fields(&tolerated), ["spec.filters[0]"]);
+
+        // A new item in a list: the old items' errors stay tolerated, the new one is enforced.
+        let mut new = old.clone();
+        new["spec"]["filters"] = json!(["A", "B"]);
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.filters[1]"]);
+        assert_eq!(fields(&tolerated), ["spec.peerIP", "spec.filters[0]"]);
+    }
+
+    #[test]
+    fn cross_field_errors_need_the_identical_old_error_and_an_unchanged_value() {
+        // node unchanged, nodeSelector newly set: the Forbidden error at spec.node is new.
+        let old = peer_with(json!({"node": "a", "peerIP": "192.0.2.1", "asNumber": 1}));
+        let mut new = old.clone();
+        new["spec"]["nodeSelector"] = json!("all()");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.node"]);
+        assert!(tolerated.is_empty());
+
+        // Both set before and after, node unchanged: the same error, tolerated.
+        let old = peer_with(json!({"node": "a", "nodeSelector": "x == 'y'",
+            "peerIP": "192.0.2.1", "asNumber": 1}));
+        let mut new = old.clone();
+        new["spec"]["nodeSelector"] = json!("x == 'z'");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(fields(&tolerated), ["spec.node"]);
+
+        // The field the error is reported at changed: enforced, although the old object had an
+        // error of the same wording.
+        let mut new = old.clone();
+        new["spec"]["node"] = json!("b");
+        let (enforced, _) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.node"]);
+    }
+
+    #[test]
+    fn cluster_errors_are_tolerated_while_their_value_is_unchanged() {
+        let missing = || {
+            ErrorList::from(vec![FieldError::not_found(
+                Path::new("spec").child("filters").index(0),
+                "gone",
+                "no BGPFilter of this name exists",
+            )])
+        };
+        let old = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1, "filters": ["gone"]}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        let (enforced, tolerated) = ratchet_update(&old, &new, missing());
+        assert!(enforced.is_empty());
+        assert_eq!(fields(&tolerated), ["spec.filters[0]"]);
+
+        let mut renamed = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1}));
+        renamed["spec"]["filters"] = json!(["other"]);
+        let (enforced, _) = ratchet_update(&old, &renamed, missing());
+        assert_eq!(fields(&enforced), ["spec.filters[0]"]);
+    }
+
+    #[test]
+    fn counted_errors_are_tolerated_only_when_their_field_is_unchanged() {
+        use crate::field::MAX_ERRORS;
+        let filters = vec![Value::from("A"); 300];
+        let old = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1, "filters": filters}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(tolerated.len(), 300);
+        assert_eq!(
+            tolerated.more_errors().unwrap().to_string(),
+            format!(
+                "spec.filters: Too many: {} more errors not shown",
+                300 - MAX_ERRORS
+            )
+        );
+
+        // One more item: the list changed, so the errors that were only counted cannot be shown
+        // to pre-exist and are enforced; the kept ones are matched one by one.
+        let mut appended = new.clone();
+        appended["spec"]["filters"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("B"));
+        let (enforced, tolerated) = ratchet_update(&old, &appended, ErrorList::new());
+        assert_eq!(tolerated.len(), MAX_ERRORS);
+        assert_eq!(enforced.len(), 301 - MAX_ERRORS);
+        assert_eq!(enforced.iter().count(), 0);
+        assert_eq!(enforced.omitted_under().unwrap().0.as_str(), "spec.filters");
+    }
+
+    #[test]
+    fn tolerated_errors_become_short_warnings() {
+        let long_value = format!("{}:0", "1".repeat(60));
+        let old = peer_with(json!({"peerIP": long_value, "asNumber": 1}));
+        let mut new = old.clone();
+        new["metadata"]["labels"] = json!({"a": "b"});
+        let decision = decide(&request("UPDATE", new, old));
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        assert!(!warnings.is_empty());
+        for warning in &warnings {
+            assert!(warning.chars().count() <= warnings::MAX_LEN, "{warning}");
+            assert!(warning.ends_with(TOLERATED_SUFFIX), "{warning}");
+        }
     }
 }

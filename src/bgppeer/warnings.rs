@@ -217,4 +217,26 @@ mod tests {
         assert!(cut.ends_with("..."));
         assert_eq!(fit("short".to_owned()), "short");
     }
+
+    #[test]
+    fn a_suffix_is_kept_whole() {
+        let suffix = " (already stored; allowed while unchanged)";
+        let fitted = fit_with_suffix(&"e".repeat(500), suffix);
+        assert_eq!(fitted.chars().count(), MAX_LEN);
+        assert!(fitted.ends_with(&format!("...{suffix}")));
+        assert_eq!(fit_with_suffix("short", suffix), format!("short{suffix}"));
+    }
+
+    #[test]
+    fn warnings_are_capped_with_a_count_of_the_rest() {
+        let many: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+        let capped = cap(many);
+        assert_eq!(capped.len(), MAX_WARNINGS);
+        assert_eq!(capped[MAX_WARNINGS - 2], format!("w{}", MAX_WARNINGS - 2));
+        assert_eq!(capped[MAX_WARNINGS - 1], "971 more warnings not shown");
+        let few = vec!["a".to_owned(), "x".repeat(300)];
+        let capped = cap(few);
+        assert_eq!(capped.len(), 2);
+        assert_eq!(capped[1].chars().count(), MAX_LEN);
+    }
 }
