@@ -285,7 +285,7 @@ fn a_huge_object_gives_bounded_output() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(text.len() < 96 * 1024, "{} bytes of output", text.len());
-    let report: Value = serde_json::from_str(&text).unwrap();
+    let report: Value = serde_json::from_str(text).unwrap();
     let errors = report["results"][0]["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 101);
     assert_eq!(errors[100]["reason"], "FieldValueTooMany");
