@@ -630,8 +630,12 @@ impl ErrorList {
 
     /// Appends one error (or counts it, when the list is full).
     pub fn push(&mut self, error: FieldError) {
+        if self.is_full() {
+            self.omit(&error.path, 1);
+            return;
+        }
         let bytes = error.path.as_str().len() + error.body().len();
-        if self.is_full() || self.kept_bytes.saturating_add(bytes) > MAX_ERRORS_BYTES {
+        if self.kept_bytes.saturating_add(bytes) > MAX_ERRORS_BYTES {
             // Once one error is counted, every later one is too: the kept errors stay the first
             // ones found, in order.
             self.kept_bytes = MAX_ERRORS_BYTES;
