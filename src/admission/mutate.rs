@@ -80,7 +80,7 @@ fn finish(
     patch_operations: usize,
 ) -> Decision {
     if !warnings.is_empty() {
-        response.warnings = Some(warnings);
+        response.warnings = Some(crate::bgppeer::warnings::cap(warnings));
     }
     let mut summary = summary_of(request, &response);
     summary.patch_operations = patch_operations;

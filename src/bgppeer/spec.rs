@@ -53,7 +53,7 @@ pub fn check(
     for (key, value) in spec {
         match SPEC_FIELDS.iter().position(|name| name == key) {
             Some(slot) => present[slot] = Some(value).filter(|v| !v.is_null()),
-            None => errors.push(FieldError::unknown_field(path.child(key), &[])),
+            None => errors.push_with(path, || FieldError::unknown_field(path.child(key), &[])),
         }
     }
     let mut out = CheckedSpec::default();
@@ -358,15 +358,24 @@ fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) {
         return;
     };
     for (i, item) in items.iter().enumerate() {
-        if let Value::String(name) = item
-            && names::is_dns1123_subdomain(name)
-        {
+        // Paths and messages are built only for errors the list keeps: a list of 760,000 bad
+        // names costs a count, not 760,000 messages.
+        let Value::String(name) = item else {
+            errors.push_with(path, || {
+                FieldError::type_invalid(path.index(i), item, "a string")
+            });
+            continue;
+        };
+        if names::is_dns1123_subdomain(name) {
+            continue;
+        }
+        if errors.is_full() {
+            let problems = usize::from(name.len() > names::DNS1123_SUBDOMAIN_MAX_LEN)
+                + usize::from(!names::matches_dns1123_subdomain(name));
+            errors.omit(path, problems);
             continue;
         }
         let item_path = path.index(i);
-        let Some(name) = string(item, &item_path, errors) else {
-            continue;
-        };
         for msg in names::dns1123_subdomain(name) {
             errors.push(FieldError::invalid(item_path.clone(), name.as_str(), msg));
         }
@@ -475,7 +484,7 @@ fn object<'a>(
 fn unknown_fields(map: &Map<String, Value>, known: &[&str], path: &Path, errors: &mut ErrorList) {
     for key in map.keys() {
         if !known.contains(&key.as_str()) {
-            errors.push(FieldError::unknown_field(path.child(key), &[]));
+            errors.push_with(path, || FieldError::unknown_field(path.child(key), &[]));
         }
     }
 }
