@@ -117,10 +117,21 @@ pub fn ratchet(
     let mut old_errors: Option<ErrorList> = None;
     let mut enforced = ErrorList::new();
     let mut tolerated = ErrorList::new();
+    // A scope (a whole `spec` field) can be a list of 760,000 names: compare each scope once,
+    // not once per error under it.
+    let mut compared: Vec<(String, bool)> = Vec::new();
+    let mut scope_unchanged = |scope: String| match compared.iter().find(|(s, _)| *s == scope) {
+        Some((_, unchanged)) => *unchanged,
+        None => {
+            let unchanged = unchanged_at(object, old_object, &scope);
+            compared.push((scope, unchanged));
+            unchanged
+        }
+    };
     let (kept, omitted) = errors.into_parts();
     for error in kept {
         let pre_existing = unchanged_at(object, old_object, error.path.pointer())
-            && (unchanged_at(object, old_object, &scope_of(&error.path))
+            && (scope_unchanged(scope_of(&error.path))
                 || old_errors
                     .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
                     .iter()
@@ -132,7 +143,7 @@ pub fn ratchet(
         }
     }
     if let Some((under, count)) = omitted {
-        if unchanged_at(object, old_object, &scope_of(&under)) {
+        if scope_unchanged(scope_of(&under)) {
             tolerated.omit(&under, count);
         } else {
             enforced.omit(&under, count);
