@@ -837,7 +837,8 @@ fn operator_settings_reach_the_pods() {
         "tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}],
         "extraArgs": ["--log-level=debug"],
         "extraEnv": [{"name": "RUST_BACKTRACE", "value": "1"}],
-        "server": {"maxBodyBytes": 1048576, "logFormat": "text"},
+        "server": {"maxBodyBytes": 1048576, "logFormat": "text",
+                   "maxConcurrentReviews": 4, "maxBodyBytesInFlight": 16777216},
         "podAntiAffinity": "hard",
     }));
     let spec = rendered.pod_spec();
@@ -860,6 +861,14 @@ fn operator_settings_reach_the_pods() {
         "{args:?}"
     );
     assert!(args.contains(&"--log-format=text".to_owned()));
+    assert!(
+        args.contains(&"--max-concurrent-reviews=4".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        args.contains(&"--max-body-bytes-in-flight=16777216".to_owned()),
+        "{args:?}"
+    );
     assert_eq!(
         rendered.container()["env"],
         json!([{"name": "RUST_BACKTRACE", "value": "1"}])
@@ -884,7 +893,8 @@ fn the_binary_accepts_every_argument_the_chart_passes() {
         .collect::<Vec<_>>();
     value_sets.push(json!({
         "hostNetwork": true,
-        "server": {"maxBodyBytes": 1048576, "logFormat": "text", "logLevel": "debug"},
+        "server": {"maxBodyBytes": 1048576, "logFormat": "text", "logLevel": "debug",
+                   "maxConcurrentReviews": 4096, "maxBodyBytesInFlight": 4294967296u64},
         "tls": {"clientCA": {"configMapName": "apiserver-client-ca"}},
     }));
     value_sets.push(secret_mode(&ca_pem));

@@ -560,3 +560,87 @@ async fn the_webhook_denies_a_missing_filter_with_the_static_errors() {
     assert_eq!(answer.json()["response"]["allowed"], true);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_cluster_checks_panics_are_contained_and_decisions_wait_for_a_slot() {
+    let (addr, _cluster) = start_api(calico_cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
+        .await
+        .unwrap();
+    settled(&checker).await;
+    let server = TestServer::start_with(|config| {
+        config.cluster = Some(checker);
+        config.max_concurrent_reviews = 1;
+        config.before_decision = Some(bgppeer_webhook::server::webhook::DecisionHook::new(
+            |request| match request.uid.as_str() {
+                "panic-here" => panic!("injected panic"),
+                "slow" => std::thread::sleep(Duration::from_millis(2500)),
+                _ => {}
+            },
+        ));
+    })
+    .await;
+    let client = server.client(HttpVersion::Http2);
+    let with_uid = |uid: &str| {
+        let object = peer(
+            "projectcalico.org/v3",
+            "p",
+            json!({"peerIP": "192.0.2.7", "asNumber": 64512, "filters": ["export-only"]}),
+        );
+        let mut review = review("projectcalico.org/v3", "CREATE", object, Value::Null, false);
+        review["request"]["uid"] = json!(uid);
+        serde_json::to_vec(&review).unwrap()
+    };
+    let answer = client
+        .post(
+            "/validate?timeout=10s",
+            Some("application/json"),
+            with_uid("panic-here"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(answer.json()["code"], 500);
+
+    let slow = {
+        let client = client.clone();
+        let body = with_uid("slow");
+        tokio::spawn(async move {
+            client
+                .post("/validate?timeout=10s", Some("application/json"), body)
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answer = client
+        .post(
+            "/validate?timeout=1s",
+            Some("application/json"),
+            with_uid("quick"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers["retry-after"], "1");
+    assert_eq!(slow.await.unwrap().status, StatusCode::OK);
+    let answer = client
+        .post(
+            "/validate?timeout=10s",
+            Some("application/json"),
+            with_uid("fine"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(answer.json()["response"]["allowed"], true);
+    let (_, metrics) = server.ops_get("/metrics").await;
+    for expected in [
+        "bgppeer_webhook_panics_total 1",
+        "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"} 1",
+        "bgppeer_webhook_reviews_running 0",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in\n{metrics}");
+    }
+    server.stop().await;
+}

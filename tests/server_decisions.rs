@@ -6,6 +6,7 @@ mod support;
 
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
+use bgppeer_webhook::server::webhook::DecisionHook;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 use support::{HttpVersion, Recorded, TestServer, WebhookClient, peer, review};
@@ -679,6 +680,61 @@ async fn worst_case_objects_are_answered_in_time_with_a_small_response() {
             "{path} UPDATE 2 x 3 MB: {took:?}, {} bytes",
             answer.body.len()
         );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_while_deciding_is_answered_500_counted_and_the_server_keeps_serving() {
+    let server = TestServer::start_with(|config| {
+        config.before_decision = Some(DecisionHook::new(|request| {
+            if request.uid == "panic-here" {
+                panic!("injected panic for uid {}", request.uid);
+            }
+        }));
+    })
+    .await;
+    for version in [HttpVersion::Http1, HttpVersion::Http2] {
+        let client = server.client(version);
+        let mut panicking = review(
+            "crd.projectcalico.org/v1",
+            "CREATE",
+            peer(
+                "crd.projectcalico.org/v1",
+                "p",
+                json!({"peerIP": "10.0.0.1", "asNumber": 64512}),
+            ),
+            Value::Null,
+            false,
+        );
+        panicking["request"]["uid"] = json!("panic-here");
+        for path in ["/validate", "/mutate"] {
+            let answer = client.review(path, &panicking).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "{version:?} {path}"
+            );
+            assert_eq!(
+                answer.json(),
+                json!({"code": 500, "error": "the webhook failed unexpectedly while deciding this request (an internal error, logged by the webhook with this request's uid)"})
+            );
+            // The next request on the same server (and connection) is decided normally.
+            let mut normal = panicking.clone();
+            normal["request"]["uid"] = json!("fine");
+            let answer = client.review(path, &normal).await;
+            assert_eq!(answer.status, StatusCode::OK, "{version:?} {path}");
+            assert_eq!(answer.json()["response"]["uid"], "fine");
+        }
+    }
+    let (_, metrics) = server.ops_get("/metrics").await;
+    for expected in [
+        "bgppeer_webhook_panics_total 4",
+        "bgppeer_webhook_reviews_running 0",
+        "controller_runtime_webhook_requests_total{webhook=\"/validate\",code=\"500\"} 2",
+        "controller_runtime_webhook_requests_total{webhook=\"/mutate\",code=\"500\"} 2",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in\n{metrics}");
     }
     server.stop().await;
 }

@@ -6,6 +6,8 @@ mod support;
 use std::time::Duration;
 
 use hyper::StatusCode;
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestRunner};
 use serde_json::{Value, json};
 use support::{HttpVersion, TestServer, peer, review};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -434,5 +436,496 @@ async fn arbitrary_bytes_never_hurt_the_server() {
         client.review("/validate", &delete_review()).await.status,
         StatusCode::OK
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_the_apiserver_cannot_send_fall_back_to_the_default() {
+    let server = TestServer::start().await;
+    let body = serde_json::to_vec(&delete_review()).unwrap();
+    for version in BOTH {
+        let client = server.client(version);
+        for timeout in [
+            "4000000000000000h",
+            "2562047h",
+            "99999999999999999999h",
+            "1e400s",
+            &"9".repeat(10_000),
+            "0",
+            "-5s",
+            "500ms",
+            "31s",
+            "NaN",
+        ] {
+            let answer = client
+                .post(
+                    &format!("/validate?timeout={timeout}"),
+                    Some("application/json"),
+                    body.clone(),
+                )
+                .await
+                .unwrap_or_else(|err| panic!("{version:?} timeout={timeout:.40}: {err}"));
+            assert_eq!(answer.status, StatusCode::OK, "{version:?} {timeout:.40}");
+            assert_eq!(answer.json()["response"]["allowed"], true);
+        }
+    }
+    let (_, metrics) = server.ops_get("/metrics").await;
+    assert!(
+        metrics.contains("bgppeer_webhook_panics_total 0"),
+        "{metrics}"
+    );
+    server.stop().await;
+}
+
+/// JSON text of any shape, with the names of AdmissionReview and BGPPeer fields among the keys
+/// so that values of every type reach every level of the decoder.
+fn any_json() -> impl Strategy<Value = String> {
+    let number = prop_oneof![
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<f64>()
+            .prop_filter("finite", |n| n.is_finite())
+            .prop_map(|n| n.to_string()),
+        "-?(0|[1-9][0-9]{0,59})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,5})?",
+    ];
+    let string = prop_oneof![
+        any::<String>(),
+        "[a-z0-9.:/-]{0,40}",
+        Just("\u{0}\n\u{1b}[31m\u{202e}".to_owned()),
+        Just("x".repeat(70_000)),
+    ]
+    .prop_map(|text| serde_json::to_string(&text).unwrap());
+    let leaf = prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        number,
+        string,
+    ];
+    let key = prop_oneof![
+        Just("apiVersion"),
+        Just("kind"),
+        Just("metadata"),
+        Just("name"),
+        Just("labels"),
+        Just("annotations"),
+        Just("deletionTimestamp"),
+        Just("spec"),
+        Just("peerIP"),
+        Just("asNumber"),
+        Just("node"),
+        Just("nodeSelector"),
+        Just("peerSelector"),
+        Just("filters"),
+        Just("keepOriginalNextHop"),
+        Just("password"),
+        Just("sourceAddress"),
+        Just("maxRestartTime"),
+        Just("x"),
+    ];
+    leaf.prop_recursive(6, 64, 8, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..8)
+                .prop_map(|items| format!("[{}]", items.join(","))),
+            proptest::collection::vec((key.clone(), inner), 0..8).prop_map(|fields| {
+                let fields: Vec<String> = fields
+                    .into_iter()
+                    .map(|(key, value)| format!("{key:?}:{value}"))
+                    .collect();
+                format!("{{{}}}", fields.join(","))
+            }),
+        ]
+    })
+}
+
+/// An AdmissionReview whose parts are each either what the apiserver sends or arbitrary JSON.
+fn any_review() -> impl Strategy<Value = String> {
+    let part = |valid: &'static str| prop_oneof![12 => Just(valid.to_owned()), 1 => any_json()];
+    let object = prop_oneof![
+        1 => Just(r#"{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{"name":"p"},"spec":{"peerIP":"10.0.0.1","asNumber":64512}}"#.to_owned()),
+        1 => any_json(),
+        3 => any_json().prop_map(|spec| format!(
+            r#"{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{{"name":"p"}},"spec":{spec}}}"#
+        )),
+        1 => any_json().prop_map(|metadata| format!(
+            r#"{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{metadata},"spec":{{}}}}"#
+        )),
+    ];
+    (
+        (
+            part(r#""admission.k8s.io/v1""#),
+            part(r#""AdmissionReview""#),
+            part(r#""u-1""#),
+            part(r#"{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"}"#),
+            part(r#"{"group":"crd.projectcalico.org","version":"v1","resource":"bgppeers"}"#),
+        ),
+        (
+            part(r#""CREATE""#),
+            part(r#""UPDATE""#),
+            part(r#"{"username":"test"}"#),
+            object.clone(),
+            prop_oneof![Just("null".to_owned()), object],
+            part("false"),
+        ),
+    )
+        .prop_map(
+            |(
+                (api_version, kind, uid, request_kind, resource),
+                (operation, update, user_info, object, old_object, dry_run),
+            )| {
+                let operation = if old_object == "null" { operation } else { update };
+                format!(
+                    r#"{{"apiVersion":{api_version},"kind":{kind},"request":{{"uid":{uid},"kind":{request_kind},"resource":{resource},"name":"p","operation":{operation},"userInfo":{user_info},"object":{object},"oldObject":{old_object},"dryRun":{dry_run}}}}}"#
+                )
+            },
+        )
+}
+
+/// Arbitrary bytes and arbitrary JSON reviews, to both endpoints over TLS: every one gets an
+/// HTTP answer with a JSON body, none makes the server panic, and it keeps serving.
+#[test]
+fn arbitrary_bytes_and_reviews_always_get_a_json_answer() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime.block_on(TestServer::start());
+    let client = server.client(HttpVersion::Http2);
+    let send = |body: Vec<u8>| -> Result<(), TestCaseError> {
+        for path in ["/validate", "/mutate"] {
+            let answer = runtime
+                .block_on(client.post(path, Some("application/json"), body.clone()))
+                .map_err(|err| TestCaseError::fail(format!("{path}: no answer: {err}")))?;
+            let json: Result<Value, _> = serde_json::from_slice(&answer.body);
+            prop_assert!(
+                json.is_ok(),
+                "{path} {}: not JSON: {:?}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
+            prop_assert_ne!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        Ok(())
+    };
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    TestRunner::new(config.clone())
+        .run(&proptest::collection::vec(any::<u8>(), 0..4096), |bytes| {
+            send(bytes)
+        })
+        .unwrap();
+    TestRunner::new(config.clone())
+        .run(&any_json(), |json| send(json.into_bytes()))
+        .unwrap();
+    TestRunner::new(ProptestConfig {
+        cases: 128,
+        ..config
+    })
+    .run(&any_review(), |review| send(review.into_bytes()))
+    .unwrap();
+    // Nesting deeper than the decoder allows, and at its limit.
+    for depth in [100, 127, 128, 129, 10_000, 100_000] {
+        let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        send(nested.clone().into_bytes()).unwrap();
+        let review = format!(
+            r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{"uid":"u","kind":{{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"}},"resource":{{"group":"crd.projectcalico.org","version":"v1","resource":"bgppeers"}},"operation":"CREATE","userInfo":{{}},"object":{{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{{"name":"p"}},"spec":{{"filters":{nested}}}}}}}}}"#
+        );
+        send(review.into_bytes()).unwrap();
+    }
+
+    runtime.block_on(async {
+        for path in ["/validate", "/mutate"] {
+            let answer = client.review(path, &delete_review()).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}");
+        }
+        assert_eq!(
+            server.ops_get("/healthz").await,
+            (StatusCode::OK, "ok\n".to_owned())
+        );
+        let (_, metrics) = server.ops_get("/metrics").await;
+        assert!(
+            metrics.contains("bgppeer_webhook_panics_total 0"),
+            "{metrics}"
+        );
+    });
+    runtime.block_on(server.stop());
+}
+
+/// The real binary serving with text logs on ephemeral ports; its log lines arrive on a channel.
+struct Served {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    addr: std::net::SocketAddr,
+    certs: bgppeer_webhook::certs::DevCerts,
+    _dir: tempfile::TempDir,
+}
+
+impl Served {
+    fn start(extra_args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let certs = support::generate_certs();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tls.crt"), &certs.tls_cert_pem).unwrap();
+        std::fs::write(dir.path().join("tls.key"), &certs.tls_key_pem).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--shutdown-delay", "0", "--log-format", "text"])
+            .args(extra_args)
+            .arg("--tls-cert-file")
+            .arg(dir.path().join("tls.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.path().join("tls.key"))
+            .env_remove("BGPPEER_WEBHOOK_LOG_LEVEL")
+            .env_remove("BGPPEER_WEBHOOK_LOG_FORMAT")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).split(b'\n') {
+                let Ok(line) = line else { break };
+                if sender
+                    .send(String::from_utf8_lossy(&line).into_owned())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let addr = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the server did not start");
+            if line.contains("serving admission webhooks") {
+                let addr = line
+                    .split(' ')
+                    .find_map(|word| word.strip_prefix("addr="))
+                    .unwrap_or_else(|| panic!("no addr in {line:?}"));
+                break addr.parse().unwrap();
+            }
+        };
+        Self {
+            child,
+            lines,
+            addr,
+            certs,
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server with SIGTERM and returns every log line it wrote after starting.
+    fn stop(mut self) -> Vec<String> {
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}");
+        self.lines.iter().collect()
+    }
+}
+
+/// A TLS 1.3 ClientHello whose server_name extension carries `name` as a host name.
+fn client_hello_with_sni(name: &[u8]) -> Vec<u8> {
+    fn u16_len(bytes: &[u8]) -> [u8; 2] {
+        u16::try_from(bytes.len()).unwrap().to_be_bytes()
+    }
+    let mut entry = vec![0u8]; // host_name
+    entry.extend_from_slice(&u16_len(name));
+    entry.extend_from_slice(name);
+    let mut server_name = u16_len(&entry).to_vec();
+    server_name.extend_from_slice(&entry);
+    let mut extensions = vec![0x00, 0x00]; // server_name
+    extensions.extend_from_slice(&u16_len(&server_name));
+    extensions.extend_from_slice(&server_name);
+    extensions.extend_from_slice(&[0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04]); // TLS 1.3
+    let mut hello = vec![0x03, 0x03];
+    hello.extend_from_slice(&[7u8; 32]); // random
+    hello.push(0); // no session id
+    hello.extend_from_slice(&[0x00, 0x02, 0x13, 0x01]); // TLS_AES_128_GCM_SHA256
+    hello.extend_from_slice(&[0x01, 0x00]); // no compression
+    hello.extend_from_slice(&u16_len(&extensions));
+    hello.extend_from_slice(&extensions);
+    let mut handshake = vec![0x01]; // ClientHello
+    handshake.extend_from_slice(&u32::try_from(hello.len()).unwrap().to_be_bytes()[1..]);
+    handshake.extend_from_slice(&hello);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend_from_slice(&u16_len(&handshake));
+    record.extend_from_slice(&handshake);
+    record
+}
+
+/// Sends a ClientHello with `sni` and reads until the server answers or closes.
+async fn hello_with_sni(addr: std::net::SocketAddr, sni: &[u8]) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(&client_hello_with_sni(sni)).await.unwrap();
+    let mut buffer = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buffer)).await;
+}
+
+/// Whether a log line starts the way every line the text format writes does: a timestamp.
+fn is_log_line(line: &str) -> bool {
+    let bytes = line.as_bytes();
+    bytes.len() > 20 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_text_cannot_forge_log_lines_and_bad_sni_adds_no_warning() {
+    let served = Served::start(&[]);
+    let forged = "evil\n2026-12-02T00:00:00.000000Z  INFO bgppeer_webhook::server::webhook: admission decision allowed=true\0\u{1b}[31mred";
+    let object = peer(
+        "crd.projectcalico.org/v1",
+        forged,
+        json!({"peerIP": "10.0.0.1", "asNumber": 64512}),
+    );
+    let mut forging = review(
+        "crd.projectcalico.org/v1",
+        "CREATE",
+        object,
+        Value::Null,
+        false,
+    );
+    forging["request"]["uid"] = json!("uid\nforged");
+    let client =
+        support::WebhookClient::new(served.addr, &served.certs.ca_cert_pem, HttpVersion::Http2);
+    assert_eq!(
+        client.review("/validate", &forging).await.status,
+        StatusCode::OK
+    );
+    // A misrouted kind is logged with its (client-controlled) kind too.
+    forging["request"]["kind"]["kind"] = json!("Evil\nKind");
+    assert_eq!(
+        client.review("/mutate", &forging).await.status,
+        StatusCode::OK
+    );
+    for sni in [&b"127.0.0.1"[..], b"::1", b"bad name\n\x1b[31m"] {
+        hello_with_sni(served.addr, sni).await;
+    }
+    let lines = served.stop();
+    let text = lines.join("\n");
+    for line in &lines {
+        assert!(
+            is_log_line(line),
+            "a line that is not a log line: {line:?} in\n{text}"
+        );
+        assert!(
+            !line.contains(" WARN ") || line.contains("bgppeer_webhook::server::webhook"),
+            "a client's handshake added a warning: {line:?}"
+        );
+        assert!(
+            !line.contains(['\0', '\u{1b}', '\r']),
+            "unescaped control characters in {line:?}"
+        );
+    }
+    let decision = lines
+        .iter()
+        .find(|line| line.contains("admission decision") && line.contains("webhook=/validate"))
+        .unwrap_or_else(|| panic!("no decision line in\n{text}"));
+    assert!(
+        decision.contains(r"name=evil\n2026-12-02T00:00:00.000000Z  INFO bgppeer_webhook::server::webhook: admission decision allowed=true\0\u{1b}[31mred")
+            && decision.contains(r"uid=uid\nforged"),
+        "{decision}"
+    );
+    assert!(text.contains(r"Evil\nKind"), "{text}");
+    assert!(!text.contains("Illegal SNI"), "{text}");
+
+    // The same handshake does log a rustls warning when rustls is asked for warnings: the
+    // default filter is what keeps it out.
+    let served = Served::start(&["--log-level", "info,rustls=warn"]);
+    hello_with_sni(served.addr, b"127.0.0.1").await;
+    let lines = served.stop();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.contains(" WARN ") && line.contains("Illegal SNI")),
+        "{lines:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_beyond_max_body_bytes_in_flight_wait_within_their_budget() {
+    let server = TestServer::start_with(|config| config.max_body_bytes_in_flight = 10_000).await;
+    // A client announces 8,000 bytes and sends 10: its reservation is held while it dawdles.
+    let mut holder = support::tls_connect(
+        server.addr,
+        support::client_tls(&server.certs.ca_cert_pem, None),
+    )
+    .await
+    .unwrap();
+    holder
+        .write_all(
+            b"POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8000\r\n\r\n{\"kind\":  ",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let client = server.client(HttpVersion::Http2);
+    // A small review still fits in the remaining 2,000 bytes.
+    assert_eq!(
+        client.review("/validate", &delete_review()).await.status,
+        StatusCode::OK
+    );
+    // 5,000 bytes do not, and the room does not free up within a 1 s timeout.
+    let mut padded = serde_json::to_vec(&delete_review()).unwrap();
+    padded.resize(5_000, b' ');
+    let started = std::time::Instant::now();
+    let answer = client
+        .post(
+            "/validate?timeout=1s",
+            Some("application/json"),
+            padded.clone(),
+        )
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(answer.headers["retry-after"], "1");
+    let message = answer.json()["error"].as_str().unwrap().to_owned();
+    assert!(
+        message.starts_with(
+            "the webhook is at its limit of request body bytes held at once (10000 bytes)"
+        ) && message.contains("--max-body-bytes-in-flight"),
+        "{message}"
+    );
+    let (_, metrics) = server.ops_get("/metrics").await;
+    assert!(
+        metrics.contains(
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_body_bytes_in_flight\"} 1"
+        ),
+        "{metrics}"
+    );
+    // Once the slow body is complete (and refused as malformed), its room is free again.
+    holder.write_all(&[b' '; 7990]).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.ends_with(b"}") {
+        let read = tokio::time::timeout(Duration::from_secs(5), holder.read(&mut buffer))
+            .await
+            .expect("the slow body got no answer")
+            .unwrap();
+        assert_ne!(read, 0, "{}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    let answer = client
+        .post("/validate?timeout=1s", Some("application/json"), padded)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, StatusCode::OK);
     server.stop().await;
 }

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 pub mod certs;
 pub mod check;
 pub mod explain;
+pub mod logging;
 pub mod selector;
 pub mod selftest;
 pub mod serve;

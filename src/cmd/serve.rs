@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::ValueEnum;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::util::SubscriberInitExt;
 
+use super::logging;
 use crate::cluster;
 use crate::server::{self, Config, duration};
 
@@ -60,6 +61,17 @@ pub struct Args {
     /// A connection with no request in flight for this long is closed.
     #[arg(long, env = "BGPPEER_WEBHOOK_IDLE_TIMEOUT", default_value = "90s", value_parser = positive_duration)]
     idle_timeout: Duration,
+    /// How many admission decisions may run at once (default: the number of CPUs); further
+    /// requests wait for a free slot within their time budget, and get 503 with Retry-After if
+    /// none frees up in time.
+    #[arg(long, env = "BGPPEER_WEBHOOK_MAX_CONCURRENT_REVIEWS", default_value_t = server::slots::default_limit() as u64,
+        value_parser = clap::value_parser!(u64).range(1..=4096))]
+    max_concurrent_reviews: u64,
+    /// How many bytes of request bodies may be held at once (bodies being read or waiting to be
+    /// decoded); a body that does not fit waits within its time budget, then gets 503.
+    #[arg(long, env = "BGPPEER_WEBHOOK_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = server::body::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1 << 32))]
+    max_body_bytes_in_flight: u64,
     /// The cluster checks (boxed: they are rarely set and keep the subcommand enum small).
     #[command(flatten)]
     cluster: Box<ClusterArgs>,
@@ -127,6 +139,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         shutdown_delay: args.shutdown_delay,
         drain_timeout: args.drain_timeout,
         cert_check_interval: args.cert_check_interval,
+        // The range check above keeps this within usize on every supported platform.
+        max_concurrent_reviews: usize::try_from(args.max_concurrent_reviews)
+            .context("--max-concurrent-reviews does not fit this platform")?,
+        max_body_bytes_in_flight: usize::try_from(args.max_body_bytes_in_flight)
+            .context("--max-body-bytes-in-flight does not fit this platform")?,
         timeouts: server::listener::ConnectionTimeouts {
             handshake: args.handshake_timeout,
             header_read: args.header_read_timeout,
@@ -184,19 +201,21 @@ async fn wait_for_signal() -> std::io::Result<&'static str> {
 }
 
 fn init_logging(format: LogFormat, level: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(level).with_context(|| {
+    let filter = logging::filter(level).with_context(|| {
         format!(
             "invalid --log-level {level:?}: use error, warn, info, debug, trace or a tracing filter"
         )
     })?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let format = match format {
+        LogFormat::Text => logging::Format::Text,
+        LogFormat::Json => logging::Format::Json,
     };
-    installed.map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))
+    logging::subscriber(format, filter, std::io::stdout, ansi)
+        .try_init()
+        .map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))?;
+    logging::log_panics();
+    Ok(())
 }
 
 fn positive_duration(value: &str) -> Result<Duration, String> {

@@ -7,9 +7,12 @@
 //! clean answer.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use hyper::body::Body as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 /// How many bytes past the limit are read and discarded so that the 413 reaches the client.
 pub const DRAIN_ALLOWANCE: u64 = 4 * 1024 * 1024;
@@ -24,6 +27,76 @@ pub enum BodyError {
     },
     /// The body could not be read (the client went away, or sent a malformed stream).
     Read(String),
+}
+
+/// The default `--max-body-bytes-in-flight`: 32 MiB, ten bodies of the largest size the
+/// apiserver sends, or thousands of ordinary ones.
+pub const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT: usize = 32 * 1024 * 1024;
+
+/// A bound on the bytes of request bodies held at once (`--max-body-bytes-in-flight`), so that
+/// many clients each sending a large body cannot multiply the memory they take.
+///
+/// Before a body is read, [`BodyBytes::reserve`] takes its size from the bound: the
+/// Content-Length when it is declared, the body limit when it is not (the most that will be
+/// buffered). The reservation lives as long as the body does: the handler hands it to the
+/// blocking step that decodes the body, which frees both together.
+#[derive(Debug, Clone)]
+pub struct BodyBytes {
+    semaphore: Arc<Semaphore>,
+    capacity: usize,
+}
+
+/// Bytes reserved for one body; freed when dropped.
+#[derive(Debug)]
+pub struct Reservation {
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl BodyBytes {
+    /// A bound of `capacity` bytes (at least 1, at most what a semaphore can count).
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            semaphore: Arc::new(Semaphore::new(capacity)),
+            capacity,
+        }
+    }
+
+    /// The bound, in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Reserves room for a body that declared `declared` bytes (or none) and may be at most
+    /// `limit` bytes, waiting for room until `deadline`; `None` if there was none by then.
+    ///
+    /// A declared length over the limit reserves nothing: such a body is refused (413) without
+    /// being kept. A body larger than the whole bound reserves the whole bound.
+    pub async fn reserve(
+        &self,
+        declared: Option<u64>,
+        limit: usize,
+        deadline: Instant,
+    ) -> Option<Reservation> {
+        let limit = limit as u64;
+        let size = match declared {
+            Some(length) if length > limit => return Some(Reservation { _permit: None }),
+            Some(length) => length,
+            None => limit,
+        };
+        if size == 0 {
+            return Some(Reservation { _permit: None });
+        }
+        let size = u32::try_from(size.min(self.capacity as u64)).unwrap_or(u32::MAX);
+        let acquiring = self.semaphore.clone().acquire_many_owned(size);
+        match tokio::time::timeout_at(deadline, acquiring).await {
+            Ok(Ok(permit)) => Some(Reservation {
+                _permit: Some(permit),
+            }),
+            // Never closed; and a deadline passed means no room.
+            Ok(Err(_)) | Err(_) => None,
+        }
+    }
 }
 
 /// Reads the whole body if it is at most `limit` bytes.
@@ -66,6 +139,29 @@ pub async fn read_limited(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn reservations_share_the_bound_until_dropped() {
+        let bytes = BodyBytes::new(100);
+        let soon = || Instant::now() + Duration::from_millis(50);
+        let first = bytes.reserve(Some(60), 1000, soon()).await.unwrap();
+        assert!(bytes.reserve(Some(50), 1000, soon()).await.is_none());
+        let second = bytes.reserve(Some(40), 1000, soon()).await.unwrap();
+        // Over the limit: refused later without being read, so nothing is reserved.
+        assert!(bytes.reserve(Some(5000), 1000, soon()).await.is_some());
+        // No Content-Length: the limit (here more than the bound: the whole bound).
+        drop(first);
+        assert!(bytes.reserve(None, 1000, soon()).await.is_none());
+        drop(second);
+        assert!(bytes.reserve(None, 1000, soon()).await.is_some());
+        assert!(
+            bytes
+                .reserve(Some(u64::MAX), usize::MAX, soon())
+                .await
+                .is_some()
+        );
+    }
 
     #[tokio::test]
     async fn reads_up_to_the_limit() {

@@ -62,6 +62,18 @@ pub struct SkipLabels {
     pub reason: String,
 }
 
+/// Labels of `bgppeer_webhook_reviews_rejected_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RejectLabels {
+    /// The limit that was reached: `max_concurrent_reviews` or `max_body_bytes_in_flight`.
+    pub limit: String,
+}
+
+/// The `limit` label of a review refused at `--max-concurrent-reviews`.
+pub const LIMIT_CONCURRENT_REVIEWS: &str = "max_concurrent_reviews";
+/// The `limit` label of a review refused at `--max-body-bytes-in-flight`.
+pub const LIMIT_BODY_BYTES: &str = "max_body_bytes_in_flight";
+
 /// Every metric of the server, registered in one registry.
 #[derive(Debug)]
 pub struct Metrics {
@@ -73,6 +85,11 @@ pub struct Metrics {
     cert_not_after: Gauge,
     reloads: Family<ReloadLabels, Counter>,
     cluster_checks_skipped: Family<SkipLabels, Counter>,
+    review_slots: Gauge,
+    reviews_waiting: Gauge,
+    reviews_running: Gauge,
+    reviews_rejected: Family<RejectLabels, Counter>,
+    panics: Counter,
 }
 
 impl Default for Metrics {
@@ -95,6 +112,11 @@ impl Metrics {
         let cert_not_after = Gauge::default();
         let reloads = Family::<ReloadLabels, Counter>::default();
         let cluster_checks_skipped = Family::<SkipLabels, Counter>::default();
+        let review_slots = Gauge::default();
+        let reviews_waiting = Gauge::default();
+        let reviews_running = Gauge::default();
+        let reviews_rejected = Family::<RejectLabels, Counter>::default();
+        let panics = Counter::default();
         registry.register(
             "controller_runtime_webhook_requests",
             "Total number of admission requests by HTTP status code",
@@ -131,8 +153,41 @@ impl Metrics {
              unreachable), by reason",
             cluster_checks_skipped.clone(),
         );
+        registry.register(
+            "bgppeer_webhook_max_concurrent_reviews",
+            "How many admission decisions may run at once (--max-concurrent-reviews)",
+            review_slots.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_waiting",
+            "Admission requests waiting for a free decision slot",
+            reviews_waiting.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_running",
+            "Decision slots in use: decoding or deciding work running now, including work whose \
+             request has already been answered",
+            reviews_running.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_reviews_rejected",
+            "Admission requests answered 503 because the webhook stayed at one of its limits \
+             (max_concurrent_reviews: no decision slot freed up; max_body_bytes_in_flight: no room \
+             for the body) for their whole time budget",
+            reviews_rejected.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_panics",
+            "Panics caught while handling a request (each answered with HTTP 500); any is a bug",
+            panics.clone(),
+        );
         for webhook in Webhook::ALL {
             in_flight.get_or_create(&webhook_labels(webhook)).set(0);
+        }
+        for limit in [LIMIT_CONCURRENT_REVIEWS, LIMIT_BODY_BYTES] {
+            reviews_rejected.get_or_create_owned(&RejectLabels {
+                limit: limit.to_owned(),
+            });
         }
         for result in ["success", "failure"] {
             reloads.get_or_create_owned(&ReloadLabels {
@@ -148,6 +203,11 @@ impl Metrics {
             cert_not_after,
             reloads,
             cluster_checks_skipped,
+            review_slots,
+            reviews_waiting,
+            reviews_running,
+            reviews_rejected,
+            panics,
         }
     }
 
@@ -208,6 +268,43 @@ impl Metrics {
             .inc();
     }
 
+    /// Records how many decisions may run at once.
+    pub fn set_review_slots(&self, limit: usize) {
+        self.review_slots
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a request waiting for a decision slot until the guard is dropped.
+    pub fn review_waiting(&self) -> InFlight {
+        self.reviews_waiting.inc();
+        InFlight {
+            gauge: self.reviews_waiting.clone(),
+        }
+    }
+
+    /// Counts a decision slot in use until the guard is dropped.
+    pub fn review_running(&self) -> InFlight {
+        self.reviews_running.inc();
+        InFlight {
+            gauge: self.reviews_running.clone(),
+        }
+    }
+
+    /// Counts a request refused because `limit` ([`LIMIT_CONCURRENT_REVIEWS`] or
+    /// [`LIMIT_BODY_BYTES`]) stayed reached for its whole budget.
+    pub fn observe_review_rejected(&self, limit: &str) {
+        self.reviews_rejected
+            .get_or_create(&RejectLabels {
+                limit: limit.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a panic caught while handling a request.
+    pub fn observe_panic(&self) {
+        self.panics.inc();
+    }
+
     /// The metrics in the OpenMetrics text format.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
@@ -216,7 +313,7 @@ impl Metrics {
     }
 }
 
-/// Decrements the in-flight gauge when dropped.
+/// Decrements a gauge (requests in flight, reviews waiting or running) when dropped.
 #[derive(Debug)]
 pub struct InFlight {
     gauge: Gauge,
@@ -263,6 +360,11 @@ mod tests {
             "bgppeer_webhook_tls_cert_not_after_seconds 1800000000",
             "bgppeer_webhook_tls_reloads_total{result=\"failure\"} 0",
             "bgppeer_webhook_cluster_checks_skipped_total{reason=\"unreachable\"} 1",
+            "bgppeer_webhook_reviews_waiting 0",
+            "bgppeer_webhook_reviews_running 0",
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"} 0",
+            "bgppeer_webhook_reviews_rejected_total{limit=\"max_body_bytes_in_flight\"} 0",
+            "bgppeer_webhook_panics_total 0",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

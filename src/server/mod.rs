@@ -17,6 +17,8 @@
 //! - [`webhook`]: `/validate` and `/mutate` over HTTP.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
 //! - [`body`]: reading a request body within the size limit.
+//! - [`slots`]: at most `--max-concurrent-reviews` decisions at once.
+//! - [`throttle`]: at most one log line per interval for what any client can cause.
 //! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ pub mod listener;
 pub mod metrics;
 pub mod ops;
 pub mod reload;
+pub mod slots;
+pub mod throttle;
 pub mod tls;
 pub mod webhook;
 
@@ -76,6 +80,15 @@ pub struct Config {
     pub default_request_timeout: Duration,
     /// The cluster checks `/validate` runs on BGPPeers, when enabled (`--cluster-checks`).
     pub cluster: Option<crate::cluster::Checker>,
+    /// How many admission decisions may run at once; requests beyond it wait for a slot within
+    /// their time budget (`--max-concurrent-reviews`, default: the CPU count).
+    pub max_concurrent_reviews: usize,
+    /// How many bytes of request bodies may be held at once; a body that does not fit waits
+    /// within its time budget (`--max-body-bytes-in-flight`).
+    pub max_body_bytes_in_flight: usize,
+    /// Test-only (see [`webhook::DecisionHook`]): never set outside Rust tests.
+    #[doc(hidden)]
+    pub before_decision: Option<webhook::DecisionHook>,
 }
 
 impl Config {
@@ -98,6 +111,9 @@ impl Config {
             },
             default_request_timeout: Duration::from_secs(10),
             cluster: None,
+            max_concurrent_reviews: slots::default_limit(),
+            max_body_bytes_in_flight: body::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
+            before_decision: None,
         }
     }
 }
@@ -209,6 +225,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         max_body_bytes: config.max_body_bytes,
         default_timeout: config.default_request_timeout,
         cluster: config.cluster.clone(),
+        slots: slots::ReviewSlots::new(config.max_concurrent_reviews, metrics.clone()),
+        body_bytes: body::BodyBytes::new(config.max_body_bytes_in_flight),
+        before_decision: config.before_decision.clone(),
     });
     let serving = tokio::spawn(listener::serve(
         listener,

@@ -8,8 +8,16 @@
 //! With cluster checks enabled, `/validate` decodes the review, asks the [`Checker`] about its
 //! BGPPeer within the budget (less [`CLUSTER_RESERVE_FRACTION`] of it), and decides with what it
 //! found; a skipped check is counted in `bgppeer_webhook_cluster_checks_skipped_total`.
+//!
+//! Within the budget, a request first reserves room for its body ([`BodyBytes`],
+//! `--max-body-bytes-in-flight`), then decodes and decides it in a decision slot
+//! ([`ReviewSlots`], `--max-concurrent-reviews`); waiting at either limit past the budget is
+//! answered 503 with `Retry-After`. A panic anywhere in this is answered 500 (see [`handle`]).
 
-use std::sync::Arc;
+use std::any::Any;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -17,14 +25,27 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use futures::FutureExt;
+use kube::core::DynamicObject;
+use kube::core::admission::AdmissionRequest;
 use serde_json::json;
 
 use crate::admission::{self, Decision, DecodeError, Webhook};
 use crate::cluster::{Checker, Findings, SkipReason};
 
-use super::body::{self, BodyError};
+use super::body::{self, BodyBytes, BodyError, Reservation};
 use super::duration;
 use super::metrics::Metrics;
+use super::slots::{ReviewSlots, StepError};
+use super::throttle::{LOG_INTERVAL, LogThrottle};
+
+/// Lines any client can cause once per request are written at most once per
+/// [`LOG_INTERVAL`] each (with the number left out); the metrics count every event.
+static MALFORMED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static AT_LIMIT_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static TIMED_OUT_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static MISROUTED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
+static SKIPPED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
 
 /// The share of the apiserver's timeout the webhook allows itself, leaving the rest for the
 /// network and the apiserver.
@@ -41,6 +62,40 @@ pub struct WebhookState {
     pub default_timeout: Duration,
     /// The cluster checks `/validate` consults, when enabled.
     pub cluster: Option<Checker>,
+    /// The decision slots (`--max-concurrent-reviews`).
+    pub slots: ReviewSlots,
+    /// The bound on body bytes held at once (`--max-body-bytes-in-flight`).
+    pub body_bytes: BodyBytes,
+    /// Test-only: see [`DecisionHook`].
+    #[doc(hidden)]
+    pub before_decision: Option<DecisionHook>,
+}
+
+/// Test-only: a function called with every decoded request on the blocking thread, right before
+/// it is decided (it can panic or sleep, to prove panic containment and the concurrency limit
+/// through the real server).
+///
+/// Safe in production because nothing outside Rust code can set it: it is a `#[doc(hidden)]`
+/// field of [`super::Config`] that [`super::Config::new`] leaves empty, and `serve` builds its
+/// configuration from `Config::new`; no flag, environment variable or request reaches it.
+#[doc(hidden)]
+#[derive(Clone)]
+pub struct DecisionHook(Arc<HookFn>);
+
+/// The function a [`DecisionHook`] holds.
+type HookFn = dyn Fn(&AdmissionRequest<DynamicObject>) + Send + Sync;
+
+impl DecisionHook {
+    /// Wraps `hook`.
+    pub fn new(hook: impl Fn(&AdmissionRequest<DynamicObject>) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(hook))
+    }
+}
+
+impl fmt::Debug for DecisionHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DecisionHook(..)")
+    }
 }
 
 /// The router of the TLS port.
@@ -71,10 +126,25 @@ async fn not_found(request: Request) -> Response {
 }
 
 /// Answers one request to a webhook endpoint and records it in the metrics.
+///
+/// This is also the one place where a panic in request handling becomes an answer: a panic in
+/// the async handler is caught here by unwinding, and a panic in the blocking decision (reported
+/// by its task) is resumed into the handler so that it arrives here too. [`panic_answer`] logs
+/// it with the request's uid when the body had been decoded, counts it in
+/// `bgppeer_webhook_panics_total` and answers 500; the latency and status are recorded like any
+/// other answer's, and the process keeps serving.
+///
+/// (tower-http's `CatchPanicLayer` would catch the same panics one layer further out, but there
+/// the webhook, the start time and the uid are no longer known.)
 async fn handle(webhook: Webhook, state: &WebhookState, request: Request) -> Response {
     let started = Instant::now();
     let _in_flight = state.metrics.start_request(webhook);
-    let response = answer(webhook, state, request, started).await;
+    let uid = Arc::new(OnceLock::new());
+    let answering = answer(webhook, state, request, started, uid.clone());
+    let response = match AssertUnwindSafe(answering).catch_unwind().await {
+        Ok(response) => response,
+        Err(payload) => panic_answer(&state.metrics, webhook, uid.get(), payload.as_ref()),
+    };
     state.metrics.observe_request(
         webhook,
         response.status().as_u16(),
@@ -83,11 +153,39 @@ async fn handle(webhook: Webhook, state: &WebhookState, request: Request) -> Res
     response
 }
 
+/// The answer to a panic in request handling (see [`handle`]): logged, counted, 500.
+fn panic_answer(
+    metrics: &Metrics,
+    webhook: Webhook,
+    uid: Option<&String>,
+    payload: &(dyn Any + Send),
+) -> Response {
+    metrics.observe_panic();
+    let message = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(the panic carries no message)");
+    match uid {
+        Some(uid) => tracing::error!(webhook = %webhook, uid = %Clipped(uid),
+            panic = %Clipped(message), "request handling panicked; answered 500"),
+        None => tracing::error!(webhook = %webhook, panic = %Clipped(message),
+            "request handling panicked before the review was decoded; answered 500"),
+    }
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the webhook failed unexpectedly while deciding this request (an internal error, logged \
+         by the webhook with this request's uid)"
+            .to_owned(),
+    )
+}
+
 async fn answer(
     webhook: Webhook,
     state: &WebhookState,
     request: Request,
     started: Instant,
+    uid: Arc<OnceLock<String>>,
 ) -> Response {
     if request.method() != Method::POST {
         let mut response = error(
@@ -107,8 +205,23 @@ async fn answer(
         return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message);
     }
     let budget = budget(request.uri().query(), state.default_timeout);
-    let deadline = tokio::time::Instant::from_std(started + budget);
+    let deadline = deadline_after(started, budget);
     let declared = content_length(request.headers());
+    let Some(reservation) = state
+        .body_bytes
+        .reserve(declared, state.max_body_bytes, deadline)
+        .await
+    else {
+        state
+            .metrics
+            .observe_review_rejected(super::metrics::LIMIT_BODY_BYTES);
+        if let Some(suppressed) = AT_LIMIT_LOG.admit() {
+            tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                max_body_bytes_in_flight = state.body_bytes.capacity(), suppressed,
+                "no room for the request body within the time budget; answered 503");
+        }
+        return bodies_at_capacity(budget, state.body_bytes.capacity());
+    };
     let reading = body::read_limited(request.into_body(), state.max_body_bytes, declared);
     let body = match tokio::time::timeout_at(deadline, reading).await {
         Ok(Ok(body)) => body,
@@ -136,31 +249,56 @@ async fn answer(
         .cluster
         .clone()
         .filter(|_| webhook == Webhook::Validate);
-    let cluster_deadline = deadline - budget.mul_f64(CLUSTER_RESERVE_FRACTION);
-    let decided = async {
-        match cluster {
-            Some(checker) => {
-                review_with_cluster(webhook, body, checker, cluster_deadline, &state.metrics).await
-            }
-            None => tokio::task::spawn_blocking(move || admission::review(webhook, &body)).await,
+    let decided = match cluster {
+        Some(checker) => {
+            let cluster_deadline = deadline
+                .checked_sub(budget.mul_f64(CLUSTER_RESERVE_FRACTION))
+                .unwrap_or(deadline);
+            review_with_cluster(
+                webhook,
+                (body, reservation),
+                checker,
+                cluster_deadline,
+                deadline,
+                state,
+                uid,
+            )
+            .await
         }
+        None => review(webhook, (body, reservation), deadline, state, uid).await,
     };
-    let decision = match tokio::time::timeout_at(deadline, decided).await {
-        Ok(Ok(Ok(decision))) => decision,
-        Ok(Ok(Err(decode_error))) => {
-            tracing::warn!(webhook = %webhook, error = %decode_error, "malformed admission request");
+    let decision = match decided {
+        Ok(decision) => decision,
+        Err(NoDecision::Malformed(decode_error)) => {
+            if let Some(suppressed) = MALFORMED_LOG.admit() {
+                tracing::warn!(webhook = %webhook, error = %Clipped(&decode_error.to_string()),
+                    suppressed, "malformed admission request");
+            }
             return error(StatusCode::BAD_REQUEST, decode_error.to_string());
         }
-        Ok(Err(join_error)) => {
-            tracing::error!(webhook = %webhook, error = %join_error, "the admission decision failed");
+        Err(NoDecision::Step(StepError::Panicked(payload))) => {
+            // Unwinds into `handle`, which answers every panic the same way.
+            std::panic::resume_unwind(payload)
+        }
+        Err(NoDecision::Step(StepError::Busy)) => {
+            if let Some(suppressed) = AT_LIMIT_LOG.admit() {
+                tracing::warn!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                    max_concurrent_reviews = state.slots.limit(), suppressed,
+                    "no decision slot freed up within the time budget; answered 503");
+            }
+            return at_capacity(budget, state.slots.limit());
+        }
+        Err(NoDecision::Step(StepError::Cancelled)) => {
             return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the admission decision failed unexpectedly".to_owned(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the webhook is shutting down; the decision was cancelled".to_owned(),
             );
         }
-        Err(_) => {
-            tracing::error!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
-                "no admission decision within the time budget");
+        Err(NoDecision::Step(StepError::Expired | StepError::TimedOut)) => {
+            if let Some(suppressed) = TIMED_OUT_LOG.admit() {
+                tracing::error!(webhook = %webhook, budget_ms = budget.as_millis() as u64,
+                    suppressed, "no admission decision within the time budget");
+            }
             return error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -173,14 +311,18 @@ async fn answer(
 
     let summary = &decision.summary;
     state.metrics.observe_decision(webhook, summary);
-    if let Some(what) = &summary.misrouted {
-        tracing::warn!(webhook = %webhook, uid = %summary.uid, "{what}");
+    if let Some(what) = &summary.misrouted
+        && let Some(suppressed) = MISROUTED_LOG.admit()
+    {
+        tracing::warn!(webhook = %webhook, uid = %Clipped(&summary.uid),
+            detail = %Clipped(what), suppressed,
+            "request for a resource this webhook does not check");
     }
     tracing::info!(
         webhook = %webhook,
-        uid = %summary.uid,
-        kind = %summary.kind,
-        name = %summary.name,
+        uid = %Clipped(&summary.uid),
+        kind = %Clipped(&summary.kind),
+        name = %Clipped(&summary.name),
         operation = summary.operation,
         allowed = summary.allowed,
         dry_run = summary.dry_run,
@@ -202,26 +344,132 @@ async fn answer(
     }
 }
 
+/// `started + budget`, or (should the sum not be representable) `started` plus the longest
+/// budget a request can have, so that no budget can overflow the clock.
+fn deadline_after(started: Instant, budget: Duration) -> tokio::time::Instant {
+    let started = tokio::time::Instant::from_std(started);
+    started
+        .checked_add(budget)
+        .or_else(|| started.checked_add(MAX_REQUEST_TIMEOUT))
+        .unwrap_or(started)
+}
+
 /// The share of the budget kept back from the cluster checks for deciding and answering.
 pub const CLUSTER_RESERVE_FRACTION: f64 = 0.1;
 
-/// Decodes a review, runs the cluster checks on its BGPPeer (bounded by `deadline`) and decides
-/// it with their findings. A skipped check is counted in the metrics by its reason.
+/// How many seconds a client refused at the concurrency limit is told to wait (`Retry-After`).
+pub const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Why a review got no decision.
+enum NoDecision {
+    /// The body is not an AdmissionReview (400).
+    Malformed(DecodeError),
+    /// A blocking step did not run or did not finish (see [`StepError`]).
+    Step(StepError),
+}
+
+/// The answer when every decision slot stayed busy for the whole budget.
+///
+/// An HTTP 503 with `Retry-After`, not an AdmissionReview denial: the object was not judged at
+/// all, and a non-200 answer lets the apiserver apply the webhook's `failurePolicy` (with `Fail`,
+/// the write is refused with this message; with `Ignore`, it goes through unchecked, as the
+/// operator chose), and counts as a webhook error in the apiserver's own metrics, where a
+/// capacity problem belongs, instead of a denial that blames the object.
+fn at_capacity(budget: Duration, limit: usize) -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the webhook is at its concurrency limit: all {limit} decision slots stayed busy for \
+             this request's whole time budget of {} ms; retry shortly, and if this persists raise \
+             --max-concurrent-reviews (Helm value maxConcurrentReviews) or add replicas",
+            budget.as_millis()
+        ),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// The answer when no room for the request body freed up within the budget.
+fn bodies_at_capacity(budget: Duration, capacity: usize) -> Response {
+    let mut response = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "the webhook is at its limit of request body bytes held at once ({capacity} bytes): \
+             no room for this body freed up within this request's whole time budget of {} ms; \
+             retry shortly, and if this persists raise --max-body-bytes-in-flight (Helm value \
+             maxBodyBytesInFlight) or add replicas",
+            budget.as_millis()
+        ),
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+    );
+    response
+}
+
+/// Decodes and decides a review in one blocking step (so that at most `--max-concurrent-reviews`
+/// decoded objects exist at once), not starting either part once the deadline has passed. The
+/// body and its reservation are freed as soon as it is decoded.
+async fn review(
+    webhook: Webhook,
+    body: (axum::body::Bytes, Reservation),
+    deadline: tokio::time::Instant,
+    state: &WebhookState,
+    uid: Arc<OnceLock<String>>,
+) -> Result<Decision, NoDecision> {
+    let hook = state.before_decision.clone();
+    state
+        .slots
+        .run(deadline, move || {
+            let request = admission::decode::request(&body.0).map_err(NoDecision::Malformed)?;
+            let _ = uid.set(request.uid.clone());
+            drop(body);
+            if tokio::time::Instant::now() >= deadline {
+                return Err(NoDecision::Step(StepError::Expired));
+            }
+            if let Some(hook) = &hook {
+                (hook.0)(&request);
+            }
+            Ok(admission::decide(webhook, &request))
+        })
+        .await
+        .map_err(NoDecision::Step)?
+}
+
+/// Decodes a review, runs the cluster checks on its BGPPeer (bounded by `cluster_deadline`) and
+/// decides it with their findings; decoding and deciding each take a decision slot, the checks
+/// (network I/O) none. A skipped check is counted in the metrics by its reason.
 async fn review_with_cluster(
     webhook: Webhook,
-    body: axum::body::Bytes,
+    body: (axum::body::Bytes, Reservation),
     checker: Checker,
+    cluster_deadline: tokio::time::Instant,
     deadline: tokio::time::Instant,
-    metrics: &Metrics,
-) -> Result<Result<Decision, DecodeError>, tokio::task::JoinError> {
-    let request =
-        match tokio::task::spawn_blocking(move || admission::decode::request(&body)).await? {
-            Ok(request) => request,
-            Err(decode_error) => return Ok(Err(decode_error)),
-        };
+    state: &WebhookState,
+    uid: Arc<OnceLock<String>>,
+) -> Result<Decision, NoDecision> {
+    let request = state
+        .slots
+        .run(deadline, move || {
+            let request = admission::decode::request(&body.0)?;
+            let _ = uid.set(request.uid.clone());
+            Ok(request)
+        })
+        .await
+        .map_err(NoDecision::Step)?
+        .map_err(NoDecision::Malformed)?;
     let findings = match admission::cluster_subject(&request) {
         Some(object) => {
-            match tokio::time::timeout_at(deadline, checker.check(&object, deadline)).await {
+            match tokio::time::timeout_at(
+                cluster_deadline,
+                checker.check(&object, cluster_deadline),
+            )
+            .await
+            {
                 Ok(findings) => findings,
                 Err(_) => Findings::skipped(SkipReason::Timeout),
             }
@@ -229,14 +477,47 @@ async fn review_with_cluster(
         None => Findings::default(),
     };
     if let Some(reason) = &findings.skipped {
-        metrics.observe_cluster_checks_skipped(reason.label());
-        tracing::warn!(webhook = %webhook, uid = %request.uid, reason = reason.label(),
-            "cluster checks skipped: {reason}");
+        state.metrics.observe_cluster_checks_skipped(reason.label());
+        if let Some(suppressed) = SKIPPED_LOG.admit() {
+            tracing::warn!(webhook = %webhook, uid = %Clipped(&request.uid),
+                reason = reason.label(), suppressed, "cluster checks skipped: {reason}");
+        }
     }
-    tokio::task::spawn_blocking(move || {
-        Ok(admission::decide_with_cluster(webhook, &request, &findings))
-    })
-    .await
+    let hook = state.before_decision.clone();
+    state
+        .slots
+        .run(deadline, move || {
+            if let Some(hook) = &hook {
+                (hook.0)(&request);
+            }
+            admission::decide_with_cluster(webhook, &request, &findings)
+        })
+        .await
+        .map_err(NoDecision::Step)
+}
+
+/// A client-controlled string in a log field, cut to [`Clipped::MAX_CHARS`] characters so that
+/// no request can make a log line arbitrarily long. (Control characters are escaped by the log
+/// formatter itself: see `cmd::logging`.)
+struct Clipped<'a>(&'a str);
+
+impl Clipped<'_> {
+    /// The most characters of a client string written to a log line.
+    const MAX_CHARS: usize = 256;
+}
+
+impl fmt::Display for Clipped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.char_indices().nth(Self::MAX_CHARS) {
+            None => f.write_str(self.0),
+            Some((cut, _)) => write!(
+                f,
+                "{}...({} more bytes)",
+                &self.0[..cut],
+                self.0.len() - cut
+            ),
+        }
+    }
 }
 
 /// `Ok` when the Content-Type is `application/json` (parameters such as `charset` allowed).
@@ -268,15 +549,23 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
         .ok()
 }
 
-/// The time allowed for a request: [`BUDGET_FRACTION`] of the `timeout` query parameter, or of
-/// `default_timeout` when it is absent or not a valid duration.
+/// The shortest `?timeout=` the apiserver sends (`timeoutSeconds` is at least 1).
+pub const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest `?timeout=` the apiserver sends (`timeoutSeconds` is at most 30).
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The time allowed for a request: [`BUDGET_FRACTION`] of the `timeout` query parameter when it
+/// is a duration the apiserver can send ([`MIN_REQUEST_TIMEOUT`] to [`MAX_REQUEST_TIMEOUT`]), or
+/// of `default_timeout` otherwise (absent, 0, negative, out of range or not a duration): the
+/// query is client input, and no value of it may stretch or overflow the request's deadline.
 pub fn budget(query: Option<&str>, default_timeout: Duration) -> Duration {
     let timeout = query
         .into_iter()
         .flat_map(|query| query.split('&'))
         .filter_map(|pair| pair.strip_prefix("timeout="))
         .find_map(|value| duration::parse(value).ok())
-        .filter(|timeout| !timeout.is_zero())
+        .filter(|timeout| (MIN_REQUEST_TIMEOUT..=MAX_REQUEST_TIMEOUT).contains(timeout))
         .unwrap_or(default_timeout);
     timeout.mul_f64(BUDGET_FRACTION)
 }
@@ -320,6 +609,34 @@ mod tests {
             Duration::from_secs(8)
         );
         assert_eq!(budget(Some("timeout=0"), default), Duration::from_secs(8));
+    }
+
+    #[test]
+    fn budget_ignores_timeouts_the_apiserver_cannot_send() {
+        let default = Duration::from_secs(10);
+        assert_eq!(
+            budget(Some("timeout=1s"), default),
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            budget(Some("timeout=30s"), default),
+            Duration::from_secs(24)
+        );
+        for query in [
+            "timeout=999ms",
+            "timeout=31s",
+            "timeout=-5s",
+            "timeout=4000000000000000h",
+            "timeout=9999999999999999999999999h",
+            "timeout=1e400s",
+            "timeout=NaN",
+        ] {
+            assert_eq!(
+                budget(Some(query), default),
+                Duration::from_secs(8),
+                "{query}"
+            );
+        }
     }
 
     #[test]
