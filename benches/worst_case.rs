@@ -84,6 +84,13 @@ const CASES: &[Case] = &[
         body: update_body,
     },
     Case {
+        name: "max-body",
+        what: "CREATE, spec.filters: 1,834,900 x \"A\": a 7 MiB review, the default --max-body-bytes \
+               (the apiserver never sends one object this large)",
+        webhook: Webhook::Validate,
+        body: || create(&spec_with_filters("A", 1_834_900), "{\"name\":\"p\"}"),
+    },
+    Case {
         name: "update-mutate",
         what: "the same UPDATE sent to /mutate",
         webhook: Webhook::Mutate,
