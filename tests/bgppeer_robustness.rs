@@ -93,3 +93,96 @@ proptest! {
         }
     }
 }
+
+/// A BGPPeer whose `spec.filters` holds `count` copies of `"A"` (each one invalid, each one
+/// accepted by the CRD schema): 760,000 of them fit in the apiserver's 3 MiB request limit.
+fn many_invalid_filters(count: usize) -> Value {
+    json!({
+        "apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+        "metadata": {"name": "huge"},
+        "spec": {"peerIP": "10.0.0.1:0", "asNumber": 64512,
+                 "filters": vec![Value::from("A"); count]}
+    })
+}
+
+#[test]
+fn huge_objects_give_bounded_reports_quickly() {
+    use bgppeer_webhook::admission::{self, Webhook};
+    use bgppeer_webhook::field::MAX_ERRORS;
+    use std::time::Instant;
+
+    let object = many_invalid_filters(760_000);
+    let started = Instant::now();
+    let report = bgppeer::validate(ApiGroup::CrdV1, &object);
+    let validated = started.elapsed();
+    assert_eq!(report.errors.len(), 760_001, "every error is counted");
+    assert_eq!(report.errors.iter().count(), MAX_ERRORS);
+    let more = report.errors.more_errors().unwrap();
+    assert_eq!(
+        more.to_string(),
+        "spec.filters: Too many: 759,901 more errors not shown"
+    );
+
+    // The whole /validate decision from the raw bytes, for a CREATE and for an UPDATE that
+    // only adds a label (ratcheting validates the old object too).
+    let review = |operation: &str, old: Value| {
+        let mut new = object.clone();
+        if !old.is_null() {
+            new["metadata"]["labels"] = json!({"env": "prod"});
+        }
+        serde_json::to_vec(&json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": "u", "name": "huge", "operation": operation, "userInfo": {},
+                "kind": {"group": "crd.projectcalico.org", "version": "v1", "kind": "BGPPeer"},
+                "resource": {"group": "crd.projectcalico.org", "version": "v1",
+                             "resource": "bgppeers"},
+                "object": new, "oldObject": old
+            }
+        }))
+        .unwrap()
+    };
+    let create = review("CREATE", Value::Null);
+    assert!(create.len() < 3 * 1024 * 1024, "{} bytes", create.len());
+    let started = Instant::now();
+    let decision = admission::review(Webhook::Validate, &create).unwrap();
+    let answer = serde_json::to_vec(&decision.into_json().unwrap()).unwrap();
+    let create_time = started.elapsed();
+    let denial_bytes = answer.len();
+    assert!(denial_bytes < 64 * 1024, "{denial_bytes} bytes");
+
+    let update = review("UPDATE", object.clone());
+    let started = Instant::now();
+    let decision = admission::review(Webhook::Validate, &update).unwrap();
+    let update_time = started.elapsed();
+    assert!(decision.response.allowed, "only a label was added");
+    let warnings = decision.response.warnings.clone().unwrap_or_default();
+    assert!(warnings.len() <= bgppeer::warnings::MAX_WARNINGS);
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.chars().count() <= bgppeer::warnings::MAX_LEN)
+    );
+    let answer = serde_json::to_vec(&decision.into_json().unwrap()).unwrap();
+    assert!(answer.len() < 64 * 1024, "{} bytes", answer.len());
+    eprintln!(
+        "760,000 invalid filters: validate {validated:?}, /validate CREATE {create_time:?}, \
+         /validate UPDATE {update_time:?}; denial {denial_bytes} bytes, UPDATE answer {} bytes",
+        answer.len()
+    );
+}
+
+proptest! {
+    #[test]
+    fn reports_stay_bounded(spec in spec()) {
+        let object = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+                            "metadata": {"name": "p"}, "spec": spec});
+        let report = bgppeer::validate(ApiGroup::CrdV1, &object);
+        let shown: Vec<_> = report.errors.shown().collect();
+        prop_assert!(shown.len() <= bgppeer_webhook::field::MAX_ERRORS + 1);
+        prop_assert!(report.warnings.len() <= bgppeer::warnings::MAX_WARNINGS);
+        for error in &shown {
+            prop_assert!(error.to_string().len() < 2048, "{}", error);
+        }
+    }
+}

@@ -250,3 +250,45 @@ fn a_path_is_required() {
     let output = check(&[]);
     assert_eq!(output.status.code(), Some(2), "clap usage errors exit 2");
 }
+
+#[test]
+fn a_huge_object_gives_bounded_output() {
+    // 50,000 invalid filters (each `A`), and a 1 MiB name (one more error).
+    let filters = vec![Value::from("A"); 50_000];
+    let document = serde_json::json!({
+        "apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+        "metadata": {"name": "n".repeat(1024 * 1024)},
+        "spec": {"peerIP": "192.0.2.1", "asNumber": 64512, "filters": filters}
+    });
+    let input = serde_json::to_vec(&document).unwrap();
+
+    let output = check_stdin(&["-"], &input);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.len() < 64 * 1024, "{} bytes of output", text.len());
+    let lines: Vec<&str> = text.lines().collect();
+    // 100 errors (the name first), one line counting the rest, the summary.
+    assert_eq!(lines.len(), 102, "{text}");
+    assert!(
+        lines[100].ends_with("spec.filters: Too many: 49,901 more errors not shown"),
+        "{}",
+        lines[100]
+    );
+    assert!(lines[0].contains(&format!("BGPPeer \"{}...\"", "n".repeat(253))));
+    assert!(
+        lines[101].contains("1 invalid (50001 errors)"),
+        "{}",
+        lines[101]
+    );
+
+    let output = check_stdin(&["-o", "json", "-"], &input);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    assert!(text.len() < 96 * 1024, "{} bytes of output", text.len());
+    let report: Value = serde_json::from_str(text).unwrap();
+    let errors = report["results"][0]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 101);
+    assert_eq!(errors[100]["reason"], "FieldValueTooMany");
+    assert_eq!(errors[100]["field"], "spec.filters");
+    assert_eq!(report["summary"]["errors"], 50_001);
+}

@@ -741,3 +741,26 @@ mod dot_syntax {
         }
     }
 }
+
+#[test]
+fn a_huge_invalid_object_gives_bounded_output() {
+    let filters = vec![Value::from("A"); 50_000];
+    let document = json!({
+        "apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+        "metadata": {"name": "huge"},
+        "spec": {"peerIP": "192.0.2.1", "asNumber": 64512, "filters": filters}
+    });
+    let input = serde_json::to_vec(&document).unwrap();
+    for format in ["text", "json"] {
+        let output = explain_with_stdin(&["--nodes", NODES, "-o", format, "-"], Some(&input));
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let text = stdout(&output);
+        // JSON carries each error twice (message and text), pretty-printed, plus the nodes.
+        let limit = if format == "json" { 128 } else { 64 } * 1024;
+        assert!(text.len() < limit, "{format}: {} bytes", text.len());
+        assert!(
+            text.contains("spec.filters: Too many: 49,900 more errors not shown"),
+            "{format}: {text}"
+        );
+    }
+}

@@ -13,7 +13,7 @@ use kube::core::Status;
 use kube::core::response::{StatusCause, StatusDetails, StatusSummary};
 
 use crate::bgppeer::ApiGroup;
-use crate::field::{ErrorList, go_quote};
+use crate::field::{ErrorList, MAX_NAME_LEN, go_quote, shorten};
 
 use super::target::KIND;
 
@@ -22,11 +22,25 @@ pub const INVALID_CODE: u16 = 422;
 /// `metav1.StatusReasonInvalid`.
 pub const INVALID_REASON: &str = "Invalid";
 
+/// The most errors the `message` of a denial spells out; the causes list up to
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS). `kubectl` prints the causes, one per line; the
+/// message repeats the first errors for clients that show only it.
+pub const MAX_MESSAGE_ERRORS: usize = 10;
+
 /// The status of a BGPPeer that failed validation: code 422, reason `Invalid`, the message
 /// `BGPPeer.<group> "<name>" is invalid: <errors joined with ", ">` and one cause per error.
+///
+/// Bounded whatever the object: the causes are the errors the list kept (at most
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS)) and, when it counted more, one `FieldValueTooMany`
+/// cause with their number (`spec.filters: Too many: 759,912 more errors not shown`); the
+/// message spells out at most [`MAX_MESSAGE_ERRORS`] and ends the same way with the rest.
 pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
+    // A valid name has at most 253 bytes; a longer one (sent straight to the webhook, never by
+    // the apiserver) is not echoed in full either.
+    let name = shorten(name, MAX_NAME_LEN);
+    let name = name.as_ref();
     let causes = errors
-        .iter()
+        .shown()
         .map(|error| StatusCause {
             reason: error.error_type.reason().to_owned(),
             message: error.body(),
@@ -40,7 +54,7 @@ pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
             "{KIND}.{} {} is invalid: {}",
             group.group(),
             go_quote(name),
-            errors.joined()
+            message_errors(errors)
         ),
         metadata: None,
         reason: INVALID_REASON.to_owned(),
@@ -53,6 +67,24 @@ pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
             retry_after_seconds: 0,
         }),
     }
+}
+
+/// The first [`MAX_MESSAGE_ERRORS`] errors joined with `", "`, then one error counting the rest.
+fn message_errors(errors: &ErrorList) -> String {
+    let mut parts: Vec<String> = errors
+        .iter()
+        .take(MAX_MESSAGE_ERRORS)
+        .map(ToString::to_string)
+        .collect();
+    let mut rest = ErrorList::new();
+    for error in errors.iter().skip(MAX_MESSAGE_ERRORS) {
+        rest.omit(&error.path, 1);
+    }
+    if let Some((under, count)) = errors.omitted_under() {
+        rest.omit(under, count);
+    }
+    parts.extend(rest.more_errors().map(|more| more.to_string()));
+    parts.join(", ")
 }
 
 /// The status of a request that cannot be checked because it is incomplete (for example a CREATE
@@ -116,5 +148,43 @@ mod tests {
             "BGPPeer.projectcalico.org \"we\\\"ird\" is invalid: spec: Forbidden: x"
         );
         assert_eq!(status.details.unwrap().group, "projectcalico.org");
+    }
+
+    #[test]
+    fn a_denial_with_many_errors_stays_small() {
+        use crate::field::MAX_ERRORS;
+        let filters = Path::new("spec").child("filters");
+        let mut errors = ErrorList::new();
+        for i in 0..760_000 {
+            errors.push_with(&filters, || {
+                FieldError::invalid(
+                    filters.index(i),
+                    "A",
+                    crate::bgppeer::names::dns1123_subdomain_message(),
+                )
+            });
+        }
+        let status = invalid(ApiGroup::CrdV1, &"n".repeat(10_000), &errors);
+        let body = serde_json::to_vec(&status).unwrap();
+        assert!(body.len() < 64 * 1024, "{} bytes", body.len());
+        let details = status.details.unwrap();
+        assert_eq!(details.causes.len(), MAX_ERRORS + 1);
+        let more = details.causes.last().unwrap();
+        assert_eq!(more.field, "spec.filters");
+        assert_eq!(more.reason, "FieldValueTooMany");
+        assert_eq!(more.message, "Too many: 759,900 more errors not shown");
+        assert_eq!(details.name.len(), 253 + 3);
+        // The message spells out the first errors and counts the rest.
+        assert_eq!(
+            status.message.matches("Invalid value").count(),
+            MAX_MESSAGE_ERRORS
+        );
+        assert!(
+            status
+                .message
+                .ends_with(", spec.filters: Too many: 759,990 more errors not shown"),
+            "{}",
+            status.message
+        );
     }
 }

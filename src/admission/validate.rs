@@ -2,24 +2,23 @@
 //!
 //! UPDATE ratcheting keeps objects stored before the webhook existed usable: an object that is
 //! being deleted is always allowed (it only waits for its finalizers), and errors that the
-//! update does not introduce are returned as warnings instead of a denial. An error is not
-//! introduced by the update when it is under `spec` and `spec` is unchanged, or when it is
-//! outside `spec` and the old object has exactly the same error.
+//! update does not introduce are returned as warnings instead of a denial. The rule is per field,
+//! as Kubernetes' CRD validation ratcheting: see [`ratchet`].
 
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::{AdmissionResponse, Operation};
 use serde_json::Value;
 
-use crate::bgppeer::{self, ApiGroup};
+use crate::bgppeer::{self, ApiGroup, warnings};
 use crate::cluster::Findings;
-use crate::field::ErrorList;
+use crate::field::{ErrorList, Path};
 
-use super::object::{is_being_deleted, name_of, to_json};
+use super::decode::Request;
+use super::object::{is_being_deleted, name_of};
 use super::target::{self, Target};
 use super::{Decision, status, summary_of};
 
 /// Decides a `/validate` request on the static rules alone.
-pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+pub fn decide(request: &Request) -> Decision {
     decide_with(request, &Findings::default())
 }
 
@@ -28,7 +27,7 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
 /// The cluster's errors join the static ones before ratcheting, so a denial lists both
 /// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
 /// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
-pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings) -> Decision {
+pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -37,7 +36,7 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return allow(request, response, Vec::new());
     }
-    let Some(object) = request.object.as_ref().and_then(to_json) else {
+    let Some(object) = request.object.as_ref() else {
         let status = status::bad_request(format!(
             "the {} request for BGPPeer {:?} carries no object to validate",
             super::operation_name(&request.operation),
@@ -49,32 +48,35 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
         return Decision { response, summary };
     };
     let old_object = match request.operation {
-        Operation::Update => request.old_object.as_ref().and_then(to_json),
+        Operation::Update => request.old_object.as_ref(),
         _ => None,
     };
-    if is_being_deleted(&object) || old_object.as_ref().is_some_and(is_being_deleted) {
+    if is_being_deleted(object) || old_object.is_some_and(is_being_deleted) {
         return allow(request, response, Vec::new());
     }
 
-    let report = bgppeer::validate(group, &object);
-    let mut errors = report.errors;
-    errors.extend(cluster.errors.clone());
-    let (enforced, tolerated) = match &old_object {
-        Some(old) => ratchet(group, &object, old, errors),
-        None => (errors, ErrorList::new()),
+    let report = bgppeer::validate(group, object);
+    let (enforced, tolerated) = match old_object {
+        Some(old) => ratchet(group, object, old, report.errors, cluster.errors.clone()),
+        None => {
+            let mut errors = report.errors;
+            errors.extend(cluster.errors.clone());
+            (errors, ErrorList::new())
+        }
     };
     let mut warnings = report.warnings;
     warnings.extend(cluster.warnings.iter().cloned());
     warnings.extend(
         tolerated
-            .iter()
-            .map(|error| format!("{error} (already stored; allowed while unchanged)")),
+            .shown()
+            .map(|error| warnings::fit_with_suffix(&error.to_string(), TOLERATED_SUFFIX)),
     );
+    let warnings = warnings::cap(warnings);
     if enforced.is_empty() {
         return allow(request, response, warnings);
     }
 
-    let status = status::invalid(group, &name_of(request, &object), &enforced);
+    let status = status::invalid(group, &name_of(request, object), &enforced);
     let mut response = response.deny(&status.message);
     response.result = status;
     response.warnings = non_empty(warnings);
@@ -83,41 +85,110 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     Decision { response, summary }
 }
 
+/// The end of the warning that stands for an error the update did not introduce.
+pub const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
+
 /// Splits the errors of an UPDATE into those the update introduces (enforced) and those the
-/// old object already had (tolerated, returned as warnings).
+/// old object already had (tolerated, returned as warnings), field by field as Kubernetes' CRD
+/// validation ratcheting does.
+///
+/// `errors` are the object's own errors (from [`bgppeer::validate`]); `cluster_errors` are what
+/// the cluster checks found, which cannot be derived again from the old object. An error is
+/// tolerated when the value at its path is unchanged from `old_object` and
+///
+/// - its field's errors depend on that field alone (every `spec` field outside the cross-field
+///   rules, [`bgppeer::rules::CROSS_FIELD_NAMES`], and all of `metadata`) and the field is
+///   unchanged; or
+/// - the old object, validated by the same validator, has the identical error (the exact rule
+///   for the cross-field rules, which read other fields); or
+/// - it is a cluster error (its value is all the cluster checks looked at).
+///
+/// Errors beyond the [`MAX_ERRORS`](crate::field::MAX_ERRORS) an [`ErrorList`] keeps are only
+/// counted, with the path they all lie under; they are tolerated together when the field that
+/// path belongs to is unchanged and its errors depend on it alone, and enforced otherwise: an
+/// error that cannot be shown to pre-exist is never tolerated.
 pub fn ratchet(
     group: ApiGroup,
     object: &Value,
     old_object: &Value,
     errors: ErrorList,
+    cluster_errors: ErrorList,
 ) -> (ErrorList, ErrorList) {
-    let spec_unchanged = object.get("spec") == old_object.get("spec");
     let mut old_errors: Option<ErrorList> = None;
     let mut enforced = ErrorList::new();
     let mut tolerated = ErrorList::new();
-    for error in errors {
-        let pre_existing = if error.path.is_under("spec") {
-            spec_unchanged
-        } else {
-            old_errors
-                .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
-                .iter()
-                .any(|old| *old == error)
-        };
+    // A scope (a whole `spec` field) can be a list of 760,000 names: compare each scope once,
+    // not once per error under it.
+    let mut compared: Vec<(String, bool)> = Vec::new();
+    let mut scope_unchanged = |scope: String| match compared.iter().find(|(s, _)| *s == scope) {
+        Some((_, unchanged)) => *unchanged,
+        None => {
+            let unchanged = unchanged_at(object, old_object, &scope);
+            compared.push((scope, unchanged));
+            unchanged
+        }
+    };
+    let (kept, omitted) = errors.into_parts();
+    for error in kept {
+        let pre_existing = unchanged_at(object, old_object, error.path.pointer())
+            && (scope_unchanged(scope_of(&error.path))
+                || old_errors
+                    .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
+                    .iter()
+                    .any(|old| *old == error));
         if pre_existing {
             tolerated.push(error);
         } else {
             enforced.push(error);
         }
     }
+    if let Some((under, count)) = omitted {
+        if scope_unchanged(scope_of(&under)) {
+            tolerated.omit(&under, count);
+        } else {
+            enforced.omit(&under, count);
+        }
+    }
+    let (kept, omitted) = cluster_errors.into_parts();
+    for error in kept {
+        if unchanged_at(object, old_object, error.path.pointer()) {
+            tolerated.push(error);
+        } else {
+            enforced.push(error);
+        }
+    }
+    if let Some((under, count)) = omitted {
+        if unchanged_at(object, old_object, under.pointer()) {
+            tolerated.omit(&under, count);
+        } else {
+            enforced.omit(&under, count);
+        }
+    }
     (enforced, tolerated)
 }
 
-fn allow(
-    request: &AdmissionRequest<DynamicObject>,
-    mut response: AdmissionResponse,
-    warnings: Vec<String>,
-) -> Decision {
+/// Whether both objects have the same value (or both none) at a JSON Pointer.
+fn unchanged_at(object: &Value, old_object: &Value, pointer: &str) -> bool {
+    object.pointer(pointer) == old_object.pointer(pointer)
+}
+
+/// The JSON Pointer of the smallest part of the object whose value alone decides the errors at
+/// `path`: the `spec` field itself for a field outside the cross-field rules, the whole `spec`
+/// for one inside them, the whole `metadata` for metadata (`name` is judged with
+/// `generateName`), and the whole object for anything else.
+fn scope_of(path: &Path) -> String {
+    let mut tokens = path.pointer().split('/').skip(1);
+    match (tokens.next(), tokens.next()) {
+        (Some("metadata"), _) => "/metadata".to_owned(),
+        (Some("spec"), Some(field)) if !bgppeer::rules::CROSS_FIELD_NAMES.contains(&field) => {
+            format!("/spec/{field}")
+        }
+        (Some("spec"), _) => "/spec".to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn allow(request: &Request, mut response: AdmissionResponse, warnings: Vec<String>) -> Decision {
     response.warnings = non_empty(warnings);
     let summary = summary_of(request, &response);
     Decision { response, summary }
@@ -137,11 +208,7 @@ mod tests {
     use crate::field::{FieldError, Path};
     use serde_json::json;
 
-    fn request(
-        operation: &str,
-        object: Value,
-        old_object: Value,
-    ) -> AdmissionRequest<DynamicObject> {
+    fn request(operation: &str, object: Value, old_object: Value) -> Request {
         let review = json!({
             "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {
@@ -159,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn spec_errors_are_tolerated_only_while_spec_is_unchanged() {
+    fn a_spec_error_is_tolerated_unless_spec_changed_and_the_old_object_lacks_it() {
         let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1:0"}});
         let relabelled = json!({"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"peerIP": "10.0.0.1:0"}});
         let (enforced, tolerated) = ratchet(
@@ -167,6 +234,7 @@ mod tests {
             &relabelled,
             &old,
             ErrorList::from(vec![spec_error()]),
+            ErrorList::new(),
         );
         assert!(enforced.is_empty());
         assert_eq!(tolerated.len(), 1);
@@ -178,22 +246,29 @@ mod tests {
             &changed,
             &old,
             ErrorList::from(vec![spec_error()]),
+            ErrorList::new(),
         );
         assert_eq!(enforced.len(), 1);
         assert!(tolerated.is_empty());
     }
 
     #[test]
-    fn non_spec_errors_the_old_object_lacks_are_enforced() {
-        let object = json!({"metadata": {"name": "p"}, "spec": {}});
-        let error = FieldError::invalid(Path::new("metadata").child("name"), "p", "made up");
-        let (enforced, _) = ratchet(
+    fn cross_field_errors_the_old_object_lacks_are_enforced() {
+        // spec changed (sourceAddress added), the error is at a cross-field path, and the old
+        // object does not have it: introduced by the update.
+        let old = json!({"metadata": {"name": "p"}, "spec": {"peerIP": "10.0.0.1"}});
+        let object = json!({"metadata": {"name": "p"},
+            "spec": {"peerIP": "10.0.0.1", "sourceAddress": "UseNodeIP"}});
+        let error = FieldError::forbidden(Path::new("spec").child("peerIP"), "made up");
+        let (enforced, tolerated) = ratchet(
             ApiGroup::CrdV1,
             &object,
-            &object,
+            &old,
             ErrorList::from(vec![error]),
+            ErrorList::new(),
         );
         assert_eq!(enforced.len(), 1);
+        assert!(tolerated.is_empty());
     }
 
     #[test]
@@ -283,5 +358,146 @@ mod tests {
             decision.response.result.message,
             "the CREATE request for BGPPeer \"p\" carries no object to validate"
         );
+    }
+
+    /// Ratchets the object's own errors (validated here) and the given cluster errors.
+    fn ratchet_update(old: &Value, new: &Value, cluster: ErrorList) -> (ErrorList, ErrorList) {
+        let errors = bgppeer::validate(ApiGroup::CrdV1, new).errors;
+        ratchet(ApiGroup::CrdV1, new, old, errors, cluster)
+    }
+
+    fn fields(list: &ErrorList) -> Vec<String> {
+        list.shown().map(|e| e.path.to_string()).collect()
+    }
+
+    fn peer_with(spec: Value) -> Value {
+        json!({"metadata": {"name": "p"}, "spec": spec})
+    }
+
+    #[test]
+    fn our_own_default_does_not_make_stored_errors_new() {
+        // Stored before the webhook: no sourceAddress. The UPDATE carries our mutation's default
+        // and a label; spec differs, but no error is new.
+        let old = peer_with(json!({"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["A"]}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        new["metadata"]["labels"] = json!({"env": "prod"});
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(fields(&tolerated), ["spec.peerIP", "spec.filters[0]"]);
+    }
+
+    #[test]
+    fn an_error_in_a_changed_field_is_enforced_and_others_stay_tolerated() {
+        let old = peer_with(json!({"peerIP": "10.0.0.1:0", "asNumber": 64512, "filters": ["A"]}));
+        let mut new = old.clone();
+        new["spec"]["peerIP"] = json!("10.0.0.2:0");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.peerIP"]);
+        assert_eq!(fields(&tolerated), ["spec.filters[0]"]);
+
+        // A new item in a list: the old items' errors stay tolerated, the new one is enforced.
+        let mut new = old.clone();
+        new["spec"]["filters"] = json!(["A", "B"]);
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.filters[1]"]);
+        assert_eq!(fields(&tolerated), ["spec.peerIP", "spec.filters[0]"]);
+    }
+
+    #[test]
+    fn cross_field_errors_need_the_identical_old_error_and_an_unchanged_value() {
+        // node unchanged, nodeSelector newly set: the Forbidden error at spec.node is new.
+        let old = peer_with(json!({"node": "a", "peerIP": "192.0.2.1", "asNumber": 1}));
+        let mut new = old.clone();
+        new["spec"]["nodeSelector"] = json!("all()");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.node"]);
+        assert!(tolerated.is_empty());
+
+        // Both set before and after, node unchanged: the same error, tolerated.
+        let old = peer_with(json!({"node": "a", "nodeSelector": "x == 'y'",
+            "peerIP": "192.0.2.1", "asNumber": 1}));
+        let mut new = old.clone();
+        new["spec"]["nodeSelector"] = json!("x == 'z'");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(fields(&tolerated), ["spec.node"]);
+
+        // The field the error is reported at changed: enforced, although the old object had an
+        // error of the same wording.
+        let mut new = old.clone();
+        new["spec"]["node"] = json!("b");
+        let (enforced, _) = ratchet_update(&old, &new, ErrorList::new());
+        assert_eq!(fields(&enforced), ["spec.node"]);
+    }
+
+    #[test]
+    fn cluster_errors_are_tolerated_while_their_value_is_unchanged() {
+        let missing = || {
+            ErrorList::from(vec![FieldError::not_found(
+                Path::new("spec").child("filters").index(0),
+                "gone",
+                "no BGPFilter of this name exists",
+            )])
+        };
+        let old = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1, "filters": ["gone"]}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        let (enforced, tolerated) = ratchet_update(&old, &new, missing());
+        assert!(enforced.is_empty());
+        assert_eq!(fields(&tolerated), ["spec.filters[0]"]);
+
+        let mut renamed = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1}));
+        renamed["spec"]["filters"] = json!(["other"]);
+        let (enforced, _) = ratchet_update(&old, &renamed, missing());
+        assert_eq!(fields(&enforced), ["spec.filters[0]"]);
+    }
+
+    #[test]
+    fn counted_errors_are_tolerated_only_when_their_field_is_unchanged() {
+        use crate::field::MAX_ERRORS;
+        let filters = vec![Value::from("A"); 300];
+        let old = peer_with(json!({"peerIP": "192.0.2.1", "asNumber": 1, "filters": filters}));
+        let mut new = old.clone();
+        new["spec"]["sourceAddress"] = json!("UseNodeIP");
+        let (enforced, tolerated) = ratchet_update(&old, &new, ErrorList::new());
+        assert!(enforced.is_empty(), "{enforced}");
+        assert_eq!(tolerated.len(), 300);
+        assert_eq!(
+            tolerated.more_errors().unwrap().to_string(),
+            format!(
+                "spec.filters: Too many: {} more errors not shown",
+                300 - MAX_ERRORS
+            )
+        );
+
+        // One more item: the list changed, so the errors that were only counted cannot be shown
+        // to pre-exist and are enforced; the kept ones are matched one by one.
+        let mut appended = new.clone();
+        appended["spec"]["filters"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("B"));
+        let (enforced, tolerated) = ratchet_update(&old, &appended, ErrorList::new());
+        assert_eq!(tolerated.len(), MAX_ERRORS);
+        assert_eq!(enforced.len(), 301 - MAX_ERRORS);
+        assert_eq!(enforced.iter().count(), 0);
+        assert_eq!(enforced.omitted_under().unwrap().0.as_str(), "spec.filters");
+    }
+
+    #[test]
+    fn tolerated_errors_become_short_warnings() {
+        let long_value = format!("{}:0", "1".repeat(60));
+        let old = peer_with(json!({"peerIP": long_value, "asNumber": 1}));
+        let mut new = old.clone();
+        new["metadata"]["labels"] = json!({"a": "b"});
+        let decision = decide(&request("UPDATE", new, old));
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        assert!(!warnings.is_empty());
+        for warning in &warnings {
+            assert!(warning.chars().count() <= warnings::MAX_LEN, "{warning}");
+            assert!(warning.ends_with(TOLERATED_SUFFIX), "{warning}");
+        }
     }
 }

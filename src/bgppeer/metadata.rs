@@ -76,15 +76,21 @@ fn validate_labels(labels: Option<&Value>, path: &Path, errors: &mut ErrorList) 
     };
     for (key, value) in map {
         for msg in names::qualified_name(key) {
-            errors.push(FieldError::invalid(path.clone(), key.as_str(), msg));
+            errors.push_with(path, || {
+                FieldError::invalid(path.clone(), key.as_str(), msg)
+            });
         }
         match value {
             Value::String(text) => {
                 for msg in names::label_value(text) {
-                    errors.push(FieldError::invalid(path.clone(), text.as_str(), msg));
+                    errors.push_with(path, || {
+                        FieldError::invalid(path.clone(), text.as_str(), msg)
+                    });
                 }
             }
-            other => errors.push(FieldError::type_invalid(path.key(key), other, "a string")),
+            other => errors.push_with(path, || {
+                FieldError::type_invalid(path.key(key), other, "a string")
+            }),
         }
     }
 }
@@ -102,12 +108,16 @@ fn validate_annotations(annotations: Option<&Value>, path: &Path, errors: &mut E
             Cow::Borrowed(key)
         };
         for msg in names::qualified_name(&lowered) {
-            errors.push(FieldError::invalid(path.clone(), key.as_str(), msg));
+            errors.push_with(path, || {
+                FieldError::invalid(path.clone(), key.as_str(), msg)
+            });
         }
         total = total.saturating_add(key.len());
         match value {
             Value::String(text) => total = total.saturating_add(text.len()),
-            other => errors.push(FieldError::type_invalid(path.key(key), other, "a string")),
+            other => errors.push_with(path, || {
+                FieldError::type_invalid(path.key(key), other, "a string")
+            }),
         }
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {

@@ -67,8 +67,10 @@ impl ApiGroup {
     }
 }
 
-/// The outcome of validating one BGPPeer: every error at once, and warnings for valid but risky
-/// settings (each at most 120 characters, stable wording).
+/// The outcome of validating one BGPPeer: every error at once (the first
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS) kept, the rest counted), and warnings for valid but
+/// risky settings (each at most 120 characters, stable wording, at most
+/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS)).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
     /// Field errors; the object is invalid when this is not empty.
@@ -121,6 +123,7 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
     let checked = spec::check(group, raw_spec, &path, &mut report.errors);
     rules::check(raw_spec, &checked, &path, &mut report.errors);
     warnings::collect(group, map.get("spec"), &checked, &mut report.warnings);
+    report.warnings = warnings::cap(std::mem::take(&mut report.warnings));
     report
 }
 

@@ -13,6 +13,20 @@ use super::ip;
 use super::spec::CheckedSpec;
 use crate::field::{ErrorList, FieldError, Path};
 
+/// Every `spec` field a cross-field rule reads or reports at: the errors of any other field
+/// depend on that field's value alone (UPDATE ratcheting relies on it).
+pub const CROSS_FIELD_NAMES: &[&str] = &[
+    "node",
+    "nodeSelector",
+    "peerIP",
+    "peerSelector",
+    "asNumber",
+    "localWorkloadSelector",
+    "reachableBy",
+    "keepOriginalNextHop",
+    "nextHopMode",
+];
+
 /// Appends the errors of every violated cross-field rule, in Calico's CEL order.
 pub fn check(raw: &Map<String, Value>, checked: &CheckedSpec, path: &Path, errors: &mut ErrorList) {
     let set = |name: &str| is_set(raw.get(name));

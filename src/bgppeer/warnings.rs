@@ -148,6 +148,50 @@ pub fn fit(warning: String) -> String {
     cut
 }
 
+/// The most warnings one answer carries: the apiserver keeps about 4 KiB of warnings per
+/// response, and 30 warnings of [`MAX_LEN`] characters fit in it. A longer list keeps its first
+/// `MAX_WARNINGS - 1` and ends with one saying how many more there were.
+pub const MAX_WARNINGS: usize = 30;
+
+/// Shortens `text` so that `text + suffix` is at most [`MAX_LEN`] characters, cutting `text` and
+/// marking the cut with `...`; the suffix is always kept whole.
+pub fn fit_with_suffix(text: &str, suffix: &str) -> String {
+    let room = MAX_LEN.saturating_sub(suffix.chars().count());
+    let mut out = if text.chars().count() <= room {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(room.saturating_sub(3)).collect();
+        cut.push_str("...");
+        cut
+    };
+    out.push_str(suffix);
+    out
+}
+
+/// Caps a list of warnings at [`MAX_WARNINGS`], each at [`MAX_LEN`] characters; when there are
+/// more, the last one kept says how many more there were.
+pub fn cap(warnings: Vec<String>) -> Vec<String> {
+    let total = warnings.len();
+    let mut warnings: Vec<String> = if total > MAX_WARNINGS {
+        warnings.into_iter().take(MAX_WARNINGS - 1).collect()
+    } else {
+        warnings
+    };
+    for warning in &mut warnings {
+        if warning.chars().count() > MAX_LEN {
+            *warning = fit(std::mem::take(warning));
+        }
+    }
+    if total > MAX_WARNINGS {
+        let more = total - (MAX_WARNINGS - 1);
+        warnings.push(format!(
+            "{} more warnings not shown",
+            crate::field::thousands(more)
+        ));
+    }
+    warnings
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +216,27 @@ mod tests {
         assert_eq!(cut.chars().count(), MAX_LEN);
         assert!(cut.ends_with("..."));
         assert_eq!(fit("short".to_owned()), "short");
+    }
+
+    #[test]
+    fn a_suffix_is_kept_whole() {
+        let suffix = " (already stored; allowed while unchanged)";
+        let fitted = fit_with_suffix(&"e".repeat(500), suffix);
+        assert_eq!(fitted.chars().count(), MAX_LEN);
+        assert!(fitted.ends_with(&format!("...{suffix}")));
+        assert_eq!(fit_with_suffix("short", suffix), format!("short{suffix}"));
+    }
+
+    #[test]
+    fn warnings_are_capped_with_a_count_of_the_rest() {
+        let many: Vec<String> = (0..1000).map(|i| format!("w{i}")).collect();
+        let capped = cap(many);
+        assert_eq!(capped.len(), MAX_WARNINGS);
+        assert_eq!(capped[MAX_WARNINGS - 2], format!("w{}", MAX_WARNINGS - 2));
+        assert_eq!(capped[MAX_WARNINGS - 1], "971 more warnings not shown");
+        let few = vec!["a".to_owned(), "x".repeat(300)];
+        let capped = cap(few);
+        assert_eq!(capped.len(), 2);
+        assert_eq!(capped[1].chars().count(), MAX_LEN);
     }
 }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::nodes::NodeAddress;
 use super::{Explanation, PeerOutcome, PeerReport, Plan, Remote, Scope, Target};
+use crate::field::{MAX_NAME_LEN, shorten};
 
 /// The version of the `-o json` schema; bumped only on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
@@ -51,14 +52,14 @@ fn peer(report: &PeerReport) -> Value {
     match &report.outcome {
         PeerOutcome::Invalid(validation) => json!({
             "source": report.source,
-            "name": report.name,
+            "name": report.name.as_deref().map(|name| shorten(name, MAX_NAME_LEN)),
             "valid": false,
             "scope": null,
             "appliesTo": [],
             "remote": null,
             "sessions": [],
             "warnings": validation.warnings,
-            "errors": validation.errors.iter().map(|error| json!({
+            "errors": validation.errors.shown().map(|error| json!({
                 "field": error.path.to_string(),
                 "reason": error.error_type.reason(),
                 "message": error.body(),
@@ -67,7 +68,7 @@ fn peer(report: &PeerReport) -> Value {
         }),
         PeerOutcome::Explained(plan) => json!({
             "source": report.source,
-            "name": report.name,
+            "name": report.name.as_deref().map(|name| shorten(name, MAX_NAME_LEN)),
             "valid": true,
             "scope": scope(&plan.scope),
             "appliesTo": plan.applies_to,

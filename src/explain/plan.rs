@@ -36,7 +36,10 @@ impl PeerReport {
     /// The name for messages: the quoted name, or `(unnamed)`.
     pub fn display_name(&self) -> String {
         match &self.name {
-            Some(name) => format!("{name:?}"),
+            Some(name) => format!(
+                "{:?}",
+                crate::field::shorten(name, crate::field::MAX_NAME_LEN)
+            ),
             None => "(unnamed)".to_owned(),
         }
     }

@@ -25,7 +25,7 @@ pub fn render(explanation: &Explanation) -> String {
                     peer.display_name(),
                     peer.source
                 );
-                for error in report.errors.iter() {
+                for error in report.errors.shown() {
                     let _ = writeln!(out, "  error: {error}");
                 }
                 for warning in &report.warnings {

@@ -464,11 +464,8 @@ async fn review_with_cluster(
         .map_err(NoDecision::Malformed)?;
     let findings = match admission::cluster_subject(&request) {
         Some(object) => {
-            match tokio::time::timeout_at(
-                cluster_deadline,
-                checker.check(&object, cluster_deadline),
-            )
-            .await
+            match tokio::time::timeout_at(cluster_deadline, checker.check(object, cluster_deadline))
+                .await
             {
                 Ok(findings) => findings,
                 Err(_) => Findings::skipped(SkipReason::Timeout),

@@ -61,7 +61,7 @@ struct JsonPeer<'a> {
     #[serde(flatten)]
     location: JsonLocation<'a>,
     api_version: Option<&'a str>,
-    name: Option<&'a str>,
+    name: Option<std::borrow::Cow<'a, str>>,
     valid: bool,
     errors: Vec<JsonError>,
     warnings: &'a [String],
@@ -149,12 +149,15 @@ pub fn render(outcome: &Outcome) -> String {
             .map(|peer| JsonPeer {
                 location: (&peer.location).into(),
                 api_version: peer.api_version.as_deref(),
-                name: peer.name.as_deref(),
+                name: peer
+                    .name
+                    .as_deref()
+                    .map(|name| crate::field::shorten(name, crate::field::MAX_NAME_LEN)),
                 valid: peer.report.is_valid(),
                 errors: peer
                     .report
                     .errors
-                    .iter()
+                    .shown()
                     .map(|e| JsonError {
                         field: e.path.to_string(),
                         reason: e.error_type.reason(),

@@ -2,21 +2,31 @@
 
 use super::{Outcome, PeerResult};
 use crate::bgppeer::KIND;
+use crate::field;
 
 /// `BGPPeer "name"`, or `BGPPeer (unnamed)`.
 fn subject(peer: &PeerResult) -> String {
     match &peer.name {
-        Some(name) => format!("{KIND} {}", crate::field::go_quote(name)),
+        Some(name) => format!(
+            "{KIND} {}",
+            field::go_quote(&field::shorten(name, field::MAX_NAME_LEN))
+        ),
         None => format!("{KIND} (unnamed)"),
     }
 }
 
 /// The text report: every error, then every warning, then one summary line.
+///
+/// Bounded per object whatever its size: the errors are those the report kept (at most
+/// [`MAX_ERRORS`](field::MAX_ERRORS)) and one line saying how many more there were; warnings
+/// are at most [`MAX_WARNINGS`](crate::bgppeer::warnings::MAX_WARNINGS); names are cut at
+/// [`MAX_NAME_LEN`](field::MAX_NAME_LEN) bytes.
 pub fn render(outcome: &Outcome) -> String {
     let mut out = String::new();
     for peer in &outcome.peers {
-        for error in &peer.report.errors {
-            out.push_str(&format!("{}: {}: {error}\n", peer.location, subject(peer)));
+        let subject = subject(peer);
+        for error in peer.report.errors.shown() {
+            out.push_str(&format!("{}: {subject}: {error}\n", peer.location));
         }
     }
     for peer in &outcome.peers {
