@@ -117,10 +117,21 @@ pub fn ratchet(
     let mut old_errors: Option<ErrorList> = None;
     let mut enforced = ErrorList::new();
     let mut tolerated = ErrorList::new();
+    // Comparing a scope (a 760,000-item list) costs its size: each is compared once.
+    let mut scopes: Vec<(String, bool)> = Vec::new();
+    let mut scope_unchanged = |path: &Path| {
+        let scope = scope_of(path);
+        if let Some((_, unchanged)) = scopes.iter().find(|(known, _)| *known == scope) {
+            return *unchanged;
+        }
+        let unchanged = unchanged_at(object, old_object, &scope);
+        scopes.push((scope, unchanged));
+        unchanged
+    };
     let (kept, omitted) = errors.into_parts();
     for error in kept {
         let pre_existing = unchanged_at(object, old_object, error.path.pointer())
-            && (unchanged_at(object, old_object, &scope_of(&error.path))
+            && (scope_unchanged(&error.path)
                 || old_errors
                     .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
                     .iter()
@@ -132,7 +143,7 @@ pub fn ratchet(
         }
     }
     if let Some((under, count)) = omitted {
-        if unchanged_at(object, old_object, &scope_of(&under)) {
+        if scope_unchanged(&under) {
             tolerated.omit(&under, count);
         } else {
             enforced.omit(&under, count);
