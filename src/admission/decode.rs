@@ -1,7 +1,22 @@
-//! Raw bytes to an [`AdmissionRequest`]: the only place that looks at the request body.
+//! Raw bytes to a [`Request`]: the only place that looks at the request body.
+//!
+//! The body is read in one pass, straight into the values the decision needs: kube's
+//! [`AdmissionRequest`] for the request's attributes, and each object (`object`, `oldObject`) as
+//! one plain JSON [`Value`]. Nothing is buffered twice and no object is ever cloned, so decoding
+//! needs little more memory than the JSON tree of the objects themselves (kube's own
+//! `AdmissionReview<DynamicObject>` would buffer the whole review once more, because of its
+//! flattened fields, and the decision would then copy each object again).
 
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionReview, META_API_VERSION_V1, META_KIND};
+use std::ops::Deref;
+
+use k8s_openapi::api::authentication::v1::UserInfo;
+use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
+use kube::core::admission::{
+    AdmissionRequest, AdmissionResponse, META_API_VERSION_V1, META_KIND, Operation,
+};
+use kube::core::{DynamicObject, GroupVersionKind, GroupVersionResource, TypeMeta};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 /// Why a request body is not an AdmissionReview we can answer. The HTTP layer answers these with
 /// `400 Bad Request` and this text, since there is no `uid` to echo in a review.
@@ -25,23 +40,164 @@ pub enum DecodeError {
     MissingRequest,
 }
 
-/// Decodes an `admission.k8s.io/v1` AdmissionReview body into its request.
+/// A decoded admission request: its attributes, and its objects as plain JSON.
 ///
-/// The request keeps the review's `apiVersion` and `kind`, so the response echoes them.
-pub fn request(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, DecodeError> {
-    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body)?;
-    if review.types.kind != META_KIND || review.types.api_version != META_API_VERSION_V1 {
-        return Err(DecodeError::WrongType {
-            kind: review.types.kind,
-            api_version: review.types.api_version,
-        });
-    }
-    review.try_into().map_err(|_| DecodeError::MissingRequest)
+/// Dereferences to kube's [`AdmissionRequest`] for the attributes (`uid`, `kind`, `operation`,
+/// ...); that one's `object` and `old_object` are always `None`, the objects are the fields of
+/// the same names here (which is what `request.object` names).
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The request's attributes, with the review's `apiVersion` and `kind` (so that the
+    /// response echoes them).
+    pub attributes: AdmissionRequest<DynamicObject>,
+    /// The object of a CREATE or UPDATE, as kube's `DynamicObject` would re-encode it.
+    pub object: Option<Value>,
+    /// The stored object of an UPDATE or DELETE, likewise.
+    pub old_object: Option<Value>,
 }
 
+impl Deref for Request {
+    type Target = AdmissionRequest<DynamicObject>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.attributes
+    }
+}
+
+impl From<&Request> for AdmissionResponse {
+    fn from(request: &Request) -> Self {
+        AdmissionResponse::from(&request.attributes)
+    }
+}
+
+/// Decodes an `admission.k8s.io/v1` AdmissionReview body into its request.
+///
+/// Accepts and rejects exactly what kube's `AdmissionReview<DynamicObject>` does, and gives each
+/// object the form a `DynamicObject` would re-encode it in (`metadata` normalised as an
+/// `ObjectMeta`), so the decision is the same; only the work and memory differ.
+pub fn request(body: &[u8]) -> Result<Request, DecodeError> {
+    let review: WireReview = serde_json::from_slice(body)?;
+    if review.kind != META_KIND || review.api_version != META_API_VERSION_V1 {
+        return Err(DecodeError::WrongType {
+            kind: review.kind,
+            api_version: review.api_version,
+        });
+    }
+    let wire = review.request.ok_or(DecodeError::MissingRequest)?;
+    let attributes = AdmissionRequest {
+        types: TypeMeta {
+            api_version: review.api_version,
+            kind: review.kind,
+        },
+        uid: wire.uid,
+        kind: wire.kind,
+        resource: wire.resource,
+        sub_resource: wire.sub_resource,
+        request_kind: wire.request_kind,
+        request_resource: wire.request_resource,
+        request_sub_resource: wire.request_sub_resource,
+        name: wire.name,
+        namespace: wire.namespace,
+        operation: wire.operation,
+        user_info: wire.user_info,
+        object: None,
+        old_object: None,
+        dry_run: wire.dry_run,
+        options: wire.options,
+    };
+    Ok(Request {
+        attributes,
+        object: wire.object,
+        old_object: wire.old_object,
+    })
+}
+
+/// An object in the form `DynamicObject` gives it: `apiVersion` and `kind` (when both are
+/// strings), `metadata` decoded and re-encoded as an `ObjectMeta` (so a malformed one is an
+/// error, and fields it does not know are dropped), every other field as it came.
+///
+/// Only the small part (`apiVersion`, `kind`, `metadata`) goes through `DynamicObject`; the rest
+/// of the object is moved, never copied.
+fn as_dynamic_object(object: Value) -> Result<Value, serde_json::Error> {
+    let Value::Object(mut rest) = object else {
+        // Not an object: `DynamicObject` refuses it (with its own words) without copying much.
+        return serde_json::to_value(DynamicObject::deserialize(&object)?);
+    };
+    let mut head = Map::new();
+    for key in ["apiVersion", "kind", "metadata"] {
+        if let Some((key, value)) = rest.remove_entry(key) {
+            head.insert(key, value);
+        }
+    }
+    let head = DynamicObject::deserialize(Value::Object(head))?;
+    let mut normalised = match serde_json::to_value(head)? {
+        Value::Object(map) => map,
+        // A `DynamicObject` always encodes as a JSON object.
+        other => return Ok(other),
+    };
+    normalised.append(&mut rest);
+    Ok(Value::Object(normalised))
+}
+
+/// Decodes an object (or `null`) as [`as_dynamic_object`] shapes it, while the body is read, so
+/// that an error says where in the body the object ends.
+fn dynamic_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Value>, D::Error> {
+    Option::<Value>::deserialize(deserializer)?
+        .map(as_dynamic_object)
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
+/// The review as sent: kube's `AdmissionReview` without the flattening that would buffer it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireReview {
+    api_version: String,
+    kind: String,
+    request: Option<WireRequest>,
+    /// Never used, but decoded as kube does, so that a review with a malformed response is
+    /// refused as before.
+    #[serde(default)]
+    #[allow(dead_code)]
+    response: Option<AdmissionResponse>,
+}
+
+/// kube's `AdmissionRequest`, field for field, with the objects as plain JSON.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest {
+    uid: String,
+    kind: GroupVersionKind,
+    resource: GroupVersionResource,
+    #[serde(default)]
+    sub_resource: Option<String>,
+    #[serde(default)]
+    request_kind: Option<GroupVersionKind>,
+    #[serde(default)]
+    request_resource: Option<GroupVersionResource>,
+    #[serde(default)]
+    request_sub_resource: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    operation: Operation,
+    user_info: UserInfo,
+    #[serde(default, deserialize_with = "dynamic_object")]
+    object: Option<Value>,
+    #[serde(default, deserialize_with = "dynamic_object")]
+    old_object: Option<Value>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    options: Option<RawExtension>,
+}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const MINIMAL: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
         "request":{"uid":"u1","kind":{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"},
@@ -80,6 +236,131 @@ mod tests {
             request(body.as_bytes()),
             Err(DecodeError::MissingRequest)
         ));
+    }
+
+    /// The body of a review whose `object` and `oldObject` are `object` (JSON text).
+    fn review_with(object: &str) -> String {
+        MINIMAL
+            .replace("\"object\":null", &format!("\"object\":{object}"))
+            .replace("\"oldObject\":null", &format!("\"oldObject\":{object}"))
+    }
+
+    /// What kube's own `AdmissionReview<DynamicObject>` makes of the object: the oracle.
+    fn through_kube(body: &str) -> Result<Option<Value>, String> {
+        use kube::core::admission::AdmissionReview;
+        let review: AdmissionReview<DynamicObject> =
+            serde_json::from_str(body).map_err(|err| err.to_string())?;
+        let request: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+        Ok(request
+            .object
+            .map(|object| serde_json::to_value(object).unwrap()))
+    }
+
+    #[test]
+    fn objects_decode_exactly_as_through_kube_dynamic_object() {
+        for object in [
+            r#"{"apiVersion":"crd.projectcalico.org/v1","kind":"BGPPeer","metadata":{"name":"p",
+               "labels":{"a":"b"},"annotations":{},"bogus":1,"finalizers":["f"],
+               "creationTimestamp":"2026-11-25T22:12:29Z","managedFields":[{"manager":"kubectl",
+               "operation":"Update","fieldsType":"FieldsV1","fieldsV1":{"f:spec":{}}}],
+               "deletionTimestamp":"2026-11-25T22:12:29.123456Z","generation":3},
+               "spec":{"peerIP":"10.0.0.1","filters":["a","B",1,null]},"status":{"x":[1.5,-2]}}"#,
+            r#"{"apiVersion":"crd.projectcalico.org/v1","spec":{}}"#,
+            r#"{"kind":"BGPPeer","metadata":null}"#,
+            r#"{"apiVersion":5,"kind":"BGPPeer","metadata":{"labels":null}}"#,
+            r#"{}"#,
+            r#"{"spec":{"x":"é
+"}}"#,
+            r#"{"metadata":{"labels":{"a":1}}}"#,
+            r#"{"metadata":{"deletionTimestamp":"yesterday"}}"#,
+            r#"{"metadata":[]}"#,
+            "5",
+            "-1.5",
+            r#""text""#,
+            "true",
+            "[1,2]",
+        ] {
+            let body = review_with(object);
+            let ours = request(body.as_bytes()).map_err(|err| match err {
+                DecodeError::Json(err) => err.to_string(),
+                other => panic!("{other}"),
+            });
+            let expected = through_kube(&body);
+            match (&ours, &expected) {
+                (Ok(ours), Ok(expected)) => {
+                    assert_eq!(&ours.object, expected, "{object}");
+                    assert_eq!(&ours.old_object, expected, "{object}");
+                    assert!(ours.attributes.object.is_none());
+                }
+                // kube's errors point at the end of the body (it buffers the whole review), ours
+                // at the end of the object: the same words, a more useful position.
+                (Err(ours), Err(expected)) => {
+                    let words = |text: &str| text.split(" at line ").next().unwrap().to_owned();
+                    assert_eq!(words(ours), words(expected), "{object}");
+                    assert!(ours.contains(" at line "), "{ours}");
+                }
+                _ => panic!("{object}: ours {ours:?}, kube's {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_recorded_review_decodes_as_through_kube() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admission");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|ext| ext != "json") {
+                continue;
+            }
+            let recorded: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if recorded["review"].is_null() {
+                continue;
+            }
+            let body = recorded["review"].to_string();
+            let ours = request(body.as_bytes()).unwrap();
+            let review: kube::core::admission::AdmissionReview<DynamicObject> =
+                serde_json::from_str(&body).unwrap();
+            let kube: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+            let json =
+                |object: Option<DynamicObject>| object.map(|o| serde_json::to_value(o).unwrap());
+            assert_eq!(ours.object, json(kube.object.clone()), "{path:?}");
+            assert_eq!(ours.old_object, json(kube.old_object.clone()), "{path:?}");
+            assert_eq!(
+                serde_json::to_value(&ours.attributes).unwrap(),
+                serde_json::to_value(AdmissionRequest {
+                    object: None,
+                    old_object: None,
+                    ..kube
+                })
+                .unwrap(),
+                "{path:?}"
+            );
+            seen += 1;
+        }
+        assert!(seen > 30, "the recorded reviews are found");
+    }
+
+    #[test]
+    fn attributes_decode_as_through_kube() {
+        let body = MINIMAL.replace(
+            "\"userInfo\":{}",
+            "\"userInfo\":{\"username\":\"u\"},\"subResource\":\"status\",\"dryRun\":true,\
+             \"namespace\":\"ns\",\"options\":{\"kind\":\"DeleteOptions\"}",
+        );
+        let ours = request(body.as_bytes()).unwrap();
+        let review: kube::core::admission::AdmissionReview<DynamicObject> =
+            serde_json::from_str(&body).unwrap();
+        let kube: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
+        assert_eq!(
+            serde_json::to_value(&ours.attributes).unwrap(),
+            serde_json::to_value(&kube).unwrap()
+        );
+        assert_eq!(ours.attributes.types, kube.types);
+        assert_eq!(
+            ours.uid, "u1",
+            "the attributes are reachable through the request"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! Kubernetes-shaped denial, the defaulting patch) lives here so that it can be tested without a
 //! socket.
 //!
-//! - [`decode`]: bytes to an [`AdmissionRequest`], with errors that say what was wrong.
+//! - [`decode`]: bytes to a [`Request`] (kube's `AdmissionRequest` with the objects as plain
+//!   JSON, decoded once, never copied), with errors that say what was wrong.
 //! - [`target`]: whether a request is about a BGPPeer we know, and in which API group.
 //! - [`validate`]: the `/validate` decision (with UPDATE ratcheting).
 //! - [`mutate`]: the `/mutate` decision (a JSON Patch with the defaults).
@@ -16,8 +17,7 @@ use std::fmt;
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::{AdmissionResponse, Operation};
 
 pub mod decode;
 pub mod mutate;
@@ -26,7 +26,7 @@ pub mod status;
 pub mod target;
 pub mod validate;
 
-pub use decode::DecodeError;
+pub use decode::{DecodeError, Request};
 
 /// The two admission endpoints. Each has its own decision function and its own metrics label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -120,7 +120,7 @@ pub fn review(webhook: Webhook, body: &[u8]) -> Result<Decision, DecodeError> {
 }
 
 /// Decides one decoded admission request with the given webhook.
-pub fn decide(webhook: Webhook, request: &AdmissionRequest<DynamicObject>) -> Decision {
+pub fn decide(webhook: Webhook, request: &Request) -> Decision {
     decide_with_cluster(webhook, request, &crate::cluster::Findings::default())
 }
 
@@ -128,7 +128,7 @@ pub fn decide(webhook: Webhook, request: &AdmissionRequest<DynamicObject>) -> De
 /// [`cluster_subject`]); `/mutate` does not use them.
 pub fn decide_with_cluster(
     webhook: Webhook,
-    request: &AdmissionRequest<DynamicObject>,
+    request: &Request,
     cluster: &crate::cluster::Findings,
 ) -> Decision {
     let mut decision = match webhook {
@@ -143,19 +143,18 @@ pub fn decide_with_cluster(
 
 /// The object the cluster checks should look at, when the request is one they apply to: a
 /// BGPPeer (either API group) being created or updated, with an object, not being deleted.
-pub fn cluster_subject(request: &AdmissionRequest<DynamicObject>) -> Option<serde_json::Value> {
+pub fn cluster_subject(request: &Request) -> Option<&serde_json::Value> {
     if !matches!(target::of(request), target::Target::BgpPeer(_))
         || !matches!(request.operation, Operation::Create | Operation::Update)
     {
         return None;
     }
-    let object = request.object.as_ref().and_then(object::to_json)?;
+    let object = request.object.as_ref()?;
     let old_is_deleting = request
         .old_object
         .as_ref()
-        .and_then(object::to_json)
-        .is_some_and(|old| object::is_being_deleted(&old));
-    if object::is_being_deleted(&object) || old_is_deleting {
+        .is_some_and(object::is_being_deleted);
+    if object::is_being_deleted(object) || old_is_deleting {
         return None;
     }
     Some(object)
@@ -172,7 +171,7 @@ pub fn operation_name(operation: &Operation) -> &'static str {
 }
 
 /// The summary of a response to `request`, before errors and patches are counted.
-fn summary_of(request: &AdmissionRequest<DynamicObject>, response: &AdmissionResponse) -> Summary {
+fn summary_of(request: &Request, response: &AdmissionResponse) -> Summary {
     Summary {
         uid: request.uid.clone(),
         kind: request.kind.kind.clone(),

@@ -5,12 +5,12 @@
 //! touches an object that is being deleted.
 
 use json_patch::{Patch, PatchOperation};
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::{AdmissionResponse, Operation};
 
 use crate::bgppeer;
 
-use super::object::{is_being_deleted, to_json};
+use super::decode::Request;
+use super::object::is_being_deleted;
 use super::target::{self, Target};
 use super::{Decision, summary_of};
 
@@ -19,7 +19,7 @@ use super::{Decision, summary_of};
 pub const INT32_MAX: u64 = 2_147_483_647;
 
 /// Decides a `/mutate` request.
-pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+pub fn decide(request: &Request) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -28,13 +28,13 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
     if !matches!(request.operation, Operation::Create | Operation::Update) {
         return finish(request, response, Vec::new(), 0);
     }
-    let Some(object) = request.object.as_ref().and_then(to_json) else {
+    let Some(object) = request.object.as_ref() else {
         return finish(request, response, Vec::new(), 0);
     };
-    if is_being_deleted(&object) {
+    if is_being_deleted(object) {
         return finish(request, response, Vec::new(), 0);
     }
-    let operations = bgppeer::defaults(group, &object);
+    let operations = bgppeer::defaults(group, object);
     if operations.is_empty() {
         return finish(request, response, Vec::new(), 0);
     }
@@ -74,7 +74,7 @@ pub fn int32_warnings(operations: &[PatchOperation]) -> Vec<String> {
 }
 
 fn finish(
-    request: &AdmissionRequest<DynamicObject>,
+    request: &Request,
     mut response: AdmissionResponse,
     warnings: Vec<String>,
     patch_operations: usize,

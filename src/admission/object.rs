@@ -1,17 +1,9 @@
 //! Helpers that look at the objects inside a request as plain JSON, the form the validation
-//! module works on.
+//! module works on. They borrow: no object is ever copied.
 
-use kube::core::DynamicObject;
-use kube::core::admission::AdmissionRequest;
 use serde_json::Value;
 
-/// The object as JSON (`apiVersion`, `kind`, `metadata`, `spec`, ...).
-///
-/// Serialising a decoded object cannot fail in practice; if it ever did, `None` makes the caller
-/// treat the request as one without an object instead of panicking.
-pub fn to_json(object: &DynamicObject) -> Option<Value> {
-    serde_json::to_value(object).ok()
-}
+use super::decode::Request;
 
 /// Whether `metadata.deletionTimestamp` is set: the object is being deleted and only waits for
 /// its finalizers, so it must never be blocked.
@@ -22,7 +14,7 @@ pub fn is_being_deleted(object: &Value) -> bool {
 }
 
 /// The name to report: the request's, or the object's own when the request has none.
-pub fn name_of(request: &AdmissionRequest<DynamicObject>, object: &Value) -> String {
+pub fn name_of(request: &Request, object: &Value) -> String {
     if !request.name.is_empty() {
         return request.name.clone();
     }

@@ -5,20 +5,20 @@
 //! update does not introduce are returned as warnings instead of a denial. The rule is per field,
 //! as Kubernetes' CRD validation ratcheting: see [`ratchet`].
 
-use kube::core::DynamicObject;
-use kube::core::admission::{AdmissionRequest, AdmissionResponse, Operation};
+use kube::core::admission::{AdmissionResponse, Operation};
 use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup, warnings};
 use crate::cluster::Findings;
 use crate::field::{ErrorList, Path};
 
-use super::object::{is_being_deleted, name_of, to_json};
+use super::decode::Request;
+use super::object::{is_being_deleted, name_of};
 use super::target::{self, Target};
 use super::{Decision, status, summary_of};
 
 /// Decides a `/validate` request on the static rules alone.
-pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
+pub fn decide(request: &Request) -> Decision {
     decide_with(request, &Findings::default())
 }
 
@@ -27,7 +27,7 @@ pub fn decide(request: &AdmissionRequest<DynamicObject>) -> Decision {
 /// The cluster's errors join the static ones before ratcheting, so a denial lists both
 /// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
 /// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
-pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings) -> Decision {
+pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -36,7 +36,7 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
         return allow(request, response, Vec::new());
     }
-    let Some(object) = request.object.as_ref().and_then(to_json) else {
+    let Some(object) = request.object.as_ref() else {
         let status = status::bad_request(format!(
             "the {} request for BGPPeer {:?} carries no object to validate",
             super::operation_name(&request.operation),
@@ -48,16 +48,16 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
         return Decision { response, summary };
     };
     let old_object = match request.operation {
-        Operation::Update => request.old_object.as_ref().and_then(to_json),
+        Operation::Update => request.old_object.as_ref(),
         _ => None,
     };
-    if is_being_deleted(&object) || old_object.as_ref().is_some_and(is_being_deleted) {
+    if is_being_deleted(object) || old_object.is_some_and(is_being_deleted) {
         return allow(request, response, Vec::new());
     }
 
-    let report = bgppeer::validate(group, &object);
-    let (enforced, tolerated) = match &old_object {
-        Some(old) => ratchet(group, &object, old, report.errors, cluster.errors.clone()),
+    let report = bgppeer::validate(group, object);
+    let (enforced, tolerated) = match old_object {
+        Some(old) => ratchet(group, object, old, report.errors, cluster.errors.clone()),
         None => {
             let mut errors = report.errors;
             errors.extend(cluster.errors.clone());
@@ -76,7 +76,7 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
         return allow(request, response, warnings);
     }
 
-    let status = status::invalid(group, &name_of(request, &object), &enforced);
+    let status = status::invalid(group, &name_of(request, object), &enforced);
     let mut response = response.deny(&status.message);
     response.result = status;
     response.warnings = non_empty(warnings);
@@ -188,11 +188,7 @@ fn scope_of(path: &Path) -> String {
     }
 }
 
-fn allow(
-    request: &AdmissionRequest<DynamicObject>,
-    mut response: AdmissionResponse,
-    warnings: Vec<String>,
-) -> Decision {
+fn allow(request: &Request, mut response: AdmissionResponse, warnings: Vec<String>) -> Decision {
     response.warnings = non_empty(warnings);
     let summary = summary_of(request, &response);
     Decision { response, summary }
@@ -212,11 +208,7 @@ mod tests {
     use crate::field::{FieldError, Path};
     use serde_json::json;
 
-    fn request(
-        operation: &str,
-        object: Value,
-        old_object: Value,
-    ) -> AdmissionRequest<DynamicObject> {
+    fn request(operation: &str, object: Value, old_object: Value) -> Request {
         let review = json!({
             "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {

@@ -75,6 +75,12 @@ fn is_dns1123_label_shape(part: &str) -> bool {
     }
 }
 
+/// Whether `value` is a valid DNS-1123 subdomain: [`dns1123_subdomain`] without building any
+/// message, so that checking a valid name allocates nothing.
+pub fn is_dns1123_subdomain(value: &str) -> bool {
+    value.len() <= DNS1123_SUBDOMAIN_MAX_LEN && matches_dns1123_subdomain(value)
+}
+
 /// Kubernetes' `IsDNS1123Subdomain`: at most 253 bytes and [`matches_dns1123_subdomain`].
 pub fn dns1123_subdomain(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
@@ -208,11 +214,23 @@ mod tests {
             &"x".repeat(253),
         ] {
             assert!(dns1123_subdomain(ok).is_empty(), "{ok}");
+            assert!(is_dns1123_subdomain(ok), "{ok}");
         }
         for bad in [
-            "", "A", "node 2", "-a", "a-", "a..b", ".a", "a.", "a_b", "é",
+            "",
+            "A",
+            "node 2",
+            "-a",
+            "a-",
+            "a..b",
+            ".a",
+            "a.",
+            "a_b",
+            "é",
+            &"x".repeat(254),
         ] {
             assert!(!dns1123_subdomain(bad).is_empty(), "{bad}");
+            assert!(!is_dns1123_subdomain(bad), "{bad}");
         }
         assert_eq!(
             dns1123_subdomain(&"x".repeat(254)),

@@ -43,8 +43,11 @@ use listener::ConnectionTimeouts;
 use metrics::Metrics;
 use tls::{PairSource, SwappableResolver, TlsError};
 
-/// The default `--max-body-bytes`: 3 MiB, the apiserver's own request size limit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// The default `--max-body-bytes`: 7 MiB. The apiserver accepts writes of up to 3 MiB, and the
+/// review of an UPDATE carries two objects (the new one and the stored one) plus its own fields,
+/// so a 3 MiB limit would refuse a legitimate update (413, and with `failurePolicy: Fail` the
+/// write with it); two 3 MiB objects and 1 MiB for the rest of the review always fit.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
 
 /// Everything [`start`] needs.
 #[derive(Debug, Clone)]
