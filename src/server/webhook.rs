@@ -221,7 +221,7 @@ async fn review_with_cluster(
         };
     let findings = match admission::cluster_subject(&request) {
         Some(object) => {
-            match tokio::time::timeout_at(deadline, checker.check(&object, deadline)).await {
+            match tokio::time::timeout_at(deadline, checker.check(object, deadline)).await {
                 Ok(findings) => findings,
                 Err(_) => Findings::skipped(SkipReason::Timeout),
             }
