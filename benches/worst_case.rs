@@ -221,8 +221,8 @@ fn main() {
         .collect();
     let exe = std::env::current_exe().expect("the path of this benchmark binary");
     println!(
-        "{:<15} {:>9} {:>10} {:>4} {:>11} {:>10} {:>10}  {}",
-        "case", "body MiB", "median ms", "runs", "before MiB", "peak MiB", "resp bytes", "answer"
+        "{:<15} {:>9} {:>10} {:>4} {:>11} {:>10} {:>10}  answer",
+        "case", "body MiB", "median ms", "runs", "before MiB", "peak MiB", "resp bytes"
     );
     for case in CASES {
         if !wanted.is_empty() && !wanted.iter().any(|name| name == case.name) {
