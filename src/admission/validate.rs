@@ -24,9 +24,11 @@ pub fn decide(request: &Request) -> Decision {
 
 /// Decides a `/validate` request with what the cluster checks found about its object.
 ///
-/// The cluster's errors join the static ones before ratcheting, so a denial lists both
-/// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
-/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
+/// The cluster's errors are ratcheted by their value and then listed together with the static
+/// ones, so an UPDATE that leaves `spec.filters` alone is not denied because, say, a filter was
+/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer;
+/// every warning is at most 120 characters and there are at most
+/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS).
 pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
