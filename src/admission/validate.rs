@@ -24,9 +24,11 @@ pub fn decide(request: &Request) -> Decision {
 
 /// Decides a `/validate` request with what the cluster checks found about its object.
 ///
-/// The cluster's errors join the static ones before ratcheting, so a denial lists both
-/// together, and an UPDATE that leaves `spec` alone is not denied because, say, a filter was
-/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer.
+/// The cluster's errors are ratcheted by their value and then listed together with the static
+/// ones, so an UPDATE that leaves `spec.filters` alone is not denied because, say, a filter was
+/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer;
+/// every warning is at most 120 characters and there are at most
+/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS).
 pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
@@ -117,21 +119,21 @@ pub fn ratchet(
     let mut old_errors: Option<ErrorList> = None;
     let mut enforced = ErrorList::new();
     let mut tolerated = ErrorList::new();
-    // A scope (a whole `spec` field) can be a list of 760,000 names: compare each scope once,
-    // not once per error under it.
-    let mut compared: Vec<(String, bool)> = Vec::new();
-    let mut scope_unchanged = |scope: String| match compared.iter().find(|(s, _)| *s == scope) {
-        Some((_, unchanged)) => *unchanged,
-        None => {
-            let unchanged = unchanged_at(object, old_object, &scope);
-            compared.push((scope, unchanged));
-            unchanged
+    // Comparing a scope (a 760,000-item list) costs its size: each is compared once.
+    let mut scopes: Vec<(String, bool)> = Vec::new();
+    let mut scope_unchanged = |path: &Path| {
+        let scope = scope_of(path);
+        if let Some((_, unchanged)) = scopes.iter().find(|(known, _)| *known == scope) {
+            return *unchanged;
         }
+        let unchanged = unchanged_at(object, old_object, &scope);
+        scopes.push((scope, unchanged));
+        unchanged
     };
     let (kept, omitted) = errors.into_parts();
     for error in kept {
         let pre_existing = unchanged_at(object, old_object, error.path.pointer())
-            && (scope_unchanged(scope_of(&error.path))
+            && (scope_unchanged(&error.path)
                 || old_errors
                     .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
                     .iter()
@@ -143,7 +145,7 @@ pub fn ratchet(
         }
     }
     if let Some((under, count)) = omitted {
-        if scope_unchanged(scope_of(&under)) {
+        if scope_unchanged(&under) {
             tolerated.omit(&under, count);
         } else {
             enforced.omit(&under, count);

@@ -148,9 +148,10 @@ pub fn fit(warning: String) -> String {
     cut
 }
 
-/// The most warnings one answer carries: the apiserver keeps about 4 KiB of warnings per
-/// response, and 30 warnings of [`MAX_LEN`] characters fit in it. A longer list keeps its first
-/// `MAX_WARNINGS - 1` and ends with one saying how many more there were.
+/// The most warnings one answer carries: the apiserver passes on 4,096 characters of warnings
+/// per response before it cuts each one to 256, and 30 warnings of [`MAX_LEN`] characters fit
+/// in that. A longer list keeps its first `MAX_WARNINGS - 1` and ends with one saying how many
+/// more there were.
 pub const MAX_WARNINGS: usize = 30;
 
 /// Shortens `text` so that `text + suffix` is at most [`MAX_LEN`] characters, cutting `text` and
