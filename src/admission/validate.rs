@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup};
 use crate::cluster::Findings;
-use crate::field::ErrorList;
+use crate::field::{ErrorList, FieldError};
 
 use super::object::{is_being_deleted, name_of, to_json};
 use super::target::{self, Target};
@@ -65,11 +65,7 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     };
     let mut warnings = report.warnings;
     warnings.extend(cluster.warnings.iter().cloned());
-    warnings.extend(
-        tolerated
-            .iter()
-            .map(|error| format!("{error} (already stored; allowed while unchanged)")),
-    );
+    warnings.extend(tolerated.iter().map(tolerated_warning));
     if enforced.is_empty() {
         return allow(request, response, warnings);
     }
@@ -81,6 +77,20 @@ pub fn decide_with(request: &AdmissionRequest<DynamicObject>, cluster: &Findings
     let mut summary = summary_of(request, &response);
     summary.errors = enforced.len();
     Decision { response, summary }
+}
+
+/// The warning for an error the old object already had: the error, cut so that the whole stays
+/// within the apiserver's [`bgppeer::warnings::MAX_LEN`] characters, and the reason it is allowed.
+fn tolerated_warning(error: &FieldError) -> String {
+    const ALLOWED: &str = " (already stored; allowed while unchanged)";
+    let room = bgppeer::warnings::MAX_LEN - ALLOWED.len();
+    let mut text = error.to_string();
+    if text.chars().count() > room {
+        text = text.chars().take(room - 3).collect();
+        text.push_str("...");
+    }
+    text.push_str(ALLOWED);
+    text
 }
 
 /// Splits the errors of an UPDATE into those the update introduces (enforced) and those the
@@ -269,6 +279,37 @@ mod tests {
                 .iter()
                 .any(|w| w.starts_with("spec.filters[0]: Not found: \"gone\"")
                     && w.ends_with("(already stored; allowed while unchanged)")),
+            "{warnings:?}"
+        );
+    }
+
+    /// Found by fuzzing (the recorded review 033): an UPDATE keeping an invalid selector got the
+    /// tolerated error as a 131-character warning; the apiserver keeps at most 120.
+    #[test]
+    fn tolerated_errors_fit_in_a_warning() {
+        let stored = json!({
+            "apiVersion": "crd.projectcalico.org/v1",
+            "kind": "BGPPeer",
+            "metadata": {"name": "legacy"},
+            "spec": {"peerIP": "10.0.0.1", "asNumber": 64512, "nodeSelector": "a =="},
+        });
+        let mut relabelled = stored.clone();
+        relabelled["metadata"]["labels"] = json!({"env": "prod"});
+        let decision = decide(&request("UPDATE", relabelled, stored));
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        let warning = warnings
+            .iter()
+            .find(|w| w.starts_with("spec.nodeSelector: Invalid value"))
+            .unwrap();
+        assert_eq!(
+            warning,
+            "spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '... \
+             (already stored; allowed while unchanged)"
+        );
+        assert_eq!(warning.chars().count(), bgppeer::warnings::MAX_LEN);
+        assert!(
+            warnings.iter().all(|w| w.chars().count() <= 120),
             "{warnings:?}"
         );
     }
