@@ -45,17 +45,54 @@ pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
             Target::BgpPeer(group)
         }
         _ => {
-            let sub = if sub_resource.is_empty() {
-                String::new()
-            } else {
-                format!("/{sub_resource}")
-            };
-            Target::Unexpected(format!(
-                "bgppeer-webhook only checks bgppeers of crd.projectcalico.org/v1 and \
-                 projectcalico.org/v3, but was sent {} {api_version} (resource {}{sub}): \
-                 allowed unchecked; fix the webhook configuration's rules",
-                kind.kind, resource.resource
-            ))
+            let mut what = format!("{} {api_version}", kind.kind);
+            if resource.resource != RESOURCE || !sub_resource.is_empty() {
+                what.push_str(&format!(" (resource {}", resource.resource));
+                if !sub_resource.is_empty() {
+                    what.push_str(&format!("/{sub_resource}"));
+                }
+                what.push(')');
+            }
+            Target::Unexpected(unexpected_warning(&what))
         }
+    }
+}
+
+/// The warning for a request about something else: what was sent (cut with `...` when long, as
+/// every part of it comes from the request) and what to do, within the
+/// [`crate::bgppeer::warnings::MAX_LEN`] characters the apiserver keeps.
+fn unexpected_warning(what: &str) -> String {
+    const REST: &str = ", not a Calico BGPPeer: allowed unchecked; fix the webhook's rules";
+    let room = crate::bgppeer::warnings::MAX_LEN - "sent ".len() - REST.len();
+    let what = if what.chars().count() > room {
+        let mut cut: String = what.chars().take(room - 3).collect();
+        cut.push_str("...");
+        cut
+    } else {
+        what.to_owned()
+    };
+    format!("sent {what}{REST}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing the decision: a request of an unexpected group got a 200-character
+    /// warning (the group comes from the request, so it had no bound at all).
+    #[test]
+    fn unexpected_requests_get_a_warning_within_120_characters() {
+        assert_eq!(
+            unexpected_warning("BGPPeer crd&projectcalico.org/v1"),
+            "sent BGPPeer crd&projectcalico.org/v1, not a Calico BGPPeer: allowed unchecked; \
+             fix the webhook's rules"
+        );
+        let long = unexpected_warning(&format!("BGPPeer {}/v1", "g".repeat(1 << 20)));
+        assert_eq!(long.chars().count(), crate::bgppeer::warnings::MAX_LEN);
+        assert!(
+            long.ends_with(
+                "gg..., not a Calico BGPPeer: allowed unchecked; fix the webhook's rules"
+            )
+        );
     }
 }
