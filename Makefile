@@ -59,6 +59,11 @@ FUZZ_MAX_LEN_manifests := 65536
 FUZZ_MAX_LEN_duration := 128
 FUZZ_MAX_LEN_peer_ip := 128
 FUZZ_MAX_LEN_nodes := 65536
+# The targets that read whole documents start at full length at once (-len_control=0) rather
+# than growing inputs slowly from the seeds' size.
+FUZZ_FLAGS_review := -len_control=0
+FUZZ_FLAGS_manifests := -len_control=0
+FUZZ_FLAGS_nodes := -len_control=0
 FUZZ_DICT_parse := parse
 FUZZ_DICT_review := review
 FUZZ_DICT_manifests := manifests
@@ -72,7 +77,7 @@ fuzz-%: cargo-fuzz
 	@mkdir -p fuzz/corpus/$*
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* fuzz/seeds/$* -- \
 		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_LIMIT_MB) \
-		-max_len=$(FUZZ_MAX_LEN_$*) -dict=fuzz/dicts/$(FUZZ_DICT_$*).dict -print_final_stats=1
+		-max_len=$(FUZZ_MAX_LEN_$*) -dict=fuzz/dicts/$(FUZZ_DICT_$*).dict -print_final_stats=1 $(FUZZ_FLAGS_$*)
 
 cargo-fuzz:
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
