@@ -1,6 +1,8 @@
 //! Property tests: no input makes validation or defaulting panic, warnings stay short, and the
-//! defaults patch always applies and is idempotent.
+//! defaults patch always applies and is idempotent. Also the inputs on which fuzzing once found
+//! a problem (tests/fixtures/fuzz-regressions).
 
+use bgppeer_webhook::admission::{self, Webhook};
 use bgppeer_webhook::bgppeer::{self, ApiGroup, model::SPEC_FIELDS};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -90,6 +92,38 @@ proptest! {
         if report.is_valid() && object["spec"].is_object() {
             let typed = serde_json::from_value::<bgppeer::model::BgpPeerSpec>(object["spec"].clone());
             prop_assert!(typed.is_ok(), "{:?}: {:?}", object["spec"], typed.err());
+        }
+    }
+}
+
+/// Every review the `review` fuzz target once failed on, decided by both webhooks: each warning
+/// fits in the 120 characters the apiserver keeps, and /mutate allows.
+#[test]
+fn fuzz_regressions_decide_within_limits() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz-regressions/review");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in files {
+        let body = std::fs::read(&file).unwrap();
+        for webhook in Webhook::ALL {
+            let decision = admission::review(webhook, &body).unwrap();
+            let warnings = decision.response.warnings.clone().unwrap_or_default();
+            for warning in &warnings {
+                assert!(
+                    warning.chars().count() <= 120,
+                    "{} {webhook}: {warning}",
+                    file.display()
+                );
+            }
+            if webhook == Webhook::Mutate {
+                assert!(decision.response.allowed, "{}", file.display());
+            }
+            decision.into_json().unwrap();
         }
     }
 }
