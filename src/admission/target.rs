@@ -62,8 +62,9 @@ pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
 /// every part of it comes from the request) and what to do, within the
 /// [`crate::bgppeer::warnings::MAX_LEN`] characters the apiserver keeps.
 fn unexpected_warning(what: &str) -> String {
-    const REST: &str = ", not a Calico BGPPeer: allowed unchecked; fix the webhook's rules";
-    let room = crate::bgppeer::warnings::MAX_LEN - "sent ".len() - REST.len();
+    const START: &str = "webhook was sent ";
+    const REST: &str = ", not a Calico BGPPeer: allowed unchecked; fix its rules";
+    let room = crate::bgppeer::warnings::MAX_LEN - START.len() - REST.len();
     let what = if what.chars().count() > room {
         let mut cut: String = what.chars().take(room - 3).collect();
         cut.push_str("...");
@@ -71,28 +72,24 @@ fn unexpected_warning(what: &str) -> String {
     } else {
         what.to_owned()
     };
-    format!("sent {what}{REST}")
+    format!("{START}{what}{REST}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Found by fuzzing the decision: a request of an unexpected group got a 200-character
-    /// warning (the group comes from the request, so it had no bound at all).
+    /// Found by fuzzing the decision: a request of an unexpected group got a warning of over 170
+    /// characters (the group comes from the request, so it had no bound at all).
     #[test]
     fn unexpected_requests_get_a_warning_within_120_characters() {
         assert_eq!(
             unexpected_warning("BGPPeer crd&projectcalico.org/v1"),
-            "sent BGPPeer crd&projectcalico.org/v1, not a Calico BGPPeer: allowed unchecked; \
-             fix the webhook's rules"
+            "webhook was sent BGPPeer crd&projectcalico.org/v1, not a Calico BGPPeer: allowed \
+             unchecked; fix its rules"
         );
         let long = unexpected_warning(&format!("BGPPeer {}/v1", "g".repeat(1 << 20)));
         assert_eq!(long.chars().count(), crate::bgppeer::warnings::MAX_LEN);
-        assert!(
-            long.ends_with(
-                "gg..., not a Calico BGPPeer: allowed unchecked; fix the webhook's rules"
-            )
-        );
+        assert!(long.ends_with("gg..., not a Calico BGPPeer: allowed unchecked; fix its rules"));
     }
 }
