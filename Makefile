@@ -4,6 +4,7 @@
 #   make test   every test (unit, end-to-end, chart)
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make bench  criterion benchmarks
+#   make fuzz   run every cargo-fuzz target for FUZZ_SECONDS each (default 60; not part of test)
 #   make tools  install helm and kubectl into .tools/ (the chart tests need helm), and Graphviz
 #               (the explain tests render their DOT output with it) when apt-get is usable
 #   make image  build the container image (needs a docker engine)
@@ -22,7 +23,7 @@ DOCKER ?= docker
 # The crate version: the image tag and the chart's appVersion.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: build release test lint fmt bench run clean tools graphviz image
+.PHONY: build release test lint fmt bench fuzz cargo-fuzz run clean tools graphviz image
 
 build:
 	$(CARGO) build
@@ -43,6 +44,43 @@ fmt:
 
 bench:
 	$(CARGO) bench
+
+# cargo-fuzz needs unstable compiler flags: RUSTC_BOOTSTRAP=1 allows them on the stable
+# toolchain. Each target starts from its committed seeds (fuzz/seeds/TARGET) and keeps what it
+# finds in fuzz/corpus/TARGET; a crash stops the run and leaves its input in fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := parse review manifests duration peer_ip nodes
+FUZZ_RSS_LIMIT_MB ?= 2048
+# Longest input per target (bytes) and its dictionary: a review up to a realistic 64 KiB, a
+# selector just over the parse bound, manifests and node lists of a few files' size.
+FUZZ_MAX_LEN_parse := 40000
+FUZZ_MAX_LEN_review := 65536
+FUZZ_MAX_LEN_manifests := 65536
+FUZZ_MAX_LEN_duration := 128
+FUZZ_MAX_LEN_peer_ip := 128
+FUZZ_MAX_LEN_nodes := 65536
+# The targets that read whole documents start at full length at once (-len_control=0) rather
+# than growing inputs slowly from the seeds' size.
+FUZZ_FLAGS_review := -len_control=0
+FUZZ_FLAGS_manifests := -len_control=0
+FUZZ_FLAGS_nodes := -len_control=0
+FUZZ_DICT_parse := parse
+FUZZ_DICT_review := review
+FUZZ_DICT_manifests := manifests
+FUZZ_DICT_duration := duration
+FUZZ_DICT_peer_ip := peer_ip
+FUZZ_DICT_nodes := manifests
+
+fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
+
+fuzz-%: cargo-fuzz
+	@mkdir -p fuzz/corpus/$*
+	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* fuzz/seeds/$* -- \
+		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_LIMIT_MB) \
+		-max_len=$(FUZZ_MAX_LEN_$*) -dict=fuzz/dicts/$(FUZZ_DICT_$*).dict -print_final_stats=1 $(FUZZ_FLAGS_$*)
+
+cargo-fuzz:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
 run: build
 	@test -f certs/tls.crt || $(BIN) certs --out certs

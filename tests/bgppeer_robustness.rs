@@ -1,6 +1,7 @@
 //! Property tests: no input makes validation or defaulting panic, warnings stay short, and the
 //! defaults patch always applies and is idempotent.
 
+use bgppeer_webhook::admission::{self, Webhook};
 use bgppeer_webhook::bgppeer::{self, ApiGroup, model::SPEC_FIELDS};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -106,8 +107,7 @@ fn many_invalid_filters(count: usize) -> Value {
 }
 
 #[test]
-fn huge_objects_give_bounded_reports_quickly() {
-    use bgppeer_webhook::admission::{self, Webhook};
+fn huge_objects_give_bounded_reports() {
     use bgppeer_webhook::field::MAX_ERRORS;
     use std::time::Instant;
 
@@ -183,6 +183,38 @@ proptest! {
         prop_assert!(report.warnings.len() <= bgppeer::warnings::MAX_WARNINGS);
         for error in &shown {
             prop_assert!(error.to_string().len() < 2048, "{}", error);
+        }
+    }
+}
+
+/// Every review the `review` fuzz target once failed on, decided by both webhooks: each warning
+/// fits in the 120 characters the apiserver keeps, and /mutate allows.
+#[test]
+fn fuzz_regressions_decide_within_limits() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz-regressions/review");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+    for file in files {
+        let body = std::fs::read(&file).unwrap();
+        for webhook in Webhook::ALL {
+            let decision = admission::review(webhook, &body).unwrap();
+            let warnings = decision.response.warnings.clone().unwrap_or_default();
+            for warning in &warnings {
+                assert!(
+                    warning.chars().count() <= 120,
+                    "{} {webhook}: {warning}",
+                    file.display()
+                );
+            }
+            if webhook == Webhook::Mutate {
+                assert!(decision.response.allowed, "{}", file.display());
+            }
+            decision.into_json().unwrap();
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Feeds arbitrary input to the selector parser. Beyond "never panics", it checks the
-//! properties every accepted selector must have: its canonical form parses, reaches a fixed
-//! point after one more round, and means the same thing.
+//! properties every accepted selector must have: its canonical form parses (whatever its
+//! length), reaches a fixed point after one more round, and means the same thing; a selector
+//! within a field's limit is printed in less than twice its length; `parse_field` is `parse`
+//! with the field's limit.
 
 #![no_main]
 
@@ -16,9 +18,22 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = selector::tokenize(input);
     let _ = selector::warnings(input);
-    match selector::parse(input) {
+    let parsed = selector::parse(input);
+    match selector::parse_field(input) {
+        Ok(_) => assert!(input.len() <= selector::MAX_LEN && parsed.is_ok()),
+        Err(err) => assert!(input.len() > selector::MAX_LEN || parsed.as_ref().err() == Some(&err)),
+    }
+    match parsed {
         Ok(sel) => {
             let canonical = sel.to_string();
+            if input.len() <= selector::MAX_LEN {
+                assert!(
+                    canonical.len() < 2 * input.len().max(3),
+                    "{} bytes printed as {}",
+                    input.len(),
+                    canonical.len()
+                );
+            }
             let reparsed = selector::parse(&canonical).expect("the canonical form parses");
             let stable = reparsed.to_string();
             let again = selector::parse(&stable).expect("the canonical form parses");
@@ -44,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(err) => {
             assert!(err.offset() <= input.len().max(selector::MAX_LEN));
+            assert!(!err.to_string().is_empty());
             let _ = err.render(input);
         }
     }

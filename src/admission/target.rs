@@ -45,18 +45,51 @@ pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
             Target::BgpPeer(group)
         }
         _ => {
-            let sub = if sub_resource.is_empty() {
-                String::new()
-            } else {
-                format!("/{sub_resource}")
-            };
-            // The sent kind comes first: a warning is cut at 120 characters, and the kind and
-            // resource are what the operator needs to fix the rules.
-            Target::Unexpected(format!(
-                "bgppeer-webhook was sent {} {api_version} (resource {}{sub}), not a BGPPeer: \
-                 allowed unchecked; fix the webhook rules",
-                kind.kind, resource.resource
-            ))
+            let mut what = format!("{} {api_version}", kind.kind);
+            if resource.resource != RESOURCE || !sub_resource.is_empty() {
+                what.push_str(&format!(" (resource {}", resource.resource));
+                if !sub_resource.is_empty() {
+                    what.push_str(&format!("/{sub_resource}"));
+                }
+                what.push(')');
+            }
+            Target::Unexpected(unexpected_warning(&what))
         }
+    }
+}
+
+/// The warning for a request about something else: what was sent (cut with `...` when long, as
+/// every part of it comes from the request) and what to do, within the
+/// [`crate::bgppeer::warnings::MAX_LEN`] characters the apiserver keeps.
+fn unexpected_warning(what: &str) -> String {
+    const START: &str = "webhook was sent ";
+    const REST: &str = ", not a Calico BGPPeer: allowed unchecked; fix its rules";
+    let room = crate::bgppeer::warnings::MAX_LEN - START.len() - REST.len();
+    let what = if what.chars().count() > room {
+        let mut cut: String = what.chars().take(room - 3).collect();
+        cut.push_str("...");
+        cut
+    } else {
+        what.to_owned()
+    };
+    format!("{START}{what}{REST}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Found by fuzzing the decision: a request of an unexpected group got a warning of over 170
+    /// characters (the group comes from the request, so it had no bound at all).
+    #[test]
+    fn unexpected_requests_get_a_warning_within_120_characters() {
+        assert_eq!(
+            unexpected_warning("BGPPeer crd&projectcalico.org/v1"),
+            "webhook was sent BGPPeer crd&projectcalico.org/v1, not a Calico BGPPeer: allowed \
+             unchecked; fix its rules"
+        );
+        let long = unexpected_warning(&format!("BGPPeer {}/v1", "g".repeat(1 << 20)));
+        assert_eq!(long.chars().count(), crate::bgppeer::warnings::MAX_LEN);
+        assert!(long.ends_with("gg..., not a Calico BGPPeer: allowed unchecked; fix its rules"));
     }
 }

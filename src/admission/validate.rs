@@ -350,6 +350,37 @@ mod tests {
         );
     }
 
+    /// Found by fuzzing (the recorded review 033): an UPDATE keeping an invalid selector got the
+    /// tolerated error as a 131-character warning; the apiserver keeps at most 120.
+    #[test]
+    fn tolerated_errors_fit_in_a_warning() {
+        let stored = json!({
+            "apiVersion": "crd.projectcalico.org/v1",
+            "kind": "BGPPeer",
+            "metadata": {"name": "legacy"},
+            "spec": {"peerIP": "10.0.0.1", "asNumber": 64512, "nodeSelector": "a =="},
+        });
+        let mut relabelled = stored.clone();
+        relabelled["metadata"]["labels"] = json!({"env": "prod"});
+        let decision = decide(&request("UPDATE", relabelled, stored));
+        assert!(decision.response.allowed);
+        let warnings = decision.response.warnings.unwrap();
+        let warning = warnings
+            .iter()
+            .find(|w| w.starts_with("spec.nodeSelector: Invalid value"))
+            .unwrap();
+        assert_eq!(
+            warning,
+            "spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '... \
+             (already stored; allowed while unchanged)"
+        );
+        assert_eq!(warning.chars().count(), bgppeer::warnings::MAX_LEN);
+        assert!(
+            warnings.iter().all(|w| w.chars().count() <= 120),
+            "{warnings:?}"
+        );
+    }
+
     #[test]
     fn create_without_object_is_a_bad_request() {
         let decision = decide(&request("CREATE", Value::Null, Value::Null));

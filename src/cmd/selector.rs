@@ -47,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, Some(path)) => Some(read_labels_file(path)?),
         (None, None) => None,
     };
-    let sel = match selector::parse(&args.expr) {
+    let sel = match selector::parse_field(&args.expr) {
         Ok(sel) => sel,
         Err(err) => {
             eprintln!("{}", err.render(&args.expr));

@@ -30,7 +30,9 @@ struct Inner {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParseErrorKind {
-    /// The selector is longer than [`MAX_LEN`] bytes; it was not parsed at all.
+    /// The selector is longer than a selector field holds ([`MAX_LEN`] bytes, checked by
+    /// [`parse_field`](super::parse_field)), or too long to parse at all (over
+    /// [`MAX_PARSE_LEN`](super::MAX_PARSE_LEN) bytes, or with a canonical form that would be).
     TooLong {
         /// The selector's length in bytes.
         len: usize,

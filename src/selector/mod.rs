@@ -11,9 +11,13 @@
 //! - `eval`: matching against [`Labels`].
 //! - `error`: [`ParseError`], typed, with a byte offset and a caret renderer.
 //!
-//! Two bounds protect the process and are not in Calico's parser: inputs over [`MAX_LEN`] bytes
-//! (the Calico v3.32 CRD limit, so nothing valid in a cluster is lost) and parentheses nested
-//! deeper than [`MAX_DEPTH`] are rejected with typed errors.
+//! Calico's parser has no length limit; a BGPPeer's selector fields do (the Calico v3.32 CRD's
+//! `maxLength`, [`MAX_LEN`]). [`parse_field`] reads a selector as a field holds it, at most
+//! [`MAX_LEN`] bytes. [`parse`] reads the language itself, canonical forms included (Calico's
+//! canonical form adds spaces and parentheses, so the canonical form of a selector within
+//! [`MAX_LEN`] can be longer than [`MAX_LEN`]); it is bounded only to protect the process, at
+//! [`MAX_PARSE_LEN`] bytes, and every selector it accepts has a canonical form it accepts too.
+//! Parentheses nested deeper than [`MAX_DEPTH`] are rejected by both.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -45,9 +49,16 @@ pub use error::{ParseError, ParseErrorKind};
 pub use labels::Labels;
 pub use lexer::{Token, TokenKind, tokenize};
 
-/// Hard upper bound on a selector's length in bytes (the Calico v3.32 CRD's `maxLength`).
-/// Longer input is rejected before it is tokenized, which bounds the work any request can cause.
+/// The longest selector a BGPPeer field holds, in bytes (the Calico v3.32 CRD's `maxLength`):
+/// the limit of [`parse_field`] and of the webhook's field validation.
 pub const MAX_LEN: usize = 4096;
+
+/// The longest text [`parse`] reads, in bytes: a bound on work and memory, not a rule of the
+/// language. Eight times [`MAX_LEN`], so that the canonical form of any selector within
+/// [`MAX_LEN`] (Calico's printing adds at most a few spaces and a pair of parentheses per
+/// operator, less than doubling the shortest input) is read back. Longer input is rejected before
+/// it is tokenized.
+pub const MAX_PARSE_LEN: usize = 8 * MAX_LEN;
 
 /// Selectors longer than this many bytes are rejected by Calico v3.33+ (CRD `maxLength: 1024`);
 /// [`warnings`] flags them so that upgrades do not strand existing peers.
@@ -115,19 +126,56 @@ impl std::str::FromStr for Selector {
     }
 }
 
-/// Parses a selector. An empty or blank (spaces and tabs) selector is `all()`.
+/// Parses a selector as a BGPPeer field holds it: like [`parse`], and at most [`MAX_LEN`] bytes.
+pub fn parse_field(input: &str) -> Result<Selector, ParseError> {
+    if input.len() > MAX_LEN {
+        return Err(too_long(input));
+    }
+    parse(input)
+}
+
+/// Parses a selector in Calico's language. An empty or blank (spaces and tabs) selector is
+/// `all()`.
 ///
-/// Fails on anything Calico's parser rejects, on input longer than [`MAX_LEN`] bytes and on
-/// parentheses nested deeper than [`MAX_DEPTH`]. Runs in time linear in the input (plus sorting
+/// Fails on anything Calico's parser rejects, on parentheses nested deeper than [`MAX_DEPTH`],
+/// and, to bound the work, on input longer than [`MAX_PARSE_LEN`] bytes or whose canonical form
+/// would be. So the canonical form of every selector it accepts is accepted too, as in Calico,
+/// which has no length limit. Length errors are [`ParseErrorKind::TooLong`], which speaks of
+/// [`MAX_LEN`]: the most a selector field holds. Runs in time linear in the input (plus sorting
 /// set literals) and never panics.
 pub fn parse(input: &str) -> Result<Selector, ParseError> {
-    if input.len() > MAX_LEN {
-        return Err(ParseError::new(
-            ParseErrorKind::TooLong { len: input.len() },
-            MAX_LEN,
-        ));
+    if input.len() > MAX_PARSE_LEN {
+        return Err(too_long(input));
     }
-    parser::parse_root(input).map(|tree| Selector { tree })
+    let selector = Selector {
+        tree: parser::parse_root(input)?,
+    };
+    // Printing less than doubles a selector (see MAX_PARSE_LEN), so only input over MAX_LEN
+    // can have a canonical form over MAX_PARSE_LEN; measure those.
+    if input.len() > MAX_LEN && canonical_len(&selector) > MAX_PARSE_LEN {
+        return Err(too_long(input));
+    }
+    Ok(selector)
+}
+
+/// The length error for `input`, reported at the offset where a selector field ends.
+fn too_long(input: &str) -> ParseError {
+    ParseError::new(ParseErrorKind::TooLong { len: input.len() }, MAX_LEN)
+}
+
+/// The length in bytes of a selector's canonical form, without building it.
+fn canonical_len(selector: &Selector) -> usize {
+    struct Count(usize);
+    impl fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0 = self.0.saturating_add(s.len());
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; the tree's Display does not fail on its own.
+    let _ = fmt::Write::write_fmt(&mut count, format_args!("{selector}"));
+    count.0
 }
 
 /// Warnings for a selector that is valid today but risky: longer than
@@ -149,14 +197,107 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rejects_input_over_max_len_without_parsing() {
+    fn fields_reject_input_over_max_len_without_parsing() {
         let input = format!("a in {{'{}'}}", "x".repeat(MAX_LEN));
-        let err = parse(&input).unwrap_err();
+        let err = parse_field(&input).unwrap_err();
         assert_eq!(err.kind(), &ParseErrorKind::TooLong { len: MAX_LEN + 9 });
         assert_eq!(err.offset(), MAX_LEN);
+        assert_eq!(
+            err.to_string(),
+            "selector is 4105 bytes long; at most 4096 bytes are accepted at offset 4096"
+        );
         let exactly = format!("a == '{}'", "x".repeat(MAX_LEN - 7));
         assert_eq!(exactly.len(), MAX_LEN);
-        assert!(parse(&exactly).is_ok());
+        assert!(parse_field(&exactly).is_ok());
+        // Not even tokenized: the error is about the length, not the missing quote.
+        let unterminated = format!("a == '{}", "x".repeat(MAX_LEN));
+        assert!(matches!(
+            parse_field(&unterminated).unwrap_err().kind(),
+            ParseErrorKind::TooLong { .. }
+        ));
+    }
+
+    #[test]
+    fn parse_rejects_input_over_max_parse_len_without_parsing() {
+        let within = format!("a == '{}'", "x".repeat(MAX_PARSE_LEN - 7));
+        assert_eq!(parse(&within).unwrap().to_string().len(), MAX_PARSE_LEN);
+        let over = format!("a == '{}", "x".repeat(MAX_PARSE_LEN));
+        let err = parse(&over).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &ParseErrorKind::TooLong {
+                len: MAX_PARSE_LEN + 6
+            }
+        );
+        assert_eq!(err.offset(), MAX_LEN);
+    }
+
+    /// Found by fuzzing: a selector within the field limit whose canonical form is longer than
+    /// the field limit (4,093 bytes in, 6,433 out) was printed but not read back.
+    #[test]
+    fn canonical_forms_longer_than_max_len_parse_again() {
+        let input = r#"a==""||"#.repeat(585);
+        assert_eq!(input.len(), 4095);
+        let input = input.trim_end_matches("||");
+        assert_eq!(input.len(), 4093);
+        let canonical = parse_field(input).unwrap().to_string();
+        assert_eq!(canonical.len(), 6433);
+        let again = parse(&canonical).unwrap();
+        assert_eq!(again.to_string(), canonical);
+        // As a field value the canonical form is too long, as the CRD would say.
+        assert!(matches!(
+            parse_field(&canonical).unwrap_err().kind(),
+            ParseErrorKind::TooLong { len: 6433 }
+        ));
+    }
+
+    /// The selectors whose canonical form grows the most, per input byte: single-letter labels,
+    /// no spaces, `&&` groups inside `||`, negations, sets. Each stays under twice its length, so
+    /// every canonical form of a field-sized selector is within MAX_PARSE_LEN.
+    #[test]
+    fn canonical_forms_of_field_sized_selectors_fit_the_parse_bound() {
+        let units = [
+            r#"a==""||"#,
+            r#"a==""&&a==""||"#,
+            r#"!a==""&&"#,
+            r#"a!=""&&!has(a)||"#,
+            r#"a in{"","b"}||"#,
+            r#"(a==""||a=="")&&"#,
+            r#"a startswith""||"#,
+            r#"a notin{}&&all()||"#,
+        ];
+        for unit in units {
+            let mut input = unit.repeat(MAX_LEN / unit.len());
+            while !input.is_empty() && parse_field(&input).is_err() {
+                input.pop();
+            }
+            let canonical = parse_field(&input).unwrap().to_string();
+            assert!(
+                canonical.len() < 2 * input.len(),
+                "{unit}: {} -> {}",
+                input.len(),
+                canonical.len()
+            );
+            assert_eq!(parse(&canonical).unwrap().to_string(), canonical, "{unit}");
+        }
+    }
+
+    #[test]
+    fn long_selectors_with_longer_canonical_forms_are_rejected_by_parse() {
+        // Within MAX_PARSE_LEN, but printed longer than MAX_PARSE_LEN: rejected, so that
+        // whatever parse accepts, it accepts the canonical form of.
+        let input = r#"a==""||"#.repeat(MAX_PARSE_LEN / 7);
+        let input = input.trim_end_matches("||");
+        assert!(input.len() <= MAX_PARSE_LEN);
+        assert!(matches!(
+            parse(input).unwrap_err().kind(),
+            ParseErrorKind::TooLong { .. }
+        ));
+        let shorter = r#"a==""||"#.repeat(MAX_PARSE_LEN / 14);
+        let shorter = shorter.trim_end_matches("||");
+        let canonical = parse(shorter).unwrap().to_string();
+        assert!(canonical.len() > MAX_LEN);
+        assert_eq!(parse(&canonical).unwrap().to_string(), canonical);
     }
 
     #[test]

@@ -12,11 +12,6 @@ pub struct DurationError {
     input: String,
 }
 
-/// The longest input [`parse`] reads. Go durations that anyone writes are a few characters
-/// long (`1h2m3.5s`); a longer input is rejected before any number is parsed, so that parsing
-/// is bounded whatever a client sends as `?timeout=`.
-pub const MAX_INPUT_LEN: usize = 64;
-
 /// How much of a rejected input its error message quotes.
 const QUOTED_INPUT_CHARS: usize = 32;
 
@@ -30,50 +25,17 @@ impl DurationError {
     }
 }
 
-/// Parses a Go duration: one or more `<number><unit>` parts (`1m30s`, `1.5s`), or `0`.
-/// Negative durations are rejected: every duration here is a timeout or a delay.
-///
-/// Never panics and never overflows: an input longer than [`MAX_INPUT_LEN`], a number too large
-/// for an `f64` (`1e400` is not accepted at all, but 400 digits are), or a total beyond what
-/// [`Duration`] holds is an error, not an infinite or saturated duration. The error quotes at
-/// most the first 32 characters of the input.
+/// Parses a Go duration: one or more `<number><unit>` parts (`1m30s`, `1.5s`), or `0`, exactly as
+/// Go's `time.ParseDuration` does (it is [`crate::bgppeer::duration::parse`], the same port),
+/// so a value means here what it means to the apiserver. Negative durations are rejected: every
+/// duration here is a timeout or a delay. A rejected input is quoted in the error up to its first 32
+/// characters.
 pub fn parse(input: &str) -> Result<Duration, DurationError> {
-    let error = || DurationError::new(input);
-    if input == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if input.is_empty() || input.len() > MAX_INPUT_LEN {
-        return Err(error());
-    }
-    let mut rest = input;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(error)?;
-        let (number, after) = rest.split_at(number_len);
-        let value: f64 = number.parse().map_err(|_| error())?;
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let (unit, after) = after.split_at(unit_len);
-        let seconds_per_unit = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(error()),
-        };
-        total += value * seconds_per_unit;
-        if !total.is_finite() {
-            return Err(error());
-        }
-        rest = after;
-    }
-    // Rejects what does not fit a Duration (more than u64::MAX seconds).
-    Duration::try_from_secs_f64(total).map_err(|_| error())
+    crate::bgppeer::duration::parse(input)
+        .ok()
+        .and_then(|nanos| u64::try_from(nanos).ok())
+        .map(Duration::from_nanos)
+        .ok_or_else(|| DurationError::new(input))
 }
 
 #[cfg(test)]
@@ -107,6 +69,9 @@ mod tests {
             "NaNs",
             "infs",
             "99999999999999999999999999999999999999999999999999999999999999h",
+            "-1ns",
+            "1.5",
+            "1s ",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
@@ -130,5 +95,33 @@ mod tests {
             parse("5").unwrap_err().to_string(),
             "invalid duration \"5\": expected a number with a unit, such as 5s, 1m30s or 250ms (units: ns, us, ms, s, m, h)"
         );
+    }
+
+    /// Found by fuzzing against Go's parser (`bgppeer::duration`): the float-based parser
+    /// rejected signs and the Greek micro sign, rounded sums of parts, and accepted durations
+    /// over Go's limit of about 292 years.
+    #[test]
+    fn agrees_with_go_time_parse_duration() {
+        let nanos = Duration::from_nanos;
+        // Go accepts a leading `+`, `-0`, and both micro signs (U+00B5 and U+03BC).
+        assert_eq!(parse("+5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse("-0"), Ok(Duration::ZERO));
+        assert_eq!(parse("-.00h"), Ok(Duration::ZERO));
+        assert_eq!(parse("5\u{3bc}s"), Ok(nanos(5_000)));
+        assert_eq!(parse("5\u{b5}s"), Ok(nanos(5_000)));
+        // Exact to the nanosecond, with Go's truncation of fractions.
+        assert_eq!(parse("9223372036854775807ns"), Ok(nanos(i64::MAX as u64)));
+        assert_eq!(parse(".9686ns485ns485s"), Ok(nanos(485_000_000_485)));
+        assert_eq!(parse("3372.4s.0736\u{b5}s"), Ok(nanos(3_372_400_000_073)));
+        // Go's limit: 2562047h47m16.854775807s.
+        assert_eq!(parse("2562047h"), Ok(Duration::from_secs(2_562_047 * 3600)));
+        for over in [
+            "2562048h",
+            "330333309m",
+            "184467440m3.47s",
+            "9223372036854775808ns",
+        ] {
+            assert!(parse(over).is_err(), "{over}");
+        }
     }
 }

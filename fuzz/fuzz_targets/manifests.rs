@@ -1,0 +1,48 @@
+//! The manifest reader of `check` and `explain`: arbitrary text read as YAML (multi-document,
+//! anchors and aliases, tags, deep nesting) and as JSON, then validated as `check` does and
+//! explained on no nodes as `explain` does, with every output format rendered.
+
+#![no_main]
+
+use std::path::PathBuf;
+
+use bgppeer_webhook::cmd::check::{self, Outcome};
+use bgppeer_webhook::explain::{self, NodeList};
+use bgppeer_webhook::manifests::{self, Source};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // Sources are checked for UTF-8 before they are parsed (`read_source`).
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    for source in [
+        Source::File(PathBuf::from("fuzz.yaml")),
+        Source::File(PathBuf::from("fuzz.json")),
+    ] {
+        match manifests::parse_documents(&source, text) {
+            Ok(documents) => {
+                for doc in &documents {
+                    assert!(doc.index >= 1);
+                    assert!(doc.item.is_none_or(|item| item >= 1));
+                }
+                let mut outcome = Outcome::default();
+                check::check_documents(&source, &documents, &mut outcome);
+                let _ = outcome.exit_code();
+                let explanation = explain::explain(
+                    documents
+                        .iter()
+                        .map(|doc| (format!("{source}#{}", doc.index), &doc.value)),
+                    &NodeList::default(),
+                );
+                let _ = explain::text::render(&explanation);
+                let _ = explain::json::render(&explanation);
+                let _ = explain::dot::render(&explanation);
+            }
+            Err(err) => {
+                let message = err.to_string();
+                assert!(message.starts_with(&source.to_string()), "{message}");
+            }
+        }
+    }
+});
