@@ -50,10 +50,10 @@ pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
             } else {
                 format!("/{sub_resource}")
             };
+            // What arrived comes first: answers cap each warning at 120 characters.
             Target::Unexpected(format!(
-                "bgppeer-webhook only checks bgppeers of crd.projectcalico.org/v1 and \
-                 projectcalico.org/v3, but was sent {} {api_version} (resource {}{sub}): \
-                 allowed unchecked; fix the webhook configuration's rules",
+                "bgppeer-webhook was sent {} {api_version} (resource {}{sub}), not a BGPPeer: \
+                 allowed unchecked; fix the webhook rules",
                 kind.kind, resource.resource
             ))
         }
