@@ -72,9 +72,12 @@ impl From<&Request> for AdmissionResponse {
 
 /// Decodes an `admission.k8s.io/v1` AdmissionReview body into its request.
 ///
-/// Accepts and rejects exactly what kube's `AdmissionReview<DynamicObject>` does, and gives each
-/// object the form a `DynamicObject` would re-encode it in (`metadata` normalised as an
-/// `ObjectMeta`), so the decision is the same; only the work and memory differ.
+/// Accepts and rejects what kube's `AdmissionReview<DynamicObject>` does, with the same words,
+/// and gives each object the form a `DynamicObject` would re-encode it in (`metadata` normalised
+/// as an `ObjectMeta`), so the decision is the same; the work and memory differ, and so does the
+/// position an error names (where the problem is, rather than the end of the body). One
+/// difference in what is accepted: an object that repeats its `metadata` key keeps the last one
+/// (as for every other repeated key), where kube refuses it; the apiserver never sends one.
 pub fn request(body: &[u8]) -> Result<Request, DecodeError> {
     let review: WireReview = serde_json::from_slice(body)?;
     if review.kind != META_KIND || review.api_version != META_API_VERSION_V1 {

@@ -86,11 +86,11 @@ mod tests {
         // Within the length limit but beyond what a Duration holds (u64::MAX seconds).
         assert!(parse("4000000000000000000000h").is_err());
         assert!(parse(&format!("{}s", "9".repeat(60))).is_err());
-        // Large but representable: parsed (the caller decides whether it is acceptable).
-        assert_eq!(
-            parse("4000000000000000h"),
-            Ok(Duration::from_secs(4_000_000_000_000_000 * 3600))
-        );
+        // Beyond Go's limit (the largest int64 of nanoseconds, about 292 years): an error, as
+        // time.ParseDuration says; the largest whole hour below it is parsed.
+        assert!(parse("4000000000000000h").is_err());
+        assert!(parse("2562048h").is_err());
+        assert_eq!(parse("2562047h"), Ok(Duration::from_secs(2_562_047 * 3600)));
         assert_eq!(
             parse("5").unwrap_err().to_string(),
             "invalid duration \"5\": expected a number with a unit, such as 5s, 1m30s or 250ms (units: ns, us, ms, s, m, h)"
