@@ -16,7 +16,10 @@ use kube::core::admission::{
 };
 use kube::core::{DynamicObject, GroupVersionKind, GroupVersionResource, TypeMeta};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use super::old_object::OldObject;
 
 /// Why a request body is not an AdmissionReview we can answer. The HTTP layer answers these with
 /// `400 Bad Request` and this text, since there is no `uid` to echo in a review.
@@ -52,8 +55,9 @@ pub struct Request {
     pub attributes: AdmissionRequest<DynamicObject>,
     /// The object of a CREATE or UPDATE, as kube's `DynamicObject` would re-encode it.
     pub object: Option<Value>,
-    /// The stored object of an UPDATE or DELETE, likewise.
-    pub old_object: Option<Value>,
+    /// The stored object of an UPDATE or DELETE, likewise, read only as far as ratcheting needs
+    /// it (see [`OldObject`]).
+    pub old_object: Option<OldObject>,
 }
 
 impl Deref for Request {
@@ -108,10 +112,14 @@ pub fn request(body: &[u8]) -> Result<Request, DecodeError> {
         dry_run: wire.dry_run,
         options: wire.options,
     };
+    let old_object = wire
+        .old_object
+        .map(|raw| OldObject::read(&raw, wire.object.as_ref(), as_dynamic_object))
+        .transpose()?;
     Ok(Request {
         attributes,
         object: wire.object,
-        old_object: wire.old_object,
+        old_object,
     })
 }
 
@@ -190,8 +198,9 @@ struct WireRequest {
     user_info: UserInfo,
     #[serde(default, deserialize_with = "dynamic_object")]
     object: Option<Value>,
-    #[serde(default, deserialize_with = "dynamic_object")]
-    old_object: Option<Value>,
+    /// Kept as text until the new object is known: see [`OldObject::read`].
+    #[serde(default)]
+    old_object: Option<Box<RawValue>>,
     #[serde(default)]
     dry_run: bool,
     #[serde(default)]
@@ -292,7 +301,12 @@ mod tests {
             match (&ours, &expected) {
                 (Ok(ours), Ok(expected)) => {
                     assert_eq!(&ours.object, expected, "{object}");
-                    assert_eq!(&ours.old_object, expected, "{object}");
+                    // The stored object, read on its own (nothing to leave out).
+                    let alone =
+                        body.replacen(&format!("\"object\":{object}"), "\"object\":null", 1);
+                    let alone = request(alone.as_bytes()).unwrap();
+                    let old = alone.old_object.as_ref().map(|old| old.partial().clone());
+                    assert_eq!(&old, expected, "{object}");
                     assert!(ours.attributes.object.is_none());
                 }
                 // kube's errors point at the end of the body (it buffers the whole review), ours
@@ -328,7 +342,12 @@ mod tests {
             let json =
                 |object: Option<DynamicObject>| object.map(|o| serde_json::to_value(o).unwrap());
             assert_eq!(ours.object, json(kube.object.clone()), "{path:?}");
-            assert_eq!(ours.old_object, json(kube.old_object.clone()), "{path:?}");
+            // The stored object, read on its own (nothing to leave out).
+            let mut alone = recorded["review"].clone();
+            alone["request"]["object"] = Value::Null;
+            let alone = request(alone.to_string().as_bytes()).unwrap();
+            let old = alone.old_object.as_ref().map(|old| old.partial().clone());
+            assert_eq!(old, json(kube.old_object.clone()), "{path:?}");
             assert_eq!(
                 serde_json::to_value(&ours.attributes).unwrap(),
                 serde_json::to_value(AdmissionRequest {

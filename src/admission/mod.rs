@@ -22,11 +22,13 @@ use kube::core::admission::{AdmissionResponse, Operation};
 pub mod decode;
 pub mod mutate;
 mod object;
+pub mod old_object;
 pub mod status;
 pub mod target;
 pub mod validate;
 
 pub use decode::{DecodeError, Request};
+pub use old_object::OldObject;
 
 /// The two admission endpoints. Each has its own decision function and its own metrics label.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -153,7 +155,7 @@ pub fn cluster_subject(request: &Request) -> Option<&serde_json::Value> {
     let old_is_deleting = request
         .old_object
         .as_ref()
-        .is_some_and(object::is_being_deleted);
+        .is_some_and(OldObject::is_being_deleted);
     if object::is_being_deleted(object) || old_is_deleting {
         return None;
     }

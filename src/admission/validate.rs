@@ -14,6 +14,7 @@ use crate::field::{ErrorList, Path};
 
 use super::decode::Request;
 use super::object::{is_being_deleted, name_of};
+use super::old_object::OldObject;
 use super::target::{self, Target};
 use super::{Decision, status, summary_of};
 
@@ -53,7 +54,7 @@ pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
         Operation::Update => request.old_object.as_ref(),
         _ => None,
     };
-    if is_being_deleted(object) || old_object.is_some_and(is_being_deleted) {
+    if is_being_deleted(object) || old_object.is_some_and(OldObject::is_being_deleted) {
         return allow(request, response, Vec::new());
     }
 
@@ -112,7 +113,7 @@ pub const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
 pub fn ratchet(
     group: ApiGroup,
     object: &Value,
-    old_object: &Value,
+    old_object: &OldObject,
     errors: ErrorList,
     cluster_errors: ErrorList,
 ) -> (ErrorList, ErrorList) {
@@ -135,7 +136,7 @@ pub fn ratchet(
         let pre_existing = unchanged_at(object, old_object, error.path.pointer())
             && (scope_unchanged(&error.path)
                 || old_errors
-                    .get_or_insert_with(|| bgppeer::validate(group, old_object).errors)
+                    .get_or_insert_with(|| bgppeer::validate(group, old_object.partial()).errors)
                     .iter()
                     .any(|old| *old == error));
         if pre_existing {
@@ -170,8 +171,8 @@ pub fn ratchet(
 }
 
 /// Whether both objects have the same value (or both none) at a JSON Pointer.
-fn unchanged_at(object: &Value, old_object: &Value, pointer: &str) -> bool {
-    object.pointer(pointer) == old_object.pointer(pointer)
+fn unchanged_at(object: &Value, old_object: &OldObject, pointer: &str) -> bool {
+    old_object.unchanged_at(object, pointer)
 }
 
 /// The JSON Pointer of the smallest part of the object whose value alone decides the errors at
@@ -223,6 +224,12 @@ mod tests {
         super::super::decode::request(&serde_json::to_vec(&review).unwrap()).unwrap()
     }
 
+    /// The stored object as decoding reads it for an UPDATE to `new`.
+    fn old_of(old: &Value, new: &Value) -> OldObject {
+        let raw = serde_json::value::to_raw_value(old).unwrap();
+        OldObject::read(&raw, Some(new), Ok).unwrap()
+    }
+
     fn spec_error() -> FieldError {
         FieldError::invalid(Path::new("spec").child("peerIP"), "10.0.0.1:0", "bad port")
     }
@@ -234,7 +241,7 @@ mod tests {
         let (enforced, tolerated) = ratchet(
             ApiGroup::CrdV1,
             &relabelled,
-            &old,
+            &old_of(&old, &relabelled),
             ErrorList::from(vec![spec_error()]),
             ErrorList::new(),
         );
@@ -246,7 +253,7 @@ mod tests {
         let (enforced, tolerated) = ratchet(
             ApiGroup::CrdV1,
             &changed,
-            &old,
+            &old_of(&old, &changed),
             ErrorList::from(vec![spec_error()]),
             ErrorList::new(),
         );
@@ -265,7 +272,7 @@ mod tests {
         let (enforced, tolerated) = ratchet(
             ApiGroup::CrdV1,
             &object,
-            &old,
+            &old_of(&old, &object),
             ErrorList::from(vec![error]),
             ErrorList::new(),
         );
@@ -396,7 +403,7 @@ mod tests {
     /// Ratchets the object's own errors (validated here) and the given cluster errors.
     fn ratchet_update(old: &Value, new: &Value, cluster: ErrorList) -> (ErrorList, ErrorList) {
         let errors = bgppeer::validate(ApiGroup::CrdV1, new).errors;
-        ratchet(ApiGroup::CrdV1, new, old, errors, cluster)
+        ratchet(ApiGroup::CrdV1, new, &old_of(old, new), errors, cluster)
     }
 
     fn fields(list: &ErrorList) -> Vec<String> {
