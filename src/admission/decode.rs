@@ -1,9 +1,10 @@
 //! Raw bytes to a [`Request`]: the only place that looks at the request body.
 //!
 //! The body is read in one pass, straight into the values the decision needs: kube's
-//! [`AdmissionRequest`] for the request's attributes, and each object (`object`, `oldObject`) as
-//! one plain JSON [`Value`]. Nothing is buffered twice and no object is ever cloned, so decoding
-//! needs little more memory than the JSON tree of the objects themselves (kube's own
+//! [`AdmissionRequest`] for the request's attributes, `object` as one plain JSON [`Value`], and
+//! `oldObject` as an [`OldObject`] (only what differs from `object` is parsed). Nothing is
+//! buffered twice and no object is ever cloned, so decoding needs little more memory than the
+//! JSON tree of the new object itself (kube's own
 //! `AdmissionReview<DynamicObject>` would buffer the whole review once more, because of its
 //! flattened fields, and the decision would then copy each object again).
 
@@ -114,7 +115,7 @@ pub fn request(body: &[u8]) -> Result<Request, DecodeError> {
     };
     let old_object = wire
         .old_object
-        .map(|raw| OldObject::read(&raw, wire.object.as_ref(), as_dynamic_object))
+        .map(|raw| OldObject::read(raw, wire.object.as_ref(), as_dynamic_object))
         .transpose()?;
     Ok(Request {
         attributes,
@@ -164,10 +165,11 @@ fn dynamic_object<'de, D: serde::Deserializer<'de>>(
 /// The review as sent: kube's `AdmissionReview` without the flattening that would buffer it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireReview {
+struct WireReview<'a> {
     api_version: String,
     kind: String,
-    request: Option<WireRequest>,
+    #[serde(borrow)]
+    request: Option<WireRequest<'a>>,
     /// Never used, but decoded as kube does, so that a review with a malformed response is
     /// refused as before.
     #[serde(default)]
@@ -178,7 +180,7 @@ struct WireReview {
 /// kube's `AdmissionRequest`, field for field, with the objects as plain JSON.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct WireRequest {
+struct WireRequest<'a> {
     uid: String,
     kind: GroupVersionKind,
     resource: GroupVersionResource,
@@ -198,9 +200,10 @@ struct WireRequest {
     user_info: UserInfo,
     #[serde(default, deserialize_with = "dynamic_object")]
     object: Option<Value>,
-    /// Kept as text until the new object is known: see [`OldObject::read`].
-    #[serde(default)]
-    old_object: Option<Box<RawValue>>,
+    /// Kept as text (a slice of the body) until the new object is known: see
+    /// [`OldObject::read`].
+    #[serde(default, borrow)]
+    old_object: Option<&'a RawValue>,
     #[serde(default)]
     dry_run: bool,
     #[serde(default)]

@@ -27,7 +27,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the admission webhook over HTTPS (/validate and /mutate).
-    Serve(serve::Args),
+    // Boxed: its many flags would make every other variant as large.
+    Serve(Box<serve::Args>),
     /// Validate BGPPeer manifests offline (files, directories or stdin).
     Check(check::Args),
     /// Parse a Calico selector, print its canonical form and optionally evaluate it.
@@ -45,7 +46,7 @@ impl Cli {
     /// Runs the chosen subcommand and turns its outcome into the process exit code.
     pub fn run(self) -> ExitCode {
         let outcome = match self.command {
-            Command::Serve(args) => serve::run(args),
+            Command::Serve(args) => serve::run(*args),
             Command::Check(args) => check::run(args),
             Command::Selector(args) => selector::run(args),
             Command::Explain(args) => explain::run(args),
