@@ -14,7 +14,7 @@
 //! Pure: no I/O.
 
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Deserializer;
@@ -46,23 +46,45 @@ impl OldObject {
         let new_spec = new
             .and_then(|new| new.get("spec"))
             .and_then(Value::as_object);
-        let same_as_new = match new_spec {
-            Some(new_spec) => {
-                let mut same = BTreeSet::new();
-                let mut reader = serde_json::Deserializer::from_str(raw.get());
-                reader.deserialize_any(SameSpecFields {
-                    new_spec,
-                    same: &mut same,
-                })?;
-                same
-            }
-            None => BTreeSet::new(),
+        // The top level and `spec` as slices of the text. A repeated key keeps its last value,
+        // as parsing does; anything that is not an object leaves nothing out.
+        let fields = new_spec.and_then(|_| fields_of(raw));
+        let spec = fields
+            .as_ref()
+            .and_then(|fields| fields_of(fields.get("spec")?));
+        let same_as_new: BTreeSet<String> = match (new_spec, &spec) {
+            (Some(new_spec), Some(spec)) => spec
+                .iter()
+                .filter(|(field, text)| {
+                    !CROSS_FIELD_NAMES.contains(&field.as_str())
+                        && new_spec
+                            .get(field.as_str())
+                            .is_some_and(|new| equal(new, text))
+                })
+                .map(|(field, _)| field.clone())
+                .collect(),
+            _ => BTreeSet::new(),
         };
-        let partial = if same_as_new.is_empty() {
-            serde_json::from_str(raw.get())?
-        } else {
-            let mut reader = serde_json::Deserializer::from_str(raw.get());
-            reader.deserialize_map(WithoutSpecFields { skip: &same_as_new })?
+        let partial = match (fields, spec) {
+            (Some(fields), Some(spec)) if !same_as_new.is_empty() => {
+                let mut object = Map::new();
+                for (key, text) in fields {
+                    let value = if key == "spec" {
+                        let mut kept = Map::new();
+                        for (field, text) in &spec {
+                            if !same_as_new.contains(field) {
+                                kept.insert(field.clone(), serde_json::from_str(text.get())?);
+                            }
+                        }
+                        Value::Object(kept)
+                    } else {
+                        serde_json::from_str(text.get())?
+                    };
+                    object.insert(key, value);
+                }
+                Value::Object(object)
+            }
+            _ => serde_json::from_str(raw.get())?,
         };
         Ok(Self {
             partial: shape(partial)?,
@@ -136,186 +158,15 @@ impl OldObject {
     }
 }
 
-/// First pass over the old object: which of its `spec` fields outside the cross-field rules
-/// equal the new object's.
-struct SameSpecFields<'a> {
-    new_spec: &'a Map<String, Value>,
-    same: &'a mut BTreeSet<String>,
+/// The members of a JSON object as slices of its text, or `None` when it is not an object.
+fn fields_of(raw: &RawValue) -> Option<BTreeMap<String, &RawValue>> {
+    serde_json::from_str(raw.get()).ok()
 }
 
-impl<'de> Visitor<'de> for SameSpecFields<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if key == "spec" {
-                map.next_value_seed(SameFieldsSeed {
-                    new_spec: self.new_spec,
-                    same: &mut *self.same,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-
-    // Anything else is not an object: nothing is left out, and the second pass says why.
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-}
-
-/// The old `spec`: each field outside the cross-field rules is compared with the new one.
-struct SameFieldsSeed<'a> {
-    new_spec: &'a Map<String, Value>,
-    same: &'a mut BTreeSet<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for SameFieldsSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SameFieldsSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a spec")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
-        let mut repeated = HashSet::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            if seen.contains(&key) {
-                // A repeated key: the last value counts; whatever was compared is void.
-                repeated.insert(key.clone().into_owned());
-            }
-            match self.new_spec.get(key.as_ref()) {
-                Some(new) if !CROSS_FIELD_NAMES.contains(&key.as_ref()) => {
-                    if map.next_value_seed(EqualTo(new))? {
-                        self.same.insert(key.clone().into_owned());
-                    }
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            seen.insert(key);
-        }
-        self.same.retain(|field| !repeated.contains(field));
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-}
-
-/// Second pass: the old object as a tree, without the `spec` fields in `skip` (only called
-/// when the first pass found some, so the object and its `spec` are JSON objects).
-struct WithoutSpecFields<'a> {
-    skip: &'a BTreeSet<String>,
-}
-
-impl<'de> Visitor<'de> for WithoutSpecFields<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let value = if key == "spec" {
-                map.next_value_seed(SpecWithout { skip: self.skip })?
-            } else {
-                map.next_value::<Value>()?
-            };
-            object.insert(key, value);
-        }
-        Ok(Value::Object(object))
-    }
-}
-
-struct SpecWithout<'a> {
-    skip: &'a BTreeSet<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for SpecWithout<'_> {
-    type Value = Value;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for SpecWithout<'_> {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a spec object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut spec = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if self.skip.contains(&key) {
-                map.next_value::<IgnoredAny>()?;
-            } else {
-                let value = map.next_value::<Value>()?;
-                spec.insert(key, value);
-            }
-        }
-        Ok(Value::Object(spec))
-    }
+/// Whether `text` parses to a value equal to `value` (see [`EqualTo`]).
+fn equal(value: &Value, text: &RawValue) -> bool {
+    let mut reader = serde_json::Deserializer::from_str(text.get());
+    EqualTo(value).deserialize(&mut reader).unwrap_or(false)
 }
 
 /// Compares JSON as it is read with a [`Value`], building nothing: `true` exactly when parsing
