@@ -288,17 +288,22 @@ async fn update_ratcheting_and_dry_run() {
         json!({"peerIP": "10.0.0.1:0", "asNumber": 64512}),
     );
 
+    // The stored object updated to `object`, as /validate decides it.
+    let validate_update = async |object: Value| -> Value {
+        client
+            .review(
+                "/validate",
+                &review(v1, "UPDATE", object, stored.clone(), false),
+            )
+            .await
+            .json()["response"]
+            .clone()
+    };
+
     // Spec unchanged (a label added): allowed, the stored errors come back as warnings.
     let mut relabelled = stored.clone();
     relabelled["metadata"]["labels"] = json!({"team": "net"});
-    let response = client
-        .review(
-            "/validate",
-            &review(v1, "UPDATE", relabelled, stored.clone(), false),
-        )
-        .await
-        .json()["response"]
-        .clone();
+    let response = validate_update(relabelled).await;
     assert_eq!(response["allowed"], true, "{response:#}");
     assert!(
         warnings(&response)
@@ -311,14 +316,7 @@ async fn update_ratcheting_and_dry_run() {
     // error is still only a warning.
     let mut other_field = stored.clone();
     other_field["spec"]["asNumber"] = json!(64513);
-    let response = client
-        .review(
-            "/validate",
-            &review(v1, "UPDATE", other_field, stored.clone(), false),
-        )
-        .await
-        .json()["response"]
-        .clone();
+    let response = validate_update(other_field).await;
     assert_eq!(response["allowed"], true, "{response:#}");
     assert!(
         warnings(&response)
@@ -330,28 +328,14 @@ async fn update_ratcheting_and_dry_run() {
     // The invalid field changed to another invalid value: the update introduces that error.
     let mut edited = stored.clone();
     edited["spec"]["peerIP"] = json!("10.0.0.2:0");
-    let response = client
-        .review(
-            "/validate",
-            &review(v1, "UPDATE", edited.clone(), stored.clone(), false),
-        )
-        .await
-        .json()["response"]
-        .clone();
+    let response = validate_update(edited.clone()).await;
     assert_eq!(response["allowed"], false, "{response:#}");
     assert_eq!(cause_fields(&response), ["spec.peerIP"], "{response:#}");
 
     // Being deleted: always allowed.
     let mut deleting = edited.clone();
     deleting["metadata"]["deletionTimestamp"] = json!("2026-11-25T22:12:29Z");
-    let response = client
-        .review(
-            "/validate",
-            &review(v1, "UPDATE", deleting, stored.clone(), false),
-        )
-        .await
-        .json()["response"]
-        .clone();
+    let response = validate_update(deleting).await;
     assert_eq!(response["allowed"], true, "{response:#}");
 
     // Dry run: the same decision.
