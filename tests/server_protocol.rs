@@ -480,15 +480,9 @@ async fn a_silent_handshaken_connection_is_closed_after_the_header_read_timeout(
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let mut kept = support::tls_connect(server.addr, tls).await.unwrap();
     let body = serde_json::to_vec(&delete_review()).unwrap();
-    kept.write_all(
-        format!(
-            "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
+    kept.write_all(support::http1_post_head("/validate", body.len()).as_bytes())
+        .await
+        .unwrap();
     kept.write_all(&body).await.unwrap();
     let took = closed_within(&mut kept, Duration::from_secs(5)).await;
     assert!(took >= Duration::from_millis(300), "{took:?}");

@@ -63,10 +63,7 @@ async fn straddling_request(
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     let mut stream = support::tls_connect(addr, tls).await.unwrap();
     let body = serde_json::to_vec(&delete_review()).unwrap();
-    let head = format!(
-        "POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let head = support::http1_post_head("/validate?timeout=10s", body.len());
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(&body[..body.len() / 2]).await.unwrap();
     stream.flush().await.unwrap();
@@ -315,11 +312,7 @@ fn raw_keep_alive_client(
     tokio::spawn(async move {
         let body = serde_json::to_vec(&delete_review()).unwrap();
         let request = [
-            format!(
-                "POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes(),
+            support::http1_post_head("/validate?timeout=10s", body.len()).into_bytes(),
             body,
         ]
         .concat();
@@ -442,15 +435,9 @@ async fn http1_keep_alive_clients_lose_no_request_across_shutdown() {
         "still accepting"
     );
     let body = serde_json::to_vec(&delete_review()).unwrap();
-    late.write_all(
-        format!(
-            "POST /validate?timeout=10s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
+    late.write_all(support::http1_post_head("/validate?timeout=10s", body.len()).as_bytes())
+        .await
+        .unwrap();
     late.write_all(&body).await.unwrap();
     let head = read_http1_answer(&mut late)
         .await

@@ -579,3 +579,11 @@ impl Drop for BinaryServer {
         let _ = self.child.wait();
     }
 }
+
+/// The head of a raw HTTP/1.1 `POST` of a JSON body of `length` bytes to `path`, for tests that
+/// write requests byte by byte.
+pub fn http1_post_head(path: &str, length: usize) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
