@@ -721,3 +721,60 @@ async fn a_panic_while_deciding_is_answered_500_counted_and_the_server_keeps_ser
     }
     server.stop().await;
 }
+
+/// The answers to the recorded requests, byte for byte, as `tests/fixtures/admission-answers/`
+/// holds them: every recorded request sent to its own endpoint, and every request recorded at
+/// `/mutate` also sent to `/validate` with the mutation's patch applied (what the apiserver does
+/// next). A change in any byte of any answer fails here; when a change is intended, rerun with
+/// `BLESS_ANSWERS=1` and review the diff of the answer files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_requests_get_byte_identical_answers() {
+    let server = TestServer::start().await;
+    let client = server.client(HttpVersion::Http2);
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admission-answers");
+    let bless = std::env::var_os("BLESS_ANSWERS").is_some();
+    let mut compared = 0;
+    for recorded in support::recorded() {
+        let mut exchanges = vec![(
+            recorded.file.clone(),
+            recorded.path.clone(),
+            recorded.review.clone(),
+        )];
+        if recorded.path == "/mutate" {
+            let mutation = send_recorded(&client, &recorded).await;
+            let mut then = recorded.review.clone();
+            then["request"]["object"] = patched(&recorded.review["request"]["object"], &mutation);
+            let name = recorded.file.replace(".mutate.json", ".then-validate.json");
+            exchanges.push((name, "/validate".to_owned(), then));
+        }
+        for (name, path, review) in exchanges {
+            let answer = client
+                .post(
+                    &format!("{path}?{}", recorded.query),
+                    Some("application/json"),
+                    serde_json::to_vec(&review).unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(answer.status, StatusCode::OK, "{name}");
+            let file = dir.join(&name);
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&file, &answer.body).unwrap();
+            }
+            let expected = std::fs::read(&file).unwrap_or_else(|err| {
+                panic!("{}: {err} (BLESS_ANSWERS=1 writes it)", file.display())
+            });
+            assert!(
+                expected == answer.body,
+                "{name}: the answer changed\nexpected: {}\nactual:   {}",
+                String::from_utf8_lossy(&expected),
+                String::from_utf8_lossy(&answer.body)
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 58, "only {compared} answers compared");
+    server.stop().await;
+}
