@@ -32,18 +32,18 @@ release:
 	$(CARGO) build --release
 
 test: tools
-	HELM=$(HELM) $(CARGO) test --all-targets
-	$(CARGO) test --doc
+	HELM=$(HELM) $(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
 
 bench:
-	$(CARGO) bench
+	$(CARGO) bench --workspace
 
 # cargo-fuzz needs unstable compiler flags: RUSTC_BOOTSTRAP=1 allows them on the stable
 # toolchain. Each target starts from its committed seeds (fuzz/seeds/TARGET) and keeps what it
@@ -65,6 +65,14 @@ FUZZ_FLAGS_review := -len_control=0
 FUZZ_FLAGS_manifests := -len_control=0
 FUZZ_FLAGS_nodes := -len_control=0
 FUZZ_DICT_parse := parse
+# Where each target's fuzz crate is: the selector's target lives with the selector crate, so
+# fuzzing it builds nothing else.
+FUZZ_DIR_parse := crates/calico-selector
+FUZZ_DIR_review := .
+FUZZ_DIR_manifests := .
+FUZZ_DIR_duration := .
+FUZZ_DIR_peer_ip := .
+FUZZ_DIR_nodes := .
 FUZZ_DICT_review := review
 FUZZ_DICT_manifests := manifests
 FUZZ_DICT_duration := duration
@@ -74,8 +82,8 @@ FUZZ_DICT_nodes := manifests
 fuzz: $(addprefix fuzz-,$(FUZZ_TARGETS))
 
 fuzz-%: cargo-fuzz
-	@mkdir -p fuzz/corpus/$*
-	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* fuzz/seeds/$* -- \
+	@mkdir -p $(FUZZ_DIR_$*)/fuzz/corpus/$*
+	cd $(FUZZ_DIR_$*) && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $* fuzz/corpus/$* fuzz/seeds/$* -- \
 		-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=$(FUZZ_RSS_LIMIT_MB) \
 		-max_len=$(FUZZ_MAX_LEN_$*) -dict=fuzz/dicts/$(FUZZ_DICT_$*).dict -print_final_stats=1 $(FUZZ_FLAGS_$*)
 

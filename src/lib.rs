@@ -3,7 +3,7 @@
 //!
 //! The crate is a pure core wrapped in a thin shell:
 //!
-//! - [`selector`]: Calico's label-selector language (parse, canonical form, evaluation).
+//! - [`calico_selector`] (its own crate): Calico's label-selector language.
 //! - [`field`]: Kubernetes-style field errors (`spec.peerIP: Invalid value: ...`).
 //! - [`bgppeer`]: the BGPPeer resource model, every Calico validation rule, warnings and defaults.
 //! - [`admission`]: AdmissionReview request in, AdmissionResponse out (pure).
@@ -19,6 +19,5 @@ pub mod cmd;
 pub mod explain;
 pub mod field;
 pub mod manifests;
-pub mod selector;
 pub mod selftest;
 pub mod server;

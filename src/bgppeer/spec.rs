@@ -15,7 +15,7 @@ use super::model::{
 };
 use super::names;
 use crate::field::{ErrorList, FieldError, Path};
-use crate::selector;
+use calico_selector as selector;
 
 /// The CRDs' `maxLength` for `node` (a DNS-1123 subdomain).
 pub const NODE_MAX_LEN: usize = 253;

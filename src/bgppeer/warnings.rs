@@ -11,7 +11,7 @@ use super::asnumber::INT32_MAX;
 use super::ip;
 use super::rules;
 use super::spec::CheckedSpec;
-use crate::selector;
+use calico_selector as selector;
 
 /// The longest warning, in characters (the API server truncates longer ones).
 pub const MAX_LEN: usize = 120;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::bgppeer::warnings::fit;
 use crate::field::{FieldError, Path};
-use crate::selector;
+use calico_selector as selector;
 
 use super::findings::Findings;
 use super::snapshot::{Scope, Snapshot, target_of};

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::bgppeer::ip::parse_peer_ip;
 use crate::explain::nodes::NodeInfo;
-use crate::selector;
+use calico_selector as selector;
 
 use super::findings::SkipReason;
 

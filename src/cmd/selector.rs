@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::selector;
+use calico_selector as selector;
 
 /// Labels to evaluate a selector against, by name.
 pub type LabelMap = BTreeMap<String, String>;

@@ -19,7 +19,7 @@ use crate::bgppeer::ip::{self, PeerAddress};
 use crate::bgppeer::model::{BgpPeerSpec, ReversePeering};
 use crate::bgppeer::{self, Report};
 use crate::field::{ErrorList, FieldError, Path};
-use crate::selector::{self, Selector};
+use calico_selector::{self as selector, Selector};
 
 /// What `explain` found for one BGPPeer document.
 #[derive(Clone, Debug, PartialEq)]

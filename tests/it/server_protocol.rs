@@ -1,7 +1,7 @@
 //! The HTTP protocol of the admission endpoints over a real TLS socket: HTTP/1.1 and HTTP/2,
 //! echoing, and every way a request can be malformed.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

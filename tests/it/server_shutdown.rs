@@ -1,7 +1,7 @@
 //! Graceful shutdown: readiness flips at once, requests keep being served during the shutdown
 //! delay, in-flight requests finish, and the process exits 0 on SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@
 //! (lists with `metadata.resourceVersion`, `Status` objects for 404s, metadata-only node lists);
 //! watches are held open without events, as on a quiet cluster.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

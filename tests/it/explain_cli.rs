@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-mod binary;
+use crate::binary;
 use binary::{stderr, stdout};
 
 const NODES: &str = "tests/fixtures/explain/nodes/nodes.json";

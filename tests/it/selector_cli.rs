@@ -2,7 +2,7 @@
 
 use std::process::Output;
 
-mod binary;
+use crate::binary;
 use binary::{stderr, stdout};
 
 fn run(args: &[&str]) -> Output {

@@ -1,6 +1,6 @@
 //! The operations port: /metrics series with their labels and counts, /healthz, /readyz.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,5 +1,5 @@
 //! Property tests of the selector language against an independent model of the specification
-//! (calico-rules.md 6.3 evaluation, 6.4 canonical form):
+//! (docs/calico-rules.md 6.3 evaluation, 6.4 canonical form):
 //!
 //! - a generated syntax tree, printed canonically, re-parses to the same canonical form;
 //! - the same tree written in any of the accepted spellings (blanks, quotes, redundant
@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use bgppeer_webhook::selector::{self, MAX_LEN, ParseErrorKind};
+use calico_selector::{self as selector, MAX_LEN, ParseErrorKind};
 use proptest::prelude::*;
 use proptest::sample::select;
 

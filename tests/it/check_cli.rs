@@ -5,7 +5,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-mod binary;
+use crate::binary;
 use binary::{stderr, stdout};
 
 fn fixture(name: &str) -> String {

@@ -1,6 +1,6 @@
 //! `bgppeer-webhook certs`: writes a CA and a serving pair the server accepts.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! get the decisions listed in `tests/fixtures/admission/README.md`, denials read exactly like a
 //! native validation failure in kubectl, both API groups, ratcheting, dry run and mutation.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use bgppeer_webhook::selector;
+use calico_selector as selector;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

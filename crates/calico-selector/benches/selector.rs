@@ -1,4 +1,4 @@
-//! Parsing and evaluating the four selectors of tests/fixtures/bench-selectors.json.
+//! Parsing and evaluating the four selectors of benches/selectors.json.
 //!
 //! Calico's own Go parser, measured on the reference machine, takes 1.10 / 3.68 / 4.15 / 42.0 µs
 //! to parse them and 13.5 / 62.5 / 46.4 / 223 ns to evaluate them on its fastest path.
@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
 
-use bgppeer_webhook::selector;
+use calico_selector as selector;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use serde::Deserialize;
 
@@ -20,10 +20,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/bench-selectors.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/selectors.json");
     let text = std::fs::read_to_string(path).expect("benchmark fixture is readable");
     serde_json::from_str(&text).expect("benchmark fixture is valid")
 }

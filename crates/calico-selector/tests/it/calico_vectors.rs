@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bgppeer_webhook::selector::{self, TokenKind};
+use calico_selector::{self as selector, TokenKind};
 use serde_json::Value;
 
 fn load(name: &str) -> Vec<Value> {

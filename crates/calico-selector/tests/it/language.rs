@@ -1,9 +1,9 @@
-//! The selector language's edge cases from the specification (calico-rules.md section 6), beyond
+//! The selector language's edge cases from the specification (docs/calico-rules.md section 6), beyond
 //! Calico's own vectors: where v3.28 and v3.30+ differ, this crate follows v3.30+.
 
 use std::collections::HashMap;
 
-use bgppeer_webhook::selector::{self, ParseErrorKind};
+use calico_selector::{self as selector, ParseErrorKind};
 
 fn canonical(input: &str) -> String {
     match selector::parse(input) {
@@ -93,7 +93,7 @@ fn negated_negation_in_parentheses_prints_as_calico_does() {
     assert_eq!(canonical("has(a)"), "has(a)");
 }
 
-/// calico-rules.md 6.6 (1): a 513-byte label followed directly by an operator is accepted by
+/// docs/calico-rules.md 6.6 (1): a 513-byte label followed directly by an operator is accepted by
 /// v3.28's regex tokenizer (which splits the label after 512 bytes) and rejected by v3.30+.
 #[test]
 fn v3_30_rejects_labels_over_512_bytes_even_when_v3_28_would_split_them() {
@@ -108,7 +108,7 @@ fn v3_30_rejects_labels_over_512_bytes_even_when_v3_28_would_split_them() {
     );
 }
 
-/// calico-rules.md 6.6 (2): v3.28 accepts `\n`, `\r` and `\f` inside `starts with`, `not in`,
+/// docs/calico-rules.md 6.6 (2): v3.28 accepts `\n`, `\r` and `\f` inside `starts with`, `not in`,
 /// `has( )`, `all( )` and `global( )`; v3.30+ accepts only spaces and tabs there.
 #[test]
 fn v3_30_accepts_only_space_and_tab_inside_operators_and_keywords() {
@@ -128,7 +128,7 @@ fn v3_30_accepts_only_space_and_tab_inside_operators_and_keywords() {
     assert_eq!(canonical("\t has(\ta\t) \t"), "has(a)");
 }
 
-/// calico-rules.md 6.6 (3): v3.30+ checks a word boundary after every operator; the verdict is
+/// docs/calico-rules.md 6.6 (3): v3.30+ checks a word boundary after every operator; the verdict is
 /// the same as v3.28's because a label can never follow an operator.
 #[test]
 fn operators_followed_by_label_bytes_are_rejected() {

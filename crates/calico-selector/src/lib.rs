@@ -21,7 +21,7 @@
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use bgppeer_webhook::selector;
+//! use calico_selector as selector;
 //!
 //! let sel = selector::parse("rack == 'r1' && role in {'tor', 'spine', 'tor'}").unwrap();
 //! assert_eq!(sel.to_string(), r#"(rack == "r1" && role in {"spine", "tor"})"#);

@@ -1,7 +1,7 @@
 //! TLS behaviour over real sockets: certificate rotation through a Secret-volume symlink swap
 //! under load, broken updates, and mutual TLS.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
