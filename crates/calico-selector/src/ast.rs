@@ -111,8 +111,6 @@ pub(crate) struct Tree {
     pub(crate) operands: Vec<NodeId>,
     pub(crate) values: Vec<Span>,
     pub(crate) root: NodeId,
-    /// The tree compiled for evaluation (see [`super::eval::Step`]).
-    pub(crate) program: Vec<super::eval::Step>,
 }
 
 impl Tree {

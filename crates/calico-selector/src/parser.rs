@@ -14,7 +14,6 @@
 use super::MAX_DEPTH;
 use super::ast::{Comparison, Node, NodeId, Slice, Span, Tree};
 use super::error::{ParseError, ParseErrorKind};
-use super::eval;
 use super::lexer::{Lexer, Token, TokenKind};
 
 /// Parses a whole selector (whose length the caller has already bounded).
@@ -28,14 +27,12 @@ pub(crate) fn parse_root(input: &str) -> Result<Tree, ParseError> {
     if parser.kind() != TokenKind::Eof {
         return Err(parser.error_here(ParseErrorKind::ExpectedEnd));
     }
-    let program = eval::compile(&parser.nodes, &parser.operands, root);
     Ok(Tree {
         text: input.to_owned(),
         nodes: parser.nodes,
         operands: parser.operands,
         values: parser.values,
         root,
-        program,
     })
 }
 
@@ -47,9 +44,6 @@ fn value_span(token: &Token<'_>) -> Span {
     }
 }
 
-/// How many distinct label names [`Parser::shared_label`] remembers.
-const RECENT_LABELS: usize = 8;
-
 struct Parser<'a> {
     input: &'a str,
     lexer: Lexer<'a>,
@@ -59,10 +53,6 @@ struct Parser<'a> {
     nodes: Vec<Node>,
     operands: Vec<NodeId>,
     values: Vec<Span>,
-    /// The last few distinct label names, so that a repeated name reuses the first occurrence's
-    /// span (evaluation then recognises repeats by span; see `eval`).
-    recent_labels: [Span; RECENT_LABELS],
-    recent_count: usize,
     /// Operands of the `&&` / `||` lists being parsed, innermost last; each list is moved to
     /// `operands` when it is complete.
     pending: Vec<NodeId>,
@@ -80,26 +70,7 @@ impl<'a> Parser<'a> {
             operands: Vec::with_capacity(tokens / 4),
             values: Vec::with_capacity(tokens / 4),
             pending: Vec::new(),
-            recent_labels: [Span { start: 0, end: 0 }; RECENT_LABELS],
-            recent_count: 0,
         })
-    }
-
-    /// The span to store for the label at `span`: an earlier span with the same name if one of
-    /// the last [`RECENT_LABELS`] distinct names matches, else `span` itself. Bounded work per
-    /// label, so parsing stays linear.
-    fn shared_label(&mut self, span: Span) -> Span {
-        let name = span.of(self.input);
-        let known = self.recent_count.min(RECENT_LABELS);
-        if let Some(found) = self.recent_labels[..known]
-            .iter()
-            .find(|recent| recent.of(self.input) == name)
-        {
-            return *found;
-        }
-        self.recent_labels[self.recent_count % RECENT_LABELS] = span;
-        self.recent_count += 1;
-        span
     }
 
     #[inline]
@@ -176,7 +147,7 @@ impl<'a> Parser<'a> {
         }
         let node = match self.kind() {
             TokenKind::Has => {
-                let label = self.shared_label(value_span(self.lexer.token()));
+                let label = value_span(self.lexer.token());
                 self.advance()?;
                 self.push(Node::Has(label))
             }
@@ -220,7 +191,7 @@ impl<'a> Parser<'a> {
     /// `label op "value"` or `label (not) in {...}`; the current token is the label.
     fn label_operation(&mut self) -> Result<NodeId, ParseError> {
         let label_token = *self.lexer.token();
-        let label = self.shared_label(value_span(&label_token));
+        let label = value_span(&label_token);
         self.advance()?;
         let op = match self.kind() {
             TokenKind::Eq => Comparison::Eq,
