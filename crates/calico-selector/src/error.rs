@@ -13,13 +13,6 @@ use super::{MAX_DEPTH, MAX_LABEL_LEN, MAX_LEN};
 /// caret so a human can see the spot at a glance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
-    /// Boxed so that `Result<_, ParseError>` stays one word wide: the parser returns results on
-    /// every token, and a wide error type would slow down the success path.
-    inner: Box<Inner>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Inner {
     kind: ParseErrorKind,
     offset: usize,
 }
@@ -104,20 +97,18 @@ pub enum ParseErrorKind {
 impl ParseError {
     #[cold]
     pub(crate) fn new(kind: ParseErrorKind, offset: usize) -> Self {
-        Self {
-            inner: Box::new(Inner { kind, offset }),
-        }
+        Self { kind, offset }
     }
 
     /// The byte offset into the input where the problem is (the input's length when the problem
     /// is a premature end).
     pub fn offset(&self) -> usize {
-        self.inner.offset
+        self.offset
     }
 
     /// What is wrong, as a value to match on.
     pub fn kind(&self) -> &ParseErrorKind {
-        &self.inner.kind
+        &self.kind
     }
 
     /// The line of `input` that holds the error, a caret under the offending byte, and the
