@@ -105,7 +105,7 @@ pub(crate) enum Node {
 /// together with the entry it points at, so indexing cannot fail.
 #[derive(Clone, Debug)]
 pub(crate) struct Tree {
-    /// The source text, plus any labels rewritten by [`Tree::prefix_labels`].
+    /// The source text, plus (in tests) any labels rewritten by `Tree::prefix_labels`.
     pub(crate) text: String,
     pub(crate) nodes: Vec<Node>,
     pub(crate) operands: Vec<NodeId>,
@@ -125,7 +125,8 @@ impl Tree {
     }
 
     /// Prepends `prefix` to every label name (Calico's `PrefixVisitor`). The new names are
-    /// appended to the text; the old ones stay unused.
+    /// appended to the text; the old ones stay unused. Only Calico's vectors need it.
+    #[cfg(test)]
     pub(crate) fn prefix_labels(&mut self, prefix: &str) {
         let text = &mut self.text;
         for node in &mut self.nodes {

@@ -11,8 +11,7 @@
 use super::MAX_LABEL_LEN;
 use super::error::{ParseError, ParseErrorKind};
 
-/// The kind of a token. The names follow Calico's Go constants without the `Tok` prefix;
-/// [`TokenKind::go_name`] gives the Go name.
+/// The kind of a token. The names follow Calico's Go constants without the `Tok` prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TokenKind {
     /// A label name: 1 to 512 bytes of `[A-Za-z0-9_./-]`.
@@ -62,7 +61,8 @@ pub enum TokenKind {
 impl TokenKind {
     /// The name of Calico's Go constant for this kind (`TokLabel`, `TokEOF`, ...), as used by
     /// Calico's own tokenizer tests.
-    pub fn go_name(self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn go_name(self) -> &'static str {
         match self {
             Self::Label => "TokLabel",
             Self::StringLiteral => "TokStringLiteral",

@@ -8,8 +8,14 @@
 //!   as [`tokenize`] for debugging.
 //! - `parser`: recursive descent with Calico's precedence (`!` > `&&` > `||`).
 //! - `ast`: the tree, whose `Display` is Calico's canonical `String()`.
-//! - `eval`: matching against [`Labels`].
+//! - `eval`: matching against [`Labels`], by walking the tree.
 //! - `error`: [`ParseError`], typed, with a byte offset and a caret renderer.
+//!
+//! Pure: no I/O, no `unsafe`, no dependencies. The code is the plain version of each step; the
+//! one micro-optimisation kept is the parser sizing its vectors from the input's length
+//! (`parser.rs`), which pays 5-20 % on most selectors. A compiled evaluator, a label-lookup
+//! cache, word-wise string comparison, a boxed error and a byte table were measured and removed
+//! (benches/selector.rs says why, with the numbers).
 //!
 //! Calico's parser has no length limit; a BGPPeer's selector fields do (the Calico v3.32 CRD's
 //! `maxLength`, [`MAX_LEN`]). [`parse_field`] reads a selector as a field holds it, at most
@@ -36,9 +42,14 @@
 //! assert_eq!(err.to_string(), "expected a string literal after '==' at offset 4");
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 use std::fmt;
 
 mod ast;
+#[cfg(test)]
+mod calico_vectors;
 mod error;
 mod eval;
 mod labels;
@@ -90,8 +101,10 @@ impl Selector {
     }
 
     /// Prepends `prefix` to every label name, as Calico's `PrefixVisitor` does when it moves a
-    /// selector into a namespaced label space (for example `pcns.` for namespace labels).
-    pub fn prefix_labels(&mut self, prefix: &str) {
+    /// selector into a namespaced label space (for example `pcns.` for namespace labels). Only
+    /// Calico's vectors need it.
+    #[cfg(test)]
+    pub(crate) fn prefix_labels(&mut self, prefix: &str) {
         self.tree.prefix_labels(prefix);
     }
 }

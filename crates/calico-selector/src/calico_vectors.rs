@@ -1,9 +1,13 @@
 //! Calico's own selector test vectors (tests/fixtures/calico/selectors.json and
 //! selector_tokens.json, taken from Calico v3.28.5 and master): every vector must agree.
+//!
+//! Unit tests rather than integration tests because two vector kinds need what only they use:
+//! [`Selector::prefix_labels`](crate::Selector::prefix_labels) (Calico's `PrefixVisitor`) and
+//! [`TokenKind::go_name`] (Calico's token names).
 
 use std::collections::BTreeMap;
 
-use calico_selector::{self as selector, TokenKind};
+use crate::{self as selector, TokenKind};
 use serde_json::Value;
 
 fn load(name: &str) -> Vec<Value> {
