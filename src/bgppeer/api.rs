@@ -37,8 +37,8 @@ pub const AS_DOT_PART_MAX: u32 = 65_535;
 pub const PORT_MIN: u16 = 1;
 /// The TCP port BGP uses when `peerIP` names none.
 pub const BGP_PORT: u16 = 179;
-/// The CRDs' `maxLength` for `node` (a DNS-1123 subdomain).
-pub const NODE_MAX_LEN: usize = 253;
+/// The CRDs' `maxLength` for `node`: a DNS-1123 subdomain's.
+pub const NODE_MAX_LEN: usize = super::names::DNS1123_SUBDOMAIN_MAX_LEN;
 /// The CRDs' `maxLength` for `peerIP` and `reachableBy`; every valid value is shorter.
 pub const ADDRESS_MAX_LEN: usize = 64;
 /// The largest `ttlSecurity` (a uint8 in Go).

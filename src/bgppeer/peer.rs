@@ -36,7 +36,7 @@
 //! wildcard arm and [`PeerSpec`] is only ever built by struct literals naming every field. So a
 //! new field must be added to both, and each addition that is not handled fails to compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0004
 //! use bgppeer_webhook::bgppeer::peer::SpecField;
 //! // Every consumer that matches SpecField must name every field; a match that forgets one
 //! // (here all but `node`) does not compile.

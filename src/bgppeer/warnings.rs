@@ -84,7 +84,7 @@ pub fn collect(
             && number.0 > INT32_MAX
         {
             warnings.push(format!(
-                "{name} {number} is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+                "{name} {number} is above {INT32_MAX}: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
             ));
         }
     }
