@@ -181,6 +181,9 @@ pub struct Peer {
     pub name: Field<String>,
     /// The spec, field by field.
     pub spec: PeerSpec,
+    /// The valid AS numbers (`asNumber`, `localASNumber`) that were written as strings (`"1.10"`,
+    /// `"64512"`), with their value, in declaration order: what `/mutate` rewrites as integers.
+    pub text_as_numbers: Vec<(SpecField, u32)>,
 }
 
 /// The typed `spec`: one [`Field`] per [`SpecField`], in the same order.
@@ -340,6 +343,7 @@ impl Peer {
         Peer {
             name: Field::Invalid,
             spec: PeerSpec::invalid(),
+            text_as_numbers: Vec::new(),
         }
     }
 
@@ -652,7 +656,8 @@ mod tests {
             report.peer,
             Peer {
                 name: Field::Unset,
-                spec: PeerSpec::invalid()
+                spec: PeerSpec::invalid(),
+                text_as_numbers: Vec::new()
             }
         );
         assert_eq!(

@@ -89,7 +89,8 @@ pub fn collect(
         }
     }
     if group == ApiGroup::CrdV1 {
-        for (name, number) in &checked.as_numbers_written_as_text {
+        for (field, number) in &checked.as_numbers_written_as_text {
+            let name = field.name();
             warnings.push(format!(
                 "{name} is a string: crd.projectcalico.org/v1 stores it only after this webhook's mutation; write {number}"
             ));
