@@ -354,9 +354,9 @@ fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoD
 /// R4.13: a list of BGPFilter names (DNS-1123 subdomains).
 ///
 /// The list can hold hundreds of thousands of names (a 3 MiB object), so a valid name costs no
-/// allocation of its own: the names are copied into one buffer ([`Filters`]), and a path is
-/// built only for an error. After the first invalid name nothing more is copied: the list is
-/// then [`Field::Invalid`].
+/// allocation of its own: the names are copied into one buffer ([`Filters`], no larger than the
+/// list's JSON), and a path is built only for an error. After the first invalid name nothing
+/// more is copied: the list is then [`Field::Invalid`].
 fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Field<Filters> {
     let Value::Array(items) = value else {
         errors.push(FieldError::type_invalid(
