@@ -8,18 +8,19 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
+use crate::bgppeer::api;
+
 /// The two API groups, as `(group, version)`.
-pub const GROUPS: [(&str, &str); 2] =
-    [("crd.projectcalico.org", "v1"), ("projectcalico.org", "v3")];
+pub const GROUPS: [(&str, &str); 2] = api::GROUP_VERSIONS;
 
 /// `BGPFilter` in both groups.
 pub fn bgpfilters() -> Vec<ApiResource> {
-    both("BGPFilter", "bgpfilters")
+    both(api::BGP_FILTER_KIND, api::BGP_FILTER_RESOURCE)
 }
 
 /// `BGPPeer` in both groups.
 pub fn bgppeers() -> Vec<ApiResource> {
-    both("BGPPeer", "bgppeers")
+    both(api::BGP_PEER_KIND, api::BGP_PEER_RESOURCE)
 }
 
 /// The name a cache is reported under (`bgpfilters.crd.projectcalico.org`), as `kubectl`

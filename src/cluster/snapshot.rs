@@ -16,7 +16,7 @@ use calico_selector as selector;
 use super::findings::SkipReason;
 
 /// The TCP port BGP uses when `peerIP` names none.
-pub const BGP_PORT: u16 = 179;
+pub use crate::bgppeer::api::BGP_PORT;
 
 /// What the cluster looked like when a request arrived.
 #[derive(Clone, Debug, Default, PartialEq)]
