@@ -284,6 +284,83 @@ mod tests {
         );
     }
 
+    /// A view that has every node and no filter but `exists`.
+    struct OneFilter;
+
+    impl ClusterView for OneFilter {
+        fn availability(&self) -> cluster::Availability<'_> {
+            cluster::Availability::Ready
+        }
+        fn filter_exists(&self, name: &str) -> bool {
+            name == "exists"
+        }
+        fn password_namespace(&self) -> Option<&str> {
+            None
+        }
+        fn secret_key_lengths(
+            &self,
+            _: &str,
+        ) -> Option<&std::collections::BTreeMap<String, usize>> {
+            None
+        }
+        fn node_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn nodes_matching(&self, _: cluster::SelectorRef<'_>) -> cluster::NodeMatch {
+            cluster::NodeMatch::default()
+        }
+        fn peers_at(&self, _: &cluster::ScopeKey, _: cluster::Address) -> Vec<&str> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_filter_missing_from_the_view_waits_for_confirmation() {
+        let spec = json!({"peerIP": "192.0.2.1", "asNumber": 64512,
+                          "filters": ["exists", "late", "gone", "late"]});
+        let request = decode::request(&body("CREATE", spec)).unwrap();
+        let confirm = || match decide(Webhook::Validate, &request, &OneFilter) {
+            Outcome::Confirm(confirmation) => confirmation,
+            Outcome::Decided(decision) => panic!("decided at once: {decision:?}"),
+        };
+        let confirmation = confirm();
+        assert_eq!(confirmation.filters(), ["late", "gone"]);
+
+        // The API server has "late" (the view lagged) but not "gone".
+        let decision = confirmation.finish(&request, Ok(vec!["gone".to_owned()]));
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.summary.errors, 1);
+        assert!(
+            decision
+                .response
+                .result
+                .message
+                .contains("spec.filters[2]: Not found: \"gone\""),
+            "{}",
+            decision.response.result.message
+        );
+
+        // Everything exists after all: allowed.
+        let decision = confirm().finish(&request, Ok(Vec::new()));
+        assert!(decision.response.allowed);
+        assert_eq!(decision.summary.cluster_skipped, None);
+
+        // The API server could not tell: every cluster check skipped, with one warning.
+        let decision = confirm().finish(&request, Err(SkipReason::Timeout));
+        assert!(decision.response.allowed);
+        assert_eq!(decision.summary.cluster_skipped, Some(SkipReason::Timeout));
+        assert_eq!(
+            decision.response.warnings,
+            Some(vec![SkipReason::Timeout.warning()])
+        );
+
+        // /mutate never consults the view.
+        assert!(matches!(
+            decide(Webhook::Mutate, &request, &OneFilter),
+            Outcome::Decided(_)
+        ));
+    }
+
     #[test]
     fn denial_summary_counts_errors_and_warnings() {
         let decision = review(

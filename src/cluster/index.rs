@@ -538,3 +538,255 @@ fn label(source: Source, password_namespace: Option<&str>) -> String {
         Source::Secrets => format!("secrets in {}", password_namespace.unwrap_or_default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::selector;
+    use serde_json::json;
+
+    fn ready(password_namespace: Option<&str>) -> Index {
+        let mut index = Index::new(password_namespace);
+        for source in index.sources() {
+            index.set_status(source, SourceStatus::Synced);
+        }
+        index
+    }
+
+    fn node(name: &str, labels: &[(&str, &str)]) -> Item {
+        Item::Node(
+            name.to_owned(),
+            labels
+                .iter()
+                .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+                .collect(),
+        )
+    }
+
+    fn stored(name: &str, spec: Value) -> Item {
+        Item::Peer(StoredPeer::from_spec(name.to_owned(), &spec))
+    }
+
+    fn matching(index: &Index, text: &str) -> NodeMatch {
+        let parsed = selector::parse(text).unwrap();
+        let canonical = parsed.to_string();
+        index.nodes_matching(SelectorRef {
+            selector: &parsed,
+            canonical: &canonical,
+        })
+    }
+
+    fn address(text: &str) -> Address {
+        Address::of(&json!({ "peerIP": text })).unwrap()
+    }
+
+    #[test]
+    fn a_node_label_change_invalidates_the_selector_cache() {
+        let mut index = ready(None);
+        index.replace(
+            Source::Nodes,
+            vec![node("n1", &[("rack", "a")]), node("n2", &[("rack", "b")])],
+        );
+        let before = matching(&index, "rack == 'a'");
+        assert_eq!((before.count, before.total), (1, 2));
+        assert_eq!(before.names, ["n1"]);
+        let generation = index.node_generation();
+
+        // The same labels again (a status or annotation update): the cache stays valid.
+        index.apply(Source::Nodes, node("n2", &[("rack", "b")]));
+        assert_eq!(index.node_generation(), generation);
+
+        index.apply(Source::Nodes, node("n2", &[("rack", "a")]));
+        assert_ne!(index.node_generation(), generation);
+        let after = matching(&index, "rack == \"a\"");
+        assert_eq!((after.count, after.total), (2, 2));
+        assert_eq!(after.names, ["n1", "n2"]);
+
+        index.delete(Source::Nodes, "n1");
+        let after = matching(&index, "rack == 'a'");
+        assert_eq!((after.count, after.total), (1, 1));
+        assert!(!index.node_exists("n1") && index.node_exists("n2"));
+    }
+
+    #[test]
+    fn many_matches_keep_no_names_and_the_cache_stays_bounded() {
+        let mut index = ready(None);
+        let names: Vec<String> = (0..10).map(|n| format!("n{n}")).collect();
+        index.replace(
+            Source::Nodes,
+            names
+                .iter()
+                .map(|name| node(name, &[("all", "yes")]))
+                .collect(),
+        );
+        let matched = matching(&index, "all == 'yes'");
+        assert_eq!((matched.count, matched.names.len()), (10, 0));
+        for n in 0..MAX_CACHED_SELECTORS + 10 {
+            matching(&index, &format!("x == '{n}'"));
+        }
+        let cached = index.selectors.lock().unwrap().len();
+        assert!(cached <= MAX_CACHED_SELECTORS, "{cached}");
+    }
+
+    #[test]
+    fn a_deleted_peer_leaves_the_duplicate_index() {
+        let mut index = ready(None);
+        let group = Source::Peers(ApiGroup::CrdV1);
+        index.apply(group, stored("a", json!({"peerIP": "10.0.0.1"})));
+        index.apply(group, stored("b", json!({"peerIP": "10.0.0.1:179"})));
+        index.apply(
+            group,
+            stored("c", json!({"peerIP": "10.0.0.1", "node": "n1"})),
+        );
+        let at = address("10.0.0.1");
+        assert_eq!(index.peers_at(&ScopeKey::Global, at), ["a", "b"]);
+        assert_eq!(index.peers_at(&ScopeKey::Node("n1".into()), at), ["c"]);
+
+        index.delete(group, "a");
+        assert_eq!(index.peers_at(&ScopeKey::Global, at), ["b"]);
+        // A peer that moves to another address leaves the old one.
+        index.apply(group, stored("b", json!({"peerIP": "10.0.0.2"})));
+        assert!(index.peers_at(&ScopeKey::Global, at).is_empty());
+        assert_eq!(
+            index.peers_at(&ScopeKey::Global, address("10.0.0.2")),
+            ["b"]
+        );
+        index.delete(group, "b");
+        index.delete(group, "c");
+        assert!(index.by_address.is_empty() && index.peers.is_empty());
+    }
+
+    #[test]
+    fn an_object_served_by_both_groups_counts_once() {
+        let mut index = ready(None);
+        for group in [ApiGroup::CrdV1, ApiGroup::V3] {
+            index.apply(
+                Source::Peers(group),
+                stored("p", json!({"peerIP": "10.0.0.1"})),
+            );
+            index.apply(Source::Filters(group), Item::Filter("f".into()));
+        }
+        assert_eq!(index.peers().len(), 1);
+        assert_eq!(
+            index.peers_at(&ScopeKey::Global, address("10.0.0.1")),
+            ["p"]
+        );
+        // Gone from one group only: still there.
+        index.delete(Source::Peers(ApiGroup::CrdV1), "p");
+        index.delete(Source::Filters(ApiGroup::V3), "f");
+        assert_eq!(
+            index.peers_at(&ScopeKey::Global, address("10.0.0.1")),
+            ["p"]
+        );
+        assert!(index.filter_exists("f"));
+        index.delete(Source::Peers(ApiGroup::V3), "p");
+        index.delete(Source::Filters(ApiGroup::CrdV1), "f");
+        assert!(index.peers().is_empty());
+        assert!(!index.filter_exists("f"));
+
+        // BGPConfigurations: the crd.projectcalico.org copy wins.
+        let config = |port| {
+            BgpConfiguration::from_spec(&json!({"listenPort": port, "asNumber": "1.10",
+                "nodeToNodeMeshEnabled": true}))
+        };
+        index.apply(
+            Source::BgpConfigurations(ApiGroup::V3),
+            Item::BgpConfiguration("default".into(), config(1179)),
+        );
+        index.apply(
+            Source::BgpConfigurations(ApiGroup::CrdV1),
+            Item::BgpConfiguration("default".into(), config(179)),
+        );
+        assert_eq!(
+            index.bgp_configuration("default"),
+            Some(&BgpConfiguration {
+                node_to_node_mesh_enabled: Some(true),
+                as_number: Some(65546),
+                listen_port: Some(179),
+            })
+        );
+        index.delete(Source::BgpConfigurations(ApiGroup::CrdV1), "default");
+        assert_eq!(
+            index
+                .bgp_configuration("default")
+                .and_then(|c| c.listen_port),
+            Some(1179)
+        );
+    }
+
+    #[test]
+    fn a_relist_replaces_one_group_only() {
+        let mut index = ready(None);
+        index.apply(
+            Source::Peers(ApiGroup::CrdV1),
+            stored("old", json!({"peerIP": "10.0.0.1"})),
+        );
+        index.apply(
+            Source::Peers(ApiGroup::V3),
+            stored("v3", json!({"peerIP": "10.0.0.3"})),
+        );
+        index.replace(
+            Source::Peers(ApiGroup::CrdV1),
+            vec![stored("new", json!({"peerIP": "10.0.0.2"}))],
+        );
+        let names: Vec<&str> = index.peers().iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["new", "v3"]);
+        assert!(
+            index
+                .peers_at(&ScopeKey::Global, address("10.0.0.1"))
+                .is_empty()
+        );
+        index.replace(
+            Source::Filters(ApiGroup::V3),
+            vec![Item::Filter("f".into())],
+        );
+        index.apply(Source::Filters(ApiGroup::CrdV1), Item::Filter("g".into()));
+        index.replace(Source::Filters(ApiGroup::V3), Vec::new());
+        assert_eq!(index.filter_names(), ["g"]);
+    }
+
+    #[test]
+    fn availability_follows_the_watches_and_secrets_are_opt_in() {
+        let mut index = Index::new(None);
+        assert!(matches!(
+            index.availability(),
+            Availability::Skipped(SkipReason::NotSynced { .. })
+        ));
+        assert!(
+            !index
+                .statuses()
+                .iter()
+                .any(|(name, _)| name.starts_with("secrets"))
+        );
+        for source in index.sources() {
+            index.set_status(source, SourceStatus::Synced);
+        }
+        assert_eq!(index.availability(), Availability::Ready);
+        // A synced watch stays synced through a reconnect failure, not through a 404.
+        index.failed(Source::Nodes, SourceStatus::Unreachable("refused".into()));
+        assert_eq!(index.availability(), Availability::Ready);
+        index.failed(Source::Filters(ApiGroup::V3), SourceStatus::Absent);
+        assert_eq!(
+            index.status(Source::Filters(ApiGroup::V3)),
+            Some(&SourceStatus::Absent)
+        );
+        index.apply(Source::Secrets, Item::Secret("s".into(), KeyLengths::new()));
+        assert_eq!(index.password_namespace(), None);
+        assert_eq!(index.secret_key_lengths("s"), None);
+
+        let mut index = ready(Some("calico-system"));
+        assert!(
+            index
+                .statuses()
+                .iter()
+                .any(|(name, _)| name == "secrets in calico-system")
+        );
+        index.apply(
+            Source::Secrets,
+            Item::Secret("s".into(), [("k".to_owned(), 3)].into_iter().collect()),
+        );
+        assert_eq!(index.secret_key_lengths("s").map(|keys| keys["k"]), Some(3));
+        index.delete(Source::Secrets, "s");
+        assert_eq!(index.secret_key_lengths("s"), None);
+    }
+}

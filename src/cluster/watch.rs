@@ -235,6 +235,45 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::with_causes;
+    use super::*;
+    use crate::admission::cluster::{Address, ClusterView, ScopeKey};
+    use crate::bgppeer::ApiGroup;
+    use std::time::Duration;
+
+    fn bgppeer(name: &str, peer_ip: &str) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+            "metadata": {"name": name}, "spec": {"peerIP": peer_ip}
+        }))
+        .unwrap()
+    }
+
+    /// The events of a watch, relist included, reach the index; the source is synced when the
+    /// list completes.
+    #[tokio::test]
+    async fn watch_events_update_the_index() {
+        let index: Shared = Arc::new(RwLock::new(Index::new(None)));
+        let source = Source::Peers(ApiGroup::CrdV1);
+        let events = futures::stream::iter(vec![
+            Ok(watcher::Event::Init),
+            Ok(watcher::Event::InitApply(bgppeer("a", "10.0.0.1"))),
+            Ok(watcher::Event::InitApply(bgppeer("b", "10.0.0.1"))),
+            Ok(watcher::Event::InitDone),
+            Ok(watcher::Event::Delete(bgppeer("a", "10.0.0.1"))),
+            Ok(watcher::Event::Apply(bgppeer("c", "10.0.0.1:179"))),
+        ]);
+        let _task = spawn_events(index.clone(), source, events, peer);
+        let at = Address::of(&serde_json::json!({"peerIP": "10.0.0.1"})).unwrap();
+        for _ in 0..100 {
+            if index.read().unwrap().peers_at(&ScopeKey::Global, at) == ["b", "c"] {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let index = index.read().unwrap();
+        assert_eq!(index.peers_at(&ScopeKey::Global, at), ["b", "c"]);
+        assert_eq!(index.status(source), Some(&SourceStatus::Synced));
+    }
 
     /// An error with an optional cause, shaped like hyper's and kube's wrappers.
     #[derive(Debug)]
