@@ -2,7 +2,7 @@
 //! defaults patch always applies and is idempotent.
 
 use bgppeer_webhook::admission::{self, Decision, NoCluster, Webhook};
-use bgppeer_webhook::bgppeer::{self, ApiGroup, model::SPEC_FIELDS};
+use bgppeer_webhook::bgppeer::{self, ApiGroup, peer::SPEC_FIELDS};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -89,8 +89,10 @@ proptest! {
         let object = json!({"metadata": {"name": "p"}, "spec": spec});
         let report = bgppeer::validate(ApiGroup::V3, &object);
         if report.is_valid() && object["spec"].is_object() {
-            let typed = serde_json::from_value::<bgppeer::model::BgpPeerSpec>(object["spec"].clone());
-            prop_assert!(typed.is_ok(), "{:?}: {:?}", object["spec"], typed.err());
+            // A valid spec is complete in the typed peer: no field invalid, scope and remote known.
+            let peer = &report.peer;
+            prop_assert!(!peer.spec.has_invalid_field(), "{:?}: {:?}", object["spec"], peer);
+            prop_assert!(peer.scope().is_some() && peer.remote().is_some(), "{:?}", object["spec"]);
         }
     }
 }

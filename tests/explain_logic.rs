@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use bgppeer_webhook::bgppeer::ScopeKey;
 use bgppeer_webhook::explain::nodes::{self, AddressSource, NodeList};
 use bgppeer_webhook::explain::{self, Explanation, PeerOutcome, Plan, Remote, Scope, Target};
 use bgppeer_webhook::manifests::{self, Source};
@@ -125,8 +126,8 @@ fn node_selector_picks_the_matching_nodes() {
         "peerIP": "10.1.0.1", "asNumber": 64512
     }));
     assert_eq!(
-        plan.scope,
-        Scope::NodeSelector("(rack == \"r1\" && !has(route-reflector))".into())
+        plan.scope.key(),
+        ScopeKey::NodeSelector("(rack == \"r1\" && !has(route-reflector))".into())
     );
     assert_eq!(plan.applies_to, ["rack1-host1", "rack1-host2"]);
     assert_eq!(
@@ -138,7 +139,7 @@ fn node_selector_picks_the_matching_nodes() {
 #[test]
 fn blank_node_selector_is_all_nodes() {
     let plan = explain_one(json!({"nodeSelector": "  ", "peerIP": "10.1.0.1", "asNumber": 1}));
-    assert_eq!(plan.scope, Scope::NodeSelector("all()".into()));
+    assert_eq!(plan.scope.key(), ScopeKey::NodeSelector("all()".into()));
     assert_eq!(plan.applies_to, ALL);
 }
 

@@ -16,7 +16,7 @@ use super::{Decision, summary_of};
 
 /// The largest value an `integer` field with `format: int32` accepts. Kubernetes 1.36 and later
 /// enforce the format, so a patched AS number above it is stored on older clusters only.
-pub const INT32_MAX: u64 = 2_147_483_647;
+pub use crate::bgppeer::api::INT32_MAX;
 
 /// Decides a `/mutate` request.
 pub fn decide(request: &Request) -> Decision {
@@ -64,7 +64,7 @@ pub fn int32_warnings(operations: &[PatchOperation]) -> Vec<String> {
             let is_as_number = field == "asNumber" || field.ends_with("ASNumber");
             // Worded exactly as the validation warning, so that on clusters where `/validate`
             // also sees the patched number the apiserver shows the warning once.
-            (is_as_number && number > INT32_MAX).then(|| {
+            (is_as_number && number > u64::from(INT32_MAX)).then(|| {
                 format!(
                     "{field} {number} is above {INT32_MAX}: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
                 )

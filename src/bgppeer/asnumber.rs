@@ -3,8 +3,7 @@
 
 use serde_json::Value;
 
-/// The largest AS number the CRDs' `format: int32` accepts on Kubernetes 1.36 and later.
-pub const INT32_MAX: u32 = 2_147_483_647;
+use super::api::{AS_DOT_PART_MAX, AS_NUMBER_MAX};
 
 /// How an AS number was written, once it is known to be valid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,12 +61,12 @@ pub fn from_json(value: &Value) -> Result<AsNumberForm, AsNumberError> {
 /// `ParseUint(part, 10, 16)` parts giving `hi << 16 | lo`. Leading zeros are accepted; signs,
 /// spaces, `0x` and `_` are not.
 pub fn parse_str(text: &str) -> Option<u32> {
-    if let Some(plain) = parse_decimal(text, u64::from(u32::MAX)) {
+    if let Some(plain) = parse_decimal(text, u64::from(AS_NUMBER_MAX)) {
         return u32::try_from(plain).ok();
     }
     let (hi, lo) = text.split_once('.')?;
-    let hi = parse_decimal(hi, u64::from(u16::MAX))?;
-    let lo = parse_decimal(lo, u64::from(u16::MAX))?;
+    let hi = parse_decimal(hi, u64::from(AS_DOT_PART_MAX))?;
+    let lo = parse_decimal(lo, u64::from(AS_DOT_PART_MAX))?;
     u32::try_from(hi << 16 | lo).ok()
 }
 

@@ -10,13 +10,20 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::names;
+use super::peer::Field;
 use crate::field::{ErrorList, FieldError, Path};
 
 /// The largest total size of all annotation keys and values, in bytes.
 pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
-/// Validates `metadata` (`None` when the object has none). Returns the errors and warnings.
-pub fn validate(metadata: Option<&Value>, errors: &mut ErrorList, warnings: &mut Vec<String>) {
+/// Validates `metadata` (`None` when the object has none), appending errors and warnings, and
+/// returns the name: `Unset` when there is none (a `generateName` creation, or an error), `Invalid`
+/// when it is present but not a valid name.
+pub fn validate(
+    metadata: Option<&Value>,
+    errors: &mut ErrorList,
+    warnings: &mut Vec<String>,
+) -> Field<String> {
     let path = Path::new("metadata");
     let map = match metadata {
         None | Some(Value::Null) => {
@@ -24,15 +31,15 @@ pub fn validate(metadata: Option<&Value>, errors: &mut ErrorList, warnings: &mut
                 path.child("name"),
                 "name or generateName is required",
             ));
-            return;
+            return Field::Unset;
         }
         Some(Value::Object(map)) => map,
         Some(other) => {
             errors.push(FieldError::type_invalid(path, other, "an object"));
-            return;
+            return Field::Invalid;
         }
     };
-    validate_name(map, &path, errors);
+    let name = validate_name(map, &path, errors);
     validate_labels(map.get("labels"), &path.child("labels"), errors);
     validate_annotations(map.get("annotations"), &path.child("annotations"), errors);
     if let Some(Value::String(namespace)) = map.get("namespace")
@@ -43,16 +50,22 @@ pub fn validate(metadata: Option<&Value>, errors: &mut ErrorList, warnings: &mut
                 .to_owned(),
         );
     }
+    name
 }
 
 /// R2.1: a DNS-1123 subdomain of at most 253 bytes; `name or generateName is required`.
-fn validate_name(map: &Map<String, Value>, path: &Path, errors: &mut ErrorList) {
+fn validate_name(map: &Map<String, Value>, path: &Path, errors: &mut ErrorList) -> Field<String> {
     let name_path = path.child("name");
     match map.get("name") {
         Some(Value::String(name)) if !name.is_empty() => {
-            for msg in names::dns1123_subdomain(name) {
+            let problems = names::dns1123_subdomain(name);
+            if problems.is_empty() {
+                return Field::Valid(name.clone());
+            }
+            for msg in problems {
                 errors.push(FieldError::invalid(name_path.clone(), name.as_str(), msg));
             }
+            Field::Invalid
         }
         None | Some(Value::Null) | Some(Value::String(_)) => {
             let has_generate_name =
@@ -63,8 +76,12 @@ fn validate_name(map: &Map<String, Value>, path: &Path, errors: &mut ErrorList) 
                     "name or generateName is required",
                 ));
             }
+            Field::Unset
         }
-        Some(other) => errors.push(FieldError::type_invalid(name_path, other, "a string")),
+        Some(other) => {
+            errors.push(FieldError::type_invalid(name_path, other, "a string"));
+            Field::Invalid
+        }
     }
 }
 

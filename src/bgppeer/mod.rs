@@ -4,14 +4,20 @@
 //! v3.28 plus the CRD schema and CEL rules of v3.32+/master), and says why in Kubernetes'
 //! field-error format. [`defaults()`] returns the JSON Patch the mutating webhook applies.
 //!
-//! Modules, one job each: [`model`] (typed spec), [`metadata`], [`spec`] (field rules),
-//! [`rules`] (cross-field rules), [`warnings`], [`defaults`](mod@defaults), and the value parsers
-//! [`ip`], [`asnumber`], [`duration`], [`names`].
+//! Validation parses as it checks: the [`Report`] carries, beside the errors and warnings, the
+//! typed [`Peer`] (see [`peer`] for what a consumer may rely on when there are errors), which
+//! every other module consumes instead of raw JSON.
+//!
+//! Modules, one job each: [`api`] (names and limits), [`peer`] (the typed peer), [`model`] (typed
+//! values), [`metadata`], [`spec`] (field rules), [`rules`] (cross-field rules), [`warnings`],
+//! [`defaults`](mod@defaults), and the value parsers [`ip`], [`asnumber`], [`duration`],
+//! [`names`].
 
 use serde_json::Value;
 
 use crate::field::{ErrorList, FieldError, Path};
 
+pub mod api;
 pub mod asnumber;
 pub mod defaults;
 pub mod duration;
@@ -19,12 +25,15 @@ pub mod ip;
 pub mod metadata;
 pub mod model;
 pub mod names;
+pub mod peer;
 pub mod rules;
 pub mod spec;
 pub mod warnings;
 
+pub use peer::{Field, Peer, Remote, Scope, ScopeKey};
+
 /// The resource kind this module validates.
-pub const KIND: &str = "BGPPeer";
+pub const KIND: &str = api::BGP_PEER_KIND;
 
 /// The API group (and version) a BGPPeer was written in. The rules differ slightly: only
 /// `projectcalico.org/v3` accepts AS numbers as (dotted) strings.
@@ -38,14 +47,13 @@ pub enum ApiGroup {
 
 impl ApiGroup {
     /// Every supported `apiVersion`, for messages.
-    pub const API_VERSIONS: [&'static str; 2] =
-        ["crd.projectcalico.org/v1", "projectcalico.org/v3"];
+    pub const API_VERSIONS: [&'static str; 2] = [api::CRD_API_VERSION, api::V3_API_VERSION];
 
     /// The API group of an `apiVersion` such as `crd.projectcalico.org/v1`, if it is one of ours.
     pub fn from_api_version(api_version: &str) -> Option<Self> {
         match api_version {
-            "crd.projectcalico.org/v1" => Some(ApiGroup::CrdV1),
-            "projectcalico.org/v3" => Some(ApiGroup::V3),
+            api::CRD_API_VERSION => Some(ApiGroup::CrdV1),
+            api::V3_API_VERSION => Some(ApiGroup::V3),
             _ => None,
         }
     }
@@ -53,30 +61,33 @@ impl ApiGroup {
     /// The API group name (`crd.projectcalico.org` or `projectcalico.org`).
     pub fn group(self) -> &'static str {
         match self {
-            ApiGroup::CrdV1 => "crd.projectcalico.org",
-            ApiGroup::V3 => "projectcalico.org",
+            ApiGroup::CrdV1 => api::CRD_GROUP,
+            ApiGroup::V3 => api::V3_GROUP,
         }
     }
 
     /// The `apiVersion` string (`crd.projectcalico.org/v1` or `projectcalico.org/v3`).
     pub fn api_version(self) -> &'static str {
         match self {
-            ApiGroup::CrdV1 => "crd.projectcalico.org/v1",
-            ApiGroup::V3 => "projectcalico.org/v3",
+            ApiGroup::CrdV1 => api::CRD_API_VERSION,
+            ApiGroup::V3 => api::V3_API_VERSION,
         }
     }
 }
 
 /// The outcome of validating one BGPPeer: every error at once (the first
-/// [`MAX_ERRORS`](crate::field::MAX_ERRORS) kept, the rest counted), and warnings for valid but
+/// [`MAX_ERRORS`](crate::field::MAX_ERRORS) kept, the rest counted), warnings for valid but
 /// risky settings (each at most 120 characters, stable wording, at most
-/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS)).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS)), and the typed peer.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Report {
     /// Field errors; the object is invalid when this is not empty.
     pub errors: ErrorList,
     /// Warnings, shown to the user but never a reason to deny.
     pub warnings: Vec<String>,
+    /// The peer as parsed: complete when there are no errors; otherwise only its `Valid` fields
+    /// can be trusted (see [`peer`]).
+    pub peer: Peer,
 }
 
 impl Report {
@@ -90,10 +101,14 @@ impl Report {
 ///
 /// The caller has already chosen the API group (from the admission request or the document's
 /// `apiVersion`). Errors come in a fixed order: `metadata`, then unknown `spec` fields, then the
-/// `spec` fields in declaration order ([`model::SPEC_FIELDS`]), then the cross-field rules. A
+/// `spec` fields in declaration order ([`peer::SPEC_FIELDS`]), then the cross-field rules. A
 /// missing or `null` spec is an empty spec, which Calico accepts.
 pub fn validate(group: ApiGroup, object: &Value) -> Report {
-    let mut report = Report::default();
+    let mut report = Report {
+        errors: ErrorList::new(),
+        warnings: Vec::new(),
+        peer: Peer::invalid(),
+    };
     let Some(map) = object.as_object() else {
         report.errors.push(FieldError::type_invalid(
             Path::new("object"),
@@ -102,7 +117,7 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
         ));
         return report;
     };
-    metadata::validate(
+    report.peer.name = metadata::validate(
         map.get("metadata"),
         &mut report.errors,
         &mut report.warnings,
@@ -124,6 +139,7 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
     rules::check(raw_spec, &checked, &path, &mut report.errors);
     warnings::collect(group, map.get("spec"), &checked, &mut report.warnings);
     report.warnings = warnings::cap(std::mem::take(&mut report.warnings));
+    report.peer.spec = checked.spec;
     report
 }
 
@@ -148,6 +164,7 @@ pub fn validate_document(object: &Value) -> Report {
             Report {
                 errors,
                 warnings: Vec::new(),
+                peer: Peer::invalid(),
             }
         }
     }

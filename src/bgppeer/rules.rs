@@ -84,16 +84,17 @@ pub fn check(raw: &Map<String, Value>, checked: &CheckedSpec, path: &Path, error
     }
     // Calico compares the families whenever reachableBy is set; a peerIP whose only fault is its
     // port (already an error of its own) still has a family to compare.
-    let peer_host = checked
-        .peer_address
-        .map(|peer| peer.ip)
-        .or_else(|| ip::peer_ip_host(&checked.spec.peer_ip));
-    if let (Some(peer), Some(gateway)) = (peer_host, checked.reachable_by) {
+    let peer_host = checked.spec.peer_ip.get().map(|peer| peer.ip).or_else(|| {
+        raw.get("peerIP")
+            .and_then(Value::as_str)
+            .and_then(ip::peer_ip_host)
+    });
+    if let (Some(peer), Some(&gateway)) = (peer_host, checked.spec.reachable_by.get()) {
         let (peer_family, gateway_family) = (ip::family(peer), ip::family(gateway));
         if peer_family != gateway_family {
             errors.push(FieldError::invalid(
                 path.child("reachableBy"),
-                checked.spec.reachable_by.as_str(),
+                raw.get("reachableBy").cloned().unwrap_or(Value::Null),
                 format!(
                     "must be the same address family as peerIP ({}), not {}",
                     peer_family.name(),

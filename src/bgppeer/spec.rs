@@ -1,40 +1,28 @@
 //! Field-by-field validation of `spec` (R4.1–R4.18), reading the raw JSON so that wrong types and
-//! unknown fields become field errors with paths. Values that pass fill the typed
-//! [`BgpPeerSpec`]; the cross-field rules and warnings work from the result.
+//! unknown fields become field errors with paths. Each field is parsed here, once, into the typed
+//! [`PeerSpec`]; the cross-field rules, the warnings and every other module work from the result.
 
 use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
 use super::ApiGroup;
+use super::api::{ADDRESS_MAX_LEN, NODE_MAX_LEN, TTL_SECURITY_MAX};
 use super::asnumber::{self, AsNumberError, AsNumberForm};
 use super::ip::{self, PeerAddress};
-use super::model::{
-    AsNumber, BgpPassword, BgpPeerSpec, GoDuration, NextHopMode, ReversePeering, SPEC_FIELDS,
-    SecretKeySelector, SourceAddress,
-};
+use super::model::{AsNumber, GoDuration, NextHopMode, ReversePeering, SourceAddress};
 use super::names;
+use super::peer::{
+    BgpPassword, Field, Filters, PeerSpec, SPEC_FIELD_COUNT, SecretKeySelector, SpecField,
+};
 use crate::field::{ErrorList, FieldError, Path};
-use crate::selector;
-
-/// The CRDs' `maxLength` for `node` (a DNS-1123 subdomain).
-pub const NODE_MAX_LEN: usize = 253;
-
-/// The CRDs' `maxLength` for `peerIP` and `reachableBy`; every valid value is shorter.
-pub const ADDRESS_MAX_LEN: usize = 64;
+use crate::selector::{self, Selector};
 
 /// The result of checking the fields of a spec one by one.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct CheckedSpec {
-    /// The values that passed; a field that failed keeps its "unset" value, except the plain
-    /// string fields, which keep the text so that the cross-field rules see it as set. `filters`
-    /// stays empty: the list is only checked, never copied (it can be hundreds of thousands of
-    /// names long).
-    pub spec: BgpPeerSpec,
-    /// `peerIP`, parsed, when valid.
-    pub peer_address: Option<PeerAddress>,
-    /// `reachableBy`, parsed, when valid.
-    pub reachable_by: Option<IpAddr>,
+    /// Every field, typed: valid values parsed, failed ones [`Field::Invalid`].
+    pub spec: PeerSpec,
     /// Which of `asNumber` / `localASNumber` were written as strings (valid ones only).
     pub as_numbers_written_as_text: Vec<(&'static str, u32)>,
 }
@@ -49,77 +37,84 @@ pub fn check(
 ) -> CheckedSpec {
     // One pass over the object: unknown keys are reported in key order, known ones are slotted
     // by declaration order (cheaper than looking each of the 18 names up).
-    let mut present: [Option<&Value>; SPEC_FIELDS.len()] = [None; SPEC_FIELDS.len()];
+    let mut present: [Option<&Value>; SPEC_FIELD_COUNT] = [None; SPEC_FIELD_COUNT];
     for (key, value) in spec {
-        match SPEC_FIELDS.iter().position(|name| name == key) {
+        match SpecField::ALL.iter().position(|field| field.name() == key) {
             Some(slot) => present[slot] = Some(value).filter(|v| !v.is_null()),
             None => errors.push_with(path, || FieldError::unknown_field(path.child(key), &[])),
         }
     }
-    let mut out = CheckedSpec::default();
-    for (name, value) in SPEC_FIELDS.into_iter().zip(present) {
+    let mut out = CheckedSpec {
+        spec: PeerSpec::unset(),
+        as_numbers_written_as_text: Vec::new(),
+    };
+    for (field, value) in SpecField::ALL.into_iter().zip(present) {
         if let Some(value) = value {
-            check_field(group, name, value, &path.child(name), &mut out, errors);
+            check_field(
+                group,
+                field,
+                value,
+                &path.child(field.name()),
+                &mut out,
+                errors,
+            );
         }
     }
     out
 }
 
-/// Checks one present, non-null field and records its value in `out`.
+/// Checks one present, non-null field and records its typed value in `out`.
+///
+/// The match names every [`SpecField`] and has no wildcard arm: a field added to the spec
+/// without a rule here does not compile.
 fn check_field(
     group: ApiGroup,
-    name: &'static str,
+    field: SpecField,
     value: &Value,
     path: &Path,
     out: &mut CheckedSpec,
     errors: &mut ErrorList,
 ) {
+    let name = field.name();
     let spec = &mut out.spec;
-    match name {
-        "node" => {
-            if let Some(node) = string(value, path, errors) {
-                check_node(node, path, errors);
-                node.clone_into(&mut spec.node);
-            }
+    match field {
+        SpecField::Node => spec.node = text_field(value, path, errors, check_node),
+        SpecField::PeerIp => spec.peer_ip = text_field(value, path, errors, check_peer_ip),
+        SpecField::AsNumber => {
+            out.spec.as_number = match as_number(group, name, value, path, out, errors) {
+                Field::Valid(number) if number.is_unset() => Field::Unset,
+                other => other,
+            };
         }
-        "peerIP" => {
-            if let Some(text) = string(value, path, errors) {
-                out.peer_address = check_peer_ip(text, path, errors);
-                text.clone_into(&mut spec.peer_ip);
-            }
+        SpecField::NodeSelector => {
+            spec.node_selector = text_field(value, path, errors, check_selector);
         }
-        "asNumber" => {
-            if let Some(number) = as_number(group, name, value, path, out, errors) {
-                out.spec.as_number = number;
-            }
+        SpecField::PeerSelector => {
+            spec.peer_selector = text_field(value, path, errors, check_selector);
         }
-        "nodeSelector" | "peerSelector" | "localWorkloadSelector" => {
-            if let Some(text) = string(value, path, errors) {
-                check_selector(text, path, errors);
-                let target = match name {
-                    "nodeSelector" => &mut spec.node_selector,
-                    "peerSelector" => &mut spec.peer_selector,
-                    _ => &mut spec.local_workload_selector,
-                };
-                text.clone_into(target);
-            }
+        SpecField::LocalWorkloadSelector => {
+            spec.local_workload_selector = text_field(value, path, errors, check_selector);
         }
-        "keepOriginalNextHop" => match value {
-            Value::Bool(keep) => spec.keep_original_next_hop = *keep,
-            other => errors.push(FieldError::type_invalid(path.clone(), other, "a boolean")),
-        },
-        "password" => spec.password = check_password(value, path, errors),
-        "sourceAddress" => {
-            if let Some(text) = string(value, path, errors)
-                && !text.is_empty()
-            {
-                spec.source_address =
-                    enumerated(text, path, errors, SourceAddress::parse, SourceAddress::ALL);
-            }
+        SpecField::KeepOriginalNextHop => {
+            spec.keep_original_next_hop = match value {
+                Value::Bool(keep) => Field::Valid(*keep),
+                other => {
+                    errors.push(FieldError::type_invalid(path.clone(), other, "a boolean"));
+                    Field::Invalid
+                }
+            };
         }
-        "maxRestartTime" => spec.max_restart_time = go_duration(value, path, errors),
-        "keepaliveTime" => spec.keepalive_time = go_duration(value, path, errors),
-        "numAllowedLocalASNumbers" => {
+        SpecField::Password => spec.password = check_password(value, path, errors).into(),
+        SpecField::SourceAddress => {
+            spec.source_address = text_field(value, path, errors, |text, path, errors| {
+                enumerated(text, path, errors, SourceAddress::parse, SourceAddress::ALL)
+            });
+        }
+        SpecField::MaxRestartTime => {
+            spec.max_restart_time = go_duration(value, path, errors).into();
+        }
+        SpecField::KeepaliveTime => spec.keepalive_time = go_duration(value, path, errors).into(),
+        SpecField::NumAllowedLocalAsNumbers => {
             spec.num_allowed_local_as_numbers = integer(
                 value,
                 path,
@@ -127,40 +122,56 @@ fn check_field(
                 i64::from(i32::MIN),
                 i64::from(i32::MAX),
             )
-            .and_then(|n| i32::try_from(n).ok());
+            .and_then(|n| i32::try_from(n).ok())
+            .into();
         }
-        "ttlSecurity" => {
-            spec.ttl_security = integer(value, path, errors, 0, i64::from(u8::MAX))
-                .and_then(|n| u8::try_from(n).ok());
+        SpecField::TtlSecurity => {
+            spec.ttl_security = integer(value, path, errors, 0, i64::from(TTL_SECURITY_MAX))
+                .and_then(|n| u8::try_from(n).ok())
+                .into();
         }
-        "filters" => check_filters(value, path, errors),
-        "reachableBy" => {
-            if let Some(text) = string(value, path, errors) {
-                out.reachable_by = check_reachable_by(text, path, errors);
-                text.clone_into(&mut spec.reachable_by);
-            }
+        SpecField::Filters => spec.filters = check_filters(value, path, errors),
+        SpecField::ReachableBy => {
+            spec.reachable_by = text_field(value, path, errors, check_reachable_by);
         }
-        "nextHopMode" => {
-            if let Some(text) = string(value, path, errors) {
-                spec.next_hop_mode =
-                    enumerated(text, path, errors, NextHopMode::parse, NextHopMode::ALL);
-            }
+        SpecField::NextHopMode => {
+            spec.next_hop_mode = string(value, path, errors)
+                .and_then(|text| {
+                    enumerated(text, path, errors, NextHopMode::parse, NextHopMode::ALL)
+                })
+                .into();
         }
-        "reversePeering" => {
-            if let Some(text) = string(value, path, errors) {
-                spec.reverse_peering = enumerated(
-                    text,
-                    path,
-                    errors,
-                    ReversePeering::parse,
-                    ReversePeering::ALL,
-                );
-            }
+        SpecField::ReversePeering => {
+            spec.reverse_peering = string(value, path, errors)
+                .and_then(|text| {
+                    enumerated(
+                        text,
+                        path,
+                        errors,
+                        ReversePeering::parse,
+                        ReversePeering::ALL,
+                    )
+                })
+                .into();
         }
-        "localASNumber" => {
+        SpecField::LocalAsNumber => {
             out.spec.local_as_number = as_number(group, name, value, path, out, errors);
         }
-        _ => {}
+    }
+}
+
+/// A string field where `""` means unset: a type error, `Unset`, or what `parse` makes of the
+/// text (`None` after it reported an error).
+fn text_field<T>(
+    value: &Value,
+    path: &Path,
+    errors: &mut ErrorList,
+    parse: impl FnOnce(&str, &Path, &mut ErrorList) -> Option<T>,
+) -> Field<T> {
+    match string(value, path, errors) {
+        None => Field::Invalid,
+        Some(text) if text.is_empty() => Field::Unset,
+        Some(text) => parse(text, path, errors).into(),
     }
 }
 
@@ -210,26 +221,24 @@ fn enumerated<T>(
 }
 
 /// R4.1: a DNS-1123 subdomain (Calico's `nameRegex`), at most 253 bytes (the CRD's `maxLength`).
-fn check_node(node: &str, path: &Path, errors: &mut ErrorList) {
-    if node.is_empty() {
-        return;
-    }
+fn check_node(node: &str, path: &Path, errors: &mut ErrorList) -> Option<String> {
     if node.len() > NODE_MAX_LEN {
         errors.push(FieldError::too_long(path.clone(), node.len(), NODE_MAX_LEN));
+        None
     } else if !names::matches_dns1123_subdomain(node) {
         errors.push(FieldError::invalid(
             path.clone(),
             node,
             names::dns1123_subdomain_message(),
         ));
+        None
+    } else {
+        Some(node.to_owned())
     }
 }
 
 /// R4.3 and R5: an IP, `IPv4:port` or `[IP]:port`.
 fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<PeerAddress> {
-    if text.is_empty() {
-        return None;
-    }
     if text.len() > ADDRESS_MAX_LEN {
         errors.push(FieldError::too_long(
             path.clone(),
@@ -249,9 +258,6 @@ fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Peer
 
 /// R4.12: a plain IP address.
 fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option<IpAddr> {
-    if text.is_empty() {
-        return None;
-    }
     if text.len() > ADDRESS_MAX_LEN {
         errors.push(FieldError::too_long(
             path.clone(),
@@ -271,21 +277,24 @@ fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option
     parsed
 }
 
-/// R4.2, R4.5, R4.14: a Calico selector of at most [`selector::MAX_LEN`] bytes; empty means unset.
-fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) {
-    if text.is_empty() {
-        return;
-    }
+/// R4.2, R4.5, R4.14: a Calico selector of at most [`selector::MAX_LEN`] bytes (the caller
+/// treats `""` as unset; a blank selector is `all()`). The parsed selector is the one every other
+/// module uses: selectors are parsed nowhere else.
+fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Selector> {
     if text.len() > selector::MAX_LEN {
         errors.push(FieldError::too_long(
             path.clone(),
             text.len(),
             selector::MAX_LEN,
         ));
-        return;
+        return None;
     }
-    if let Err(err) = selector::parse(text) {
-        errors.push(FieldError::invalid(path.clone(), text, err.to_string()));
+    match selector::parse(text) {
+        Ok(parsed) => Some(parsed),
+        Err(err) => {
+            errors.push(FieldError::invalid(path.clone(), text, err.to_string()));
+            None
+        }
     }
 }
 
@@ -301,12 +310,12 @@ fn as_number(
     path: &Path,
     out: &mut CheckedSpec,
     errors: &mut ErrorList,
-) -> Option<AsNumber> {
+) -> Field<AsNumber> {
     match asnumber::from_json(value) {
-        Ok(AsNumberForm::Integer(n)) => Some(AsNumber(n)),
+        Ok(AsNumberForm::Integer(n)) => Field::Valid(AsNumber(n)),
         Ok(AsNumberForm::Text(n)) => {
             out.as_numbers_written_as_text.push((name, n));
-            Some(AsNumber(n))
+            Field::Valid(AsNumber(n))
         }
         Err(AsNumberError::WrongType) => {
             let expected = match group {
@@ -314,7 +323,7 @@ fn as_number(
                 ApiGroup::CrdV1 => "an integer",
             };
             errors.push(FieldError::type_invalid(path.clone(), value, expected));
-            None
+            Field::Invalid
         }
         Err(err) => {
             errors.push(FieldError::invalid(
@@ -322,7 +331,7 @@ fn as_number(
                 value.clone(),
                 err.to_string(),
             ));
-            None
+            Field::Invalid
         }
     }
 }
@@ -346,29 +355,35 @@ fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoD
 /// R4.13: a list of BGPFilter names (DNS-1123 subdomains).
 ///
 /// The list can hold hundreds of thousands of names (a 3 MiB object), so a valid name costs no
-/// allocation at all: nothing is copied, and a path is built only for an error. The names are not
-/// kept in the typed spec (nothing downstream needs them; the raw JSON has them).
-fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) {
+/// allocation of its own: the names are copied into one buffer ([`Filters`]), and a path is
+/// built only for an error. After the first invalid name nothing more is copied: the list is
+/// then [`Field::Invalid`].
+fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Field<Filters> {
     let Value::Array(items) = value else {
         errors.push(FieldError::type_invalid(
             path.clone(),
             value,
             "an array of strings",
         ));
-        return;
+        return Field::Invalid;
     };
+    let mut filters = Some(Filters::default());
     for (i, item) in items.iter().enumerate() {
-        // Nothing is copied for a valid name; paths and messages are built only for errors the
-        // list keeps: a list of 760,000 bad names costs a count, not 760,000 messages.
+        // Paths and messages are built only for errors the list keeps: a list of 760,000 bad names costs a count, not 760,000 messages.
         let Value::String(name) = item else {
+            filters = None;
             errors.push_with(path, || {
                 FieldError::type_invalid(path.index(i), item, "a string")
             });
             continue;
         };
         if names::is_dns1123_subdomain(name) {
+            if let Some(filters) = &mut filters {
+                filters.push(name);
+            }
             continue;
         }
+        filters = None;
         if errors.is_full() {
             let problems = usize::from(name.len() > names::DNS1123_SUBDOMAIN_MAX_LEN)
                 + usize::from(!names::matches_dns1123_subdomain(name));
@@ -380,6 +395,7 @@ fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) {
             errors.push(FieldError::invalid(item_path.clone(), name.as_str(), msg));
         }
     }
+    filters.into()
 }
 
 /// R4.7: `password.secretKeyRef` with a `key` (required by the CRD). Stricter than Calico: the
@@ -390,8 +406,8 @@ fn check_password(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<
     unknown_fields(map, &["secretKeyRef"], path, errors);
     let ref_path = path.child("secretKeyRef");
     let secret_key_ref = match map.get("secretKeyRef") {
-        None | Some(Value::Null) => None,
-        Some(value) => check_secret_key_ref(value, &ref_path, errors),
+        None | Some(Value::Null) => Field::Unset,
+        Some(value) => check_secret_key_ref(value, &ref_path, errors).into(),
     };
     Some(BgpPassword { secret_key_ref })
 }
@@ -513,24 +529,31 @@ mod tests {
                    "sourceAddress": "None", "keepaliveTime": "1m", "filters": ["a", "b"]}),
         );
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(checked.spec.as_number.0, 65546);
+        assert_eq!(checked.spec.as_number, Field::Valid(AsNumber(65546)));
         assert_eq!(checked.as_numbers_written_as_text, [("asNumber", 65546)]);
-        assert_eq!(checked.peer_address.unwrap().port, Some(179));
-        assert_eq!(checked.spec.ttl_security, Some(3));
-        assert_eq!(checked.spec.source_address, Some(SourceAddress::None));
-        assert_eq!(checked.spec.keepalive_time.unwrap().nanos, 60_000_000_000);
-        assert!(
-            checked.spec.filters.is_empty(),
-            "valid filters are checked, not copied"
+        assert_eq!(checked.spec.peer_ip.get().unwrap().port, Some(179));
+        assert_eq!(checked.spec.ttl_security, Field::Valid(3));
+        assert_eq!(
+            checked.spec.source_address,
+            Field::Valid(SourceAddress::None)
         );
+        assert_eq!(
+            checked.spec.keepalive_time.get().unwrap().nanos,
+            60_000_000_000
+        );
+        let filters = checked.spec.filters.get().unwrap();
+        assert_eq!(filters.iter().collect::<Vec<_>>(), ["a", "b"]);
     }
 
     #[test]
-    fn invalid_strings_stay_visible_to_the_cross_field_rules() {
+    fn invalid_values_are_invalid_not_unset() {
         let (checked, errors) = run(ApiGroup::CrdV1, json!({"peerIP": "nope"}));
         assert_eq!(errors.len(), 1);
-        assert_eq!(checked.spec.peer_ip, "nope");
-        assert_eq!(checked.peer_address, None);
+        assert_eq!(checked.spec.peer_ip, Field::Invalid);
+        let (checked, _) = run(ApiGroup::CrdV1, json!({"filters": ["a", "B", "c"]}));
+        assert_eq!(checked.spec.filters, Field::Invalid);
+        let (checked, _) = run(ApiGroup::CrdV1, json!({"filters": ["a", 5]}));
+        assert_eq!(checked.spec.filters, Field::Invalid);
     }
 
     #[test]

@@ -7,8 +7,9 @@
 use serde_json::Value;
 
 use super::ApiGroup;
-use super::asnumber::INT32_MAX;
+use super::api::INT32_MAX;
 use super::ip;
+use super::peer::Field;
 use super::rules;
 use super::spec::CheckedSpec;
 use crate::selector;
@@ -46,21 +47,22 @@ pub fn collect(
     warnings: &mut Vec<String>,
 ) {
     let spec = &checked.spec;
-    let selectors = [
-        ("nodeSelector", spec.node_selector.as_str()),
-        ("peerSelector", spec.peer_selector.as_str()),
-        (
-            "localWorkloadSelector",
-            spec.local_workload_selector.as_str(),
-        ),
-    ];
-    let peer_ip_given = !spec.peer_ip.is_empty();
+    // The text as written, valid or not (a selector too long to be valid still gets the
+    // length warning).
+    let text = |name: &str| {
+        raw_spec
+            .and_then(|raw| raw.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let selectors = ["nodeSelector", "peerSelector", "localWorkloadSelector"];
+    let peer_ip_given = !text("peerIP").is_empty();
 
     let as_number_given = rules::as_number_is_set(raw_spec.and_then(|raw| raw.get("asNumber")));
-    if peer_ip_given && !as_number_given && spec.peer_selector.is_empty() {
+    if peer_ip_given && !as_number_given && text("peerSelector").is_empty() {
         warnings.push(PEER_IP_WITHOUT_AS_NUMBER.to_owned());
     }
-    if let Some(address) = checked.peer_address
+    if let Some(address) = spec.peer_ip.get()
         && let Some(kind) = ip::unusual_kind(address.ip)
     {
         warnings.push(format!(
@@ -75,10 +77,10 @@ pub fn collect(
         warnings.push(NO_PEER.to_owned());
     }
     for (name, value) in [
-        ("asNumber", Some(spec.as_number)),
-        ("localASNumber", spec.local_as_number),
+        ("asNumber", &spec.as_number),
+        ("localASNumber", &spec.local_as_number),
     ] {
-        if let Some(number) = value
+        if let Some(number) = value.get()
             && number.0 > INT32_MAX
         {
             warnings.push(format!(
@@ -93,7 +95,8 @@ pub fn collect(
             ));
         }
     }
-    for (name, text) in selectors {
+    for name in selectors {
+        let text = text(name);
         if text.is_empty() {
             continue;
         }
@@ -101,7 +104,7 @@ pub fn collect(
             warnings.push(fit(format!("{name}: {warning}")));
         }
     }
-    if spec.keep_original_next_hop && spec.next_hop_mode.is_none() {
+    if spec.keep_original_next_hop == Field::Valid(true) && spec.next_hop_mode.get().is_none() {
         warnings.push(KEEP_ORIGINAL_NEXT_HOP.to_owned());
     }
     // Judged from the raw spec: an invalid secretKeyRef is already an error, and is not "no
@@ -111,14 +114,18 @@ pub fn collect(
         .and_then(|password| password.get("secretKeyRef"))
         .is_some_and(|secret_key_ref| !secret_key_ref.is_null());
     match &spec.password {
-        Some(password) if password.secret_key_ref.is_some() => warnings.push(PASSWORD.to_owned()),
-        Some(_) if !secret_key_ref_given => warnings.push(PASSWORD_WITHOUT_SECRET.to_owned()),
+        Field::Valid(password) if password.secret_key_ref.get().is_some() => {
+            warnings.push(PASSWORD.to_owned());
+        }
+        Field::Valid(_) if !secret_key_ref_given => {
+            warnings.push(PASSWORD_WITHOUT_SECRET.to_owned());
+        }
         _ => {}
     }
-    if spec.max_restart_time.is_some() {
+    if spec.max_restart_time.get().is_some() {
         warnings.push(MAX_RESTART_TIME.to_owned());
     }
-    if let Some(n) = spec.num_allowed_local_as_numbers
+    if let Some(&n) = spec.num_allowed_local_as_numbers.get()
         && n > 0
     {
         warnings.push(format!(

@@ -88,7 +88,9 @@ fn scope(scope: &Scope) -> Value {
     match scope {
         Scope::Global => json!({"type": "global"}),
         Scope::Node(node) => json!({"type": "node", "node": node}),
-        Scope::NodeSelector(selector) => json!({"type": "nodeSelector", "selector": selector}),
+        Scope::NodeSelector(selector) => {
+            json!({"type": "nodeSelector", "selector": selector.to_string()})
+        }
     }
 }
 

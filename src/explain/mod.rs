@@ -29,8 +29,9 @@ pub mod nodes;
 pub mod plan;
 pub mod text;
 
+pub use crate::bgppeer::Scope;
 pub use nodes::{NodeInfo, NodeList};
-pub use plan::{PeerOutcome, PeerReport, Plan, Remote, Scope, Session, Target};
+pub use plan::{PeerOutcome, PeerReport, Plan, Remote, Session, Target};
 
 use crate::bgppeer::KIND;
 

@@ -9,17 +9,18 @@
 //!   match it (a node never peers with itself), at that node's BGP address.
 //! - `localWorkloadSelector`: each of those nodes peers with its own workloads that match it.
 
+//!
+//! It reads the typed [`Peer`] that validation returned: nothing is parsed again here.
+
 use std::net::IpAddr;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::nodes::{CALICO_IPV4_ANNOTATION, NodeAddress, NodeInfo};
-use crate::bgppeer::ip::{self, PeerAddress};
-use crate::bgppeer::model::{BgpPeerSpec, ReversePeering};
-use crate::bgppeer::{self, Report};
-use crate::field::{ErrorList, FieldError, Path};
-use crate::selector::{self, Selector};
+use crate::bgppeer::ip::PeerAddress;
+use crate::bgppeer::model::ReversePeering;
+use crate::bgppeer::{self, Peer, Remote as PeerRemote, Report, Scope};
+use crate::selector::Selector;
 
 /// What `explain` found for one BGPPeer document.
 #[derive(Clone, Debug, PartialEq)]
@@ -47,6 +48,9 @@ impl PeerReport {
 
 /// The outcome for one BGPPeer.
 #[derive(Clone, Debug, PartialEq)]
+// One per document, built once and read by the renderers: boxing a variant saves nothing that
+// matters and would only add a dereference to every match.
+#[allow(clippy::large_enum_variant)]
 pub enum PeerOutcome {
     /// The peer is invalid: Calico would refuse it, so it opens no session. Carries the same
     /// report as `check` and the webhook give.
@@ -70,18 +74,7 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
-/// How a BGPPeer picks the nodes it applies to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Neither `node` nor `nodeSelector`: every node.
-    Global,
-    /// `node`: the node of that name.
-    Node(String),
-    /// `nodeSelector`, in canonical form: the nodes it matches.
-    NodeSelector(String),
-}
-
-/// What the selected nodes peer with.
+/// What the selected nodes peer with, resolved against the node list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Remote {
     /// `peerIP` (and `asNumber`, when set).
@@ -159,20 +152,16 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
         .and_then(Value::as_str)
         .map(str::to_owned);
     let report = bgppeer::validate_document(object);
-    let outcome = if report.is_valid() {
-        let warnings = report.warnings.clone();
-        typed_spec(object)
-            .and_then(|spec| plan(&spec, nodes, warnings))
-            .unwrap_or_else(|error| {
-                let mut errors = ErrorList::new();
-                errors.push(error);
-                PeerOutcome::Invalid(Report {
-                    errors,
-                    warnings: report.warnings,
-                })
-            })
-    } else {
-        PeerOutcome::Invalid(report)
+    // A report without errors always has a scope and a remote (see `bgppeer::peer`).
+    let outcome = match (report.is_valid(), report.peer.scope(), report.peer.remote()) {
+        (true, Some(scope), Some(remote)) => PeerOutcome::Explained(plan(
+            &report.peer,
+            scope,
+            remote,
+            nodes,
+            report.warnings.clone(),
+        )),
+        _ => PeerOutcome::Invalid(report),
     };
     PeerReport {
         source,
@@ -181,80 +170,75 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
     }
 }
 
-/// The typed spec of an object that passed validation (a missing or `null` spec is empty). A
-/// failure would mean validation and the model disagree; it is reported, never a panic.
-fn typed_spec(object: &Value) -> Result<BgpPeerSpec, FieldError> {
-    match object.get("spec") {
-        None | Some(Value::Null) => Ok(BgpPeerSpec::default()),
-        Some(spec) => BgpPeerSpec::deserialize(spec)
-            .map_err(|err| FieldError::invalid(Path::new("spec"), Value::Null, err.to_string())),
-    }
-}
-
-/// Computes the plan of a valid spec. Fails only if a field that validation accepted does not
-/// parse, which would be a bug; it is then reported as a field error rather than a panic.
+/// Computes the plan of a valid peer, whose [`Peer::scope`] and [`Peer::remote`] are given.
 pub fn plan(
-    spec: &BgpPeerSpec,
+    peer: &Peer,
+    scope: Scope,
+    remote: PeerRemote,
     nodes: &[NodeInfo],
     mut warnings: Vec<String>,
-) -> Result<PeerOutcome, FieldError> {
-    let (scope, local) = local_nodes(spec, nodes, &mut warnings)?;
-    let (remote, sessions) = if !spec.peer_selector.is_empty() {
-        peer_selector_sessions(spec, nodes, &local, &mut warnings)?
-    } else if !spec.peer_ip.is_empty() {
-        peer_ip_sessions(spec, nodes, &local, &mut warnings)?
-    } else if !spec.local_workload_selector.is_empty() {
-        workload_sessions(spec, &local)?
-    } else {
+) -> Plan {
+    let local = local_nodes(&scope, nodes, &mut warnings);
+    let (remote, sessions) = match (remote, peer.local_workload_selector(), peer.as_number()) {
+        (PeerRemote::Selector(selector), _, _) => {
+            peer_selector_sessions(peer, &selector, nodes, &local, &mut warnings)
+        }
+        (PeerRemote::Address(address), _, as_number) => {
+            peer_ip_sessions(address, as_number, nodes, &local, &mut warnings)
+        }
+        (PeerRemote::None, Some(selector), Some(as_number)) => {
+            workload_sessions(selector, as_number, &local)
+        }
         // Validation already warns about this (`warnings::NO_PEER`); saying it twice adds nothing.
-        (Remote::Nothing, Vec::new())
+        (PeerRemote::None, _, _) => (Remote::Nothing, Vec::new()),
     };
-    Ok(PeerOutcome::Explained(Plan {
+    Plan {
         scope,
         applies_to: local.iter().map(|n| n.name.clone()).collect(),
         remote,
         sessions,
         warnings,
-    }))
+    }
 }
 
-/// The scope rule of the spec and the nodes it selects ("Peer scopes" in the reference).
+/// The nodes the scope selects ("Peer scopes" in the reference).
 fn local_nodes<'a>(
-    spec: &BgpPeerSpec,
+    scope: &Scope,
     nodes: &'a [NodeInfo],
     warnings: &mut Vec<String>,
-) -> Result<(Scope, Vec<&'a NodeInfo>), FieldError> {
-    let (scope, local): (Scope, Vec<&NodeInfo>) = if !spec.node.is_empty() {
-        let local: Vec<&NodeInfo> = nodes.iter().filter(|n| n.name == spec.node).collect();
-        if local.is_empty() {
-            warnings.push(format!("node {:?} is not in the node list", spec.node));
+) -> Vec<&'a NodeInfo> {
+    let local: Vec<&NodeInfo> = match scope {
+        Scope::Node(node) => {
+            let local: Vec<&NodeInfo> = nodes.iter().filter(|n| n.name == *node).collect();
+            if local.is_empty() {
+                warnings.push(format!("node {node:?} is not in the node list"));
+            }
+            local
         }
-        (Scope::Node(spec.node.clone()), local)
-    } else if !spec.node_selector.is_empty() {
-        let selector = parse_selector("spec.nodeSelector", &spec.node_selector)?;
-        let local = matching(&selector, nodes);
-        if local.is_empty() {
-            warnings.push("nodeSelector matches no node".to_owned());
+        Scope::NodeSelector(selector) => {
+            let local = matching(selector, nodes);
+            if local.is_empty() {
+                warnings.push("nodeSelector matches no node".to_owned());
+            }
+            local
         }
-        (Scope::NodeSelector(selector.to_string()), local)
-    } else {
-        (Scope::Global, nodes.iter().collect())
+        Scope::Global => nodes.iter().collect(),
     };
     if local.is_empty() {
         warnings.push("applies to no node: opens no session".to_owned());
     }
-    Ok((scope, local))
+    local
 }
 
 /// `peerSelector`: every local node peers with every other matched node.
 fn peer_selector_sessions(
-    spec: &BgpPeerSpec,
+    peer: &Peer,
+    selector: &Selector,
     nodes: &[NodeInfo],
     local: &[&NodeInfo],
     warnings: &mut Vec<String>,
-) -> Result<(Remote, Vec<Session>), FieldError> {
-    let selector = parse_selector("spec.peerSelector", &spec.peer_selector)?;
-    let matched = matching(&selector, nodes);
+) -> (Remote, Vec<Session>) {
+    let matched = matching(selector, nodes);
     let mut sessions = Vec::new();
     for node in local {
         for other in matched.iter().filter(|other| other.name != node.name) {
@@ -286,7 +270,7 @@ fn peer_selector_sessions(
             ));
         }
     }
-    let manual_reverse = spec.reverse_peering == Some(ReversePeering::Manual);
+    let manual_reverse = peer.spec.reverse_peering.get() == Some(&ReversePeering::Manual);
     if manual_reverse && !sessions.is_empty() {
         warnings.push(
             "reversePeering: Manual: the matched nodes open the reverse side only if another \
@@ -299,24 +283,17 @@ fn peer_selector_sessions(
         matches: matched.iter().map(|n| n.name.clone()).collect(),
         manual_reverse,
     };
-    Ok((remote, sessions))
+    (remote, sessions)
 }
 
 /// `peerIP`: every local node peers with that address.
 fn peer_ip_sessions(
-    spec: &BgpPeerSpec,
+    address: PeerAddress,
+    as_number: Option<u32>,
     nodes: &[NodeInfo],
     local: &[&NodeInfo],
     warnings: &mut Vec<String>,
-) -> Result<(Remote, Vec<Session>), FieldError> {
-    let address = ip::parse_peer_ip(&spec.peer_ip).map_err(|err| {
-        FieldError::invalid(
-            Path::new("spec.peerIP"),
-            spec.peer_ip.clone(),
-            err.to_string(),
-        )
-    })?;
-    let as_number = (!spec.as_number.is_unset()).then_some(spec.as_number.0);
+) -> (Remote, Vec<Session>) {
     let sessions = local
         .iter()
         .map(|node| Session {
@@ -336,17 +313,16 @@ fn peer_ip_sessions(
             ));
         }
     }
-    Ok((Remote::PeerIp { address, as_number }, sessions))
+    (Remote::PeerIp { address, as_number }, sessions)
 }
 
 /// `localWorkloadSelector`: every local node peers with its own matching workloads.
 fn workload_sessions(
-    spec: &BgpPeerSpec,
+    selector: &Selector,
+    as_number: u32,
     local: &[&NodeInfo],
-) -> Result<(Remote, Vec<Session>), FieldError> {
-    let selector =
-        parse_selector("spec.localWorkloadSelector", &spec.local_workload_selector)?.to_string();
-    let as_number = spec.as_number.0;
+) -> (Remote, Vec<Session>) {
+    let selector = selector.to_string();
     let sessions = local
         .iter()
         .map(|node| Session {
@@ -357,13 +333,13 @@ fn workload_sessions(
             },
         })
         .collect();
-    Ok((
+    (
         Remote::LocalWorkloads {
             selector,
             as_number,
         },
         sessions,
-    ))
+    )
 }
 
 /// The nodes whose labels match a selector, in node-list order.
@@ -377,12 +353,6 @@ fn matching<'a>(selector: &Selector, nodes: &'a [NodeInfo]) -> Vec<&'a NodeInfo>
 /// Whether a session goes to the node of that name.
 fn session_goes_to(session: &Session, name: &str) -> bool {
     matches!(&session.target, Target::Node { name: target, .. } if target == name)
-}
-
-/// Parses a selector field of a spec that validation already accepted.
-fn parse_selector(field: &str, text: &str) -> Result<Selector, FieldError> {
-    selector::parse(text)
-        .map_err(|err| FieldError::invalid(Path::new(field), text, err.to_string()))
 }
 
 #[cfg(test)]
@@ -414,17 +384,18 @@ mod tests {
         }
     }
 
+    fn peer(spec: Value) -> Peer {
+        let object = json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+                            "metadata": {"name": "p"}, "spec": spec});
+        bgppeer::validate_document(&object).peer
+    }
+
     #[test]
     fn selectors_see_only_labels() {
         let nodes = [node("a", &[("x", "1")]), node("b", &[])];
-        let spec = BgpPeerSpec {
-            node_selector: "x == '1'".into(),
-            peer_selector: "!has(x)".into(),
-            ..BgpPeerSpec::default()
-        };
-        let PeerOutcome::Explained(plan) = plan(&spec, &nodes, Vec::new()).unwrap() else {
-            panic!()
-        };
+        let peer = peer(json!({"nodeSelector": "x == '1'", "peerSelector": "!has(x)"}));
+        let (scope, remote) = (peer.scope().unwrap(), peer.remote().unwrap());
+        let plan = plan(&peer, scope, remote, &nodes, Vec::new());
         assert_eq!(plan.applies_to, ["a"]);
         assert_eq!(plan.sessions.len(), 1);
         assert!(session_goes_to(&plan.sessions[0], "b"));
@@ -434,12 +405,27 @@ mod tests {
     }
 
     #[test]
-    fn a_selector_validation_would_have_refused_is_an_error_not_a_panic() {
-        let spec = BgpPeerSpec {
-            peer_selector: "a ==".into(),
-            ..BgpPeerSpec::default()
+    fn a_selector_validation_refused_is_an_invalid_outcome_not_a_panic() {
+        let object = json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
+                            "metadata": {"name": "p"}, "spec": {"peerSelector": "a =="}});
+        let report = explain_object("s".into(), &object, &[]);
+        let PeerOutcome::Invalid(report) = report.outcome else {
+            panic!("{report:?}")
         };
-        let error = plan(&spec, &[], Vec::new()).unwrap_err();
-        assert_eq!(error.path.to_string(), "spec.peerSelector");
+        assert_eq!(
+            report.errors.iter().next().unwrap().path.to_string(),
+            "spec.peerSelector"
+        );
+        assert_eq!(report.peer.remote(), None);
+    }
+
+    #[test]
+    fn a_blank_node_selector_is_a_selector_matching_every_node() {
+        let nodes = [node("a", &[]), node("b", &[("x", "1")])];
+        let peer = peer(json!({"nodeSelector": " \t", "peerIP": "10.0.0.1", "asNumber": 1}));
+        let scope = peer.scope().unwrap();
+        assert_eq!(scope.to_string(), "nodeSelector \"all()\"");
+        let plan = plan(&peer, scope, peer.remote().unwrap(), &nodes, Vec::new());
+        assert_eq!(plan.applies_to, ["a", "b"]);
     }
 }
