@@ -7,7 +7,7 @@ use bgppeer_webhook::admission::cluster::rules::{self as check, FilterMiss};
 use bgppeer_webhook::admission::cluster::{
     Address, Availability, ClusterView, Findings, NodeMatch, ScopeKey, SelectorRef, SkipReason,
 };
-use bgppeer_webhook::bgppeer::ApiGroup;
+use bgppeer_webhook::bgppeer::{self, ApiGroup};
 use bgppeer_webhook::cluster::index::{Index, Item, Source, StoredPeer};
 use bgppeer_webhook::cluster::status::SourceStatus;
 use bgppeer_webhook::field::ErrorType;
@@ -60,7 +60,11 @@ fn cluster_with(password_namespace: Option<&str>) -> Index {
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
         index.apply(
             Source::Peers(ApiGroup::CrdV1),
-            Item::Peer(StoredPeer::from_spec(name, &object["spec"])),
+            Item::Peer(StoredPeer::from_spec(
+                ApiGroup::CrdV1,
+                name,
+                &object["spec"],
+            )),
         );
     }
     for filter in ["export-only", "import-all"] {
@@ -77,9 +81,15 @@ fn cluster_with(password_namespace: Option<&str>) -> Index {
     index
 }
 
+/// Validates the object into its typed peer and runs the rules on it.
+fn run_rules(object: &Value, view: &dyn ClusterView) -> check::Checked {
+    let peer = bgppeer::validate(ApiGroup::CrdV1, object).peer;
+    check::check(&peer, object, view)
+}
+
 /// Runs the rules and resolves every miss as confirmed (the live lookup found nothing).
 fn findings(object: &Value, view: &dyn ClusterView) -> Findings {
-    let checked = check::check(object, view);
+    let checked = run_rules(object, view);
     let missing = checked.unconfirmed.clone();
     check::resolve(checked.findings, &missing)
 }
@@ -109,7 +119,7 @@ fn missing_filters_are_misses_to_confirm_then_not_found_errors() {
         "p",
         json!({"peerIP": "10.9.9.9", "filters": ["export-only", "nope", 7, "gone"]}),
     );
-    let checked = check::check(&object, &cluster());
+    let checked = run_rules(&object, &cluster());
     assert_eq!(
         checked.unconfirmed,
         vec![
@@ -335,7 +345,7 @@ fn unsynced_or_unreachable_caches_skip_everything_with_one_warning() {
             "cluster checks skipped (the API server did not answer in time)",
         ),
     ] {
-        let checked = check::check(&object, &Unavailable(reason.clone()));
+        let checked = run_rules(&object, &Unavailable(reason.clone()));
         assert!(checked.unconfirmed.is_empty());
         assert!(checked.findings.errors.is_empty());
         assert_eq!(checked.findings.warnings.len(), 1);
@@ -392,7 +402,7 @@ fn an_index_whose_watch_failed_skips_with_its_reason() {
         SourceStatus::Unreachable("connection refused".into()),
     );
     let object = peer("p", json!({"peerIP": "10.0.0.1", "filters": ["nope"]}));
-    let checked = check::check(&object, &index);
+    let checked = run_rules(&object, &index);
     assert!(checked.unconfirmed.is_empty());
     assert_eq!(
         checked.findings,
@@ -402,7 +412,7 @@ fn an_index_whose_watch_failed_skips_with_its_reason() {
     );
     index.set_status(Source::Filters(ApiGroup::V3), SourceStatus::Absent);
     assert_eq!(
-        check::check(&object, &index).findings,
+        run_rules(&object, &index).findings,
         Findings::skipped(SkipReason::NotSynced {
             sources: vec!["nodes".into()]
         })

@@ -31,7 +31,7 @@ pub fn decide(request: &Request, cluster: &dyn ClusterView) -> Outcome {
         Err(decision) => return Outcome::Decided(decision),
     };
     let report = bgppeer::validate(group, object);
-    let checked = rules::check(object, cluster);
+    let checked = rules::check(&report.peer, object, cluster);
     if checked.unconfirmed.is_empty() {
         let held = Held {
             group,

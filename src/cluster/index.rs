@@ -21,11 +21,12 @@ use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
 
+use crate::admission::cluster::subject::scope_key;
 use crate::admission::cluster::{
     Address, Availability, ClusterView, NodeMatch, ScopeKey, SelectorRef, SkipReason,
     rules::SMALL_MATCH,
 };
-use crate::bgppeer::{ApiGroup, asnumber};
+use crate::bgppeer::{self, ApiGroup, Peer, asnumber};
 
 use super::status::{self, SourceStatus};
 
@@ -84,20 +85,29 @@ pub enum Item {
 pub struct StoredPeer {
     /// `metadata.name`.
     pub name: String,
-    /// Which nodes it applies to.
-    pub scope: ScopeKey,
+    /// Which nodes it applies to (`None` when its scope fields are invalid).
+    pub scope: Option<ScopeKey>,
     /// The remote end, when `peerIP` is set and valid.
     pub address: Option<Address>,
 }
 
 impl StoredPeer {
-    /// A stored peer from its name and `spec`, with the same derivation as the object under
-    /// review ([`ScopeKey::of`], [`Address::of`]).
-    pub fn from_spec(name: String, spec: &Value) -> Self {
+    /// A stored peer from its name and `spec` in `group`, validated into the typed peer (once
+    /// per watch event) and reduced with the same derivation as the object under review
+    /// ([`scope_key`], [`Peer::peer_target`]). A stored peer whose scope is invalid has no
+    /// scope: it cannot be anyone's duplicate.
+    pub fn from_spec(group: ApiGroup, name: String, spec: &Value) -> Self {
+        let object = serde_json::json!({
+            "apiVersion": group.api_version(),
+            "kind": "BGPPeer",
+            "metadata": {"name": name},
+            "spec": spec,
+        });
+        let peer: Peer = bgppeer::validate(group, &object).peer;
         Self {
+            scope: scope_key(&peer),
+            address: peer.peer_target(),
             name,
-            scope: ScopeKey::of(spec),
-            address: Address::of(spec),
         }
     }
 }
@@ -418,6 +428,7 @@ impl Index {
             return;
         }
         if let Some(StoredPeer {
+            scope: Some(_),
             address: Some(address),
             ..
         }) = &before
@@ -430,7 +441,7 @@ impl Index {
         }
         if let Some(StoredPeer {
             name,
-            scope,
+            scope: Some(scope),
             address: Some(address),
         }) = after
         {
@@ -564,7 +575,11 @@ mod tests {
     }
 
     fn stored(name: &str, spec: Value) -> Item {
-        Item::Peer(StoredPeer::from_spec(name.to_owned(), &spec))
+        Item::Peer(StoredPeer::from_spec(
+            ApiGroup::CrdV1,
+            name.to_owned(),
+            &spec,
+        ))
     }
 
     fn matching(index: &Index, text: &str) -> NodeMatch {
@@ -577,7 +592,8 @@ mod tests {
     }
 
     fn address(text: &str) -> Address {
-        Address::of(&json!({ "peerIP": text })).unwrap()
+        let (ip, port) = text.split_once(':').unwrap_or((text, "179"));
+        (ip.parse().unwrap(), port.parse().unwrap())
     }
 
     #[test]

@@ -21,6 +21,7 @@ use tokio::time::Instant;
 
 use crate::admission::Confirmation;
 use crate::admission::cluster::{Findings, SkipReason, rules};
+use crate::bgppeer::ApiGroup;
 
 pub mod index;
 pub mod live;
@@ -154,10 +155,17 @@ impl Checker {
         }
     }
 
-    /// The cluster's findings about one BGPPeer object, outside an admission decision (for
-    /// tools such as an audit of stored peers, and tests), finishing by `deadline`.
+    /// The cluster's findings about one BGPPeer object (of the group its `apiVersion` names,
+    /// `crd.projectcalico.org/v1` otherwise), outside an admission decision (for tools such as an
+    /// audit of stored peers, and tests), finishing by `deadline`.
     pub async fn check(&self, object: &Value, deadline: Instant) -> Findings {
-        let checked = rules::check(object, &*self.view());
+        let group = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .and_then(ApiGroup::from_api_version)
+            .unwrap_or(ApiGroup::CrdV1);
+        let peer = crate::bgppeer::validate(group, object).peer;
+        let checked = rules::check(&peer, object, &*self.view());
         if checked.unconfirmed.is_empty() {
             return checked.findings;
         }

@@ -82,7 +82,7 @@ fn spawn<K>(
     index: &Shared,
     source: Source,
     api: Api<K>,
-    convert: fn(&K) -> Option<Item>,
+    convert: fn(Source, &K) -> Option<Item>,
 ) -> AbortHandle
 where
     K: Resource + Clone + fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
@@ -96,7 +96,7 @@ pub fn spawn_events<K, S>(
     index: Shared,
     source: Source,
     events: S,
-    convert: fn(&K) -> Option<Item>,
+    convert: fn(Source, &K) -> Option<Item>,
 ) -> AbortHandle
 where
     K: Resource + Send + 'static,
@@ -108,14 +108,14 @@ where
         while let Some(event) = events.next().await {
             match event {
                 Ok(watcher::Event::Init) => relisting.clear(),
-                Ok(watcher::Event::InitApply(object)) => relisting.extend(convert(&object)),
+                Ok(watcher::Event::InitApply(object)) => relisting.extend(convert(source, &object)),
                 Ok(watcher::Event::InitDone) => {
                     let mut index = write(&index);
                     index.replace(source, std::mem::take(&mut relisting));
                     index.set_status(source, SourceStatus::Synced);
                 }
                 Ok(watcher::Event::Apply(object)) => {
-                    if let Some(item) = convert(&object) {
+                    if let Some(item) = convert(source, &object) {
                         write(&index).apply(source, item);
                     }
                 }
@@ -132,19 +132,22 @@ where
 }
 
 /// A BGPFilter: its name.
-pub fn filter(object: &DynamicObject) -> Option<Item> {
+pub fn filter(_: Source, object: &DynamicObject) -> Option<Item> {
     Some(Item::Filter(object.metadata.name.clone()?))
 }
 
-/// A BGPPeer: what the duplicate check compares.
-pub fn peer(object: &DynamicObject) -> Option<Item> {
+/// A BGPPeer: what the duplicate check compares (validated as its group's peer).
+pub fn peer(source: Source, object: &DynamicObject) -> Option<Item> {
+    let Source::Peers(group) = source else {
+        return None;
+    };
     let name = object.metadata.name.clone()?;
     let spec = object.data.get("spec").unwrap_or(&Value::Null);
-    Some(Item::Peer(StoredPeer::from_spec(name, spec)))
+    Some(Item::Peer(StoredPeer::from_spec(group, name, spec)))
 }
 
 /// A BGPConfiguration, typed.
-pub fn bgp_configuration(object: &DynamicObject) -> Option<Item> {
+pub fn bgp_configuration(_: Source, object: &DynamicObject) -> Option<Item> {
     let name = object.metadata.name.clone()?;
     let spec = object.data.get("spec").unwrap_or(&Value::Null);
     Some(Item::BgpConfiguration(
@@ -154,7 +157,7 @@ pub fn bgp_configuration(object: &DynamicObject) -> Option<Item> {
 }
 
 /// A Node: name and labels.
-pub fn node(object: &PartialObjectMeta<Node>) -> Option<Item> {
+pub fn node(_: Source, object: &PartialObjectMeta<Node>) -> Option<Item> {
     Some(Item::Node(
         object.metadata.name.clone()?,
         object.metadata.labels.clone().unwrap_or_default(),
@@ -163,7 +166,7 @@ pub fn node(object: &PartialObjectMeta<Node>) -> Option<Item> {
 
 /// A Secret: its name and the byte length of each key's value. The values are dropped with the
 /// event: they are never stored, logged or returned.
-pub fn secret(secret: &Secret) -> Option<Item> {
+pub fn secret(_: Source, secret: &Secret) -> Option<Item> {
     let (name, keys) = key_lengths(secret)?;
     Some(Item::Secret(name, keys))
 }
@@ -263,7 +266,7 @@ mod tests {
             Ok(watcher::Event::Apply(bgppeer("c", "10.0.0.1:179"))),
         ]);
         let _task = spawn_events(index.clone(), source, events, peer);
-        let at = Address::of(&serde_json::json!({"peerIP": "10.0.0.1"})).unwrap();
+        let at: Address = ("10.0.0.1".parse().unwrap(), 179);
         for _ in 0..100 {
             if index.read().unwrap().peers_at(&ScopeKey::Global, at) == ["b", "c"] {
                 break;

@@ -4,7 +4,7 @@
 //! off".
 //!
 //! - [`subject`]: the facts of the BGPPeer under review the rules compare (scope, address,
-//!   selectors, filters, password reference), derived once per request.
+//!   selectors, filters, password reference), taken from the typed peer validation returns.
 //! - [`rules`]: filters exist, password Secret key lengths, node exists, selectors match nodes,
 //!   duplicates by scope and address.
 //! - [`findings`]: what the rules found, or why they could not run ([`SkipReason`]).
@@ -21,9 +21,10 @@ pub mod findings;
 pub mod rules;
 pub mod subject;
 
+pub use crate::bgppeer::ScopeKey;
 pub use findings::{Findings, SkipReason};
 pub use rules::{Checked, FilterMiss};
-pub use subject::{Address, ScopeKey, Subject};
+pub use subject::{Address, Subject};
 
 /// Whether the cluster checks run for a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

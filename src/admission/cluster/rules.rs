@@ -7,11 +7,13 @@
 
 use serde_json::{Value, json};
 
+use crate::bgppeer::Peer;
 use crate::bgppeer::warnings::fit;
 use crate::field::{FieldError, Path};
 
+use super::ScopeKey;
 use super::findings::Findings;
-use super::subject::{ScopeKey, Subject};
+use super::subject::Subject;
 use super::{Availability, ClusterView, SelectorRef};
 
 /// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
@@ -41,11 +43,12 @@ pub struct Checked {
 
 /// Applies every cluster rule to a BGPPeer (either API group) being created or updated.
 ///
-/// The object is the one under review (its facts are read by [`Subject::of`]): on UPDATE, the stored peer of the same name is that
+/// `peer` is the typed object under review, `object` its JSON (its facts are read by
+/// [`Subject::of`]): on UPDATE, the stored peer of the same name is that
 /// object's old version and is not reported as its own duplicate. With the view
 /// [`Availability::Off`] nothing is checked; when it is [`Availability::Skipped`], the findings
 /// are that one warning.
-pub fn check(object: &Value, view: &dyn ClusterView) -> Checked {
+pub fn check(peer: &Peer, object: &Value, view: &dyn ClusterView) -> Checked {
     match view.availability() {
         Availability::Off => return Checked::default(),
         Availability::Skipped(reason) => {
@@ -56,7 +59,7 @@ pub fn check(object: &Value, view: &dyn ClusterView) -> Checked {
         }
         Availability::Ready => {}
     }
-    let subject = Subject::of(object);
+    let subject = Subject::of(peer, object);
     let subject = &subject;
     let mut checked = Checked {
         unconfirmed: filter_misses(subject, view),
@@ -66,9 +69,10 @@ pub fn check(object: &Value, view: &dyn ClusterView) -> Checked {
     let warnings = &mut checked.findings.warnings;
     warnings.extend(node_warning(subject, view));
     for field in &subject.selectors {
+        let canonical = field.parsed.to_string();
         let selector = SelectorRef {
-            selector: &field.parsed,
-            canonical: &field.canonical,
+            selector: field.parsed,
+            canonical: &canonical,
         };
         warnings.extend(selector_warning(field.field, selector, view));
     }
@@ -143,7 +147,7 @@ fn check_password(subject: &Subject<'_>, view: &dyn ClusterView, findings: &mut 
 }
 
 fn node_warning(subject: &Subject<'_>, view: &dyn ClusterView) -> Option<String> {
-    let ScopeKey::Node(node) = &subject.scope else {
+    let Some(ScopeKey::Node(node)) = &subject.scope else {
         return None;
     };
     if view.node_exists(node) {
@@ -179,19 +183,19 @@ fn selector_warning(
 }
 
 fn duplicate_warnings(subject: &Subject<'_>, view: &dyn ClusterView) -> Vec<String> {
-    let Some(address) = subject.address else {
+    let (Some(address), Some(scope)) = (subject.address, &subject.scope) else {
         return Vec::new();
     };
     // `name` is empty for a `generateName` creation: then no stored peer is the object itself.
     let name = subject.name;
-    view.peers_at(&subject.scope, address)
+    view.peers_at(scope, address)
         .into_iter()
         .filter(|other| name.is_empty() || *other != name)
         .map(|other| {
             fit(format!(
                 "spec.peerIP: BGPPeer {other:?} already peers with {} port {} in the same scope: \
                  the same BGP session twice",
-                address.ip, address.port
+                address.0, address.1
             ))
         })
         .collect()

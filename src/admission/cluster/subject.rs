@@ -1,140 +1,67 @@
-//! The facts of a BGPPeer the cluster rules compare, derived from its object in ONE place
-//! ([`Subject::of`] for the object under review, [`ScopeKey::of`] and [`Address::of`] for both
-//! it and the stored peers), so that a stored peer and an incoming one are compared with the same
-//! semantics.
+//! The facts of a BGPPeer the cluster rules compare, taken from the typed [`Peer`] validation
+//! returns (parsed once: scope, address, selectors, password reference), so that a stored peer
+//! and an incoming one are compared with the same semantics.
+//!
+//! One fact is still read from the object's JSON: the names in `spec.filters`, item by item.
+//! The typed list is only `Valid` when every item is, while the rule reports on each string item
+//! (a missing filter is denied even when another item of the list is malformed).
 
-use std::fmt;
 use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::bgppeer::ip::parse_peer_ip;
-use crate::selector::{self, Selector};
-
-/// The TCP port BGP uses when `peerIP` names none.
-pub const BGP_PORT: u16 = 179;
+use crate::bgppeer::{Peer, Scope, ScopeKey};
+use crate::selector::Selector;
 
 /// The remote end of a `peerIP`: address and port (179 when none is written), so that
-/// `10.0.0.1`, `10.0.0.1:179` and `[::ffff:...]` spellings of the same session compare equal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Address {
-    /// The IP address.
-    pub ip: IpAddr,
-    /// The TCP port.
-    pub port: u16,
-}
+/// `10.0.0.1`, `10.0.0.1:179` and `[::ffff:...]` spellings of the same session compare equal
+/// ([`Peer::peer_target`]).
+pub type Address = (IpAddr, u16);
 
-impl Address {
-    /// The address of a spec's `peerIP`, when it is set and valid.
-    pub fn of(spec: &Value) -> Option<Self> {
-        let text = spec.get("peerIP")?.as_str()?;
-        let address = parse_peer_ip(text).ok()?;
-        Some(Self {
-            ip: address.ip,
-            port: address.port.unwrap_or(BGP_PORT),
-        })
-    }
-}
-
-/// The nodes a BGPPeer applies to, as Calico's "Peer scopes" define them, as a key: two peers
-/// with equal keys apply to the same nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ScopeKey {
-    /// Neither `node` nor `nodeSelector`: every node.
-    Global,
-    /// `node`: the node of that name.
-    Node(String),
-    /// `nodeSelector`, in canonical form when it parses (so that spacing and quoting
-    /// differences do not hide a duplicate).
-    NodeSelector(String),
-}
-
-impl ScopeKey {
-    /// The scope of a spec: `node` wins when set (Calico forbids setting both).
-    pub fn of(spec: &Value) -> Self {
-        if let Some(node) = trimmed(spec, "node") {
-            return ScopeKey::Node(node.to_owned());
-        }
-        match trimmed(spec, "nodeSelector") {
-            Some(raw) => ScopeKey::NodeSelector(
-                selector::parse(raw)
-                    .map(|parsed| parsed.to_string())
-                    .unwrap_or_else(|_| raw.to_owned()),
-            ),
-            None => ScopeKey::Global,
-        }
-    }
-}
-
-impl fmt::Display for ScopeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ScopeKey::Global => f.write_str("global scope"),
-            ScopeKey::Node(node) => write!(f, "node {node:?}"),
-            ScopeKey::NodeSelector(selector) => write!(f, "nodeSelector {selector:?}"),
-        }
-    }
-}
-
-/// A selector field of the object under review that parses.
-#[derive(Clone)]
-pub struct SelectorField {
+/// A selector field of the object under review that is valid.
+#[derive(Clone, Copy)]
+pub struct SelectorField<'a> {
     /// `nodeSelector` or `peerSelector`.
     pub field: &'static str,
-    /// The parsed selector.
-    pub parsed: Selector,
-    /// Its canonical text.
-    pub canonical: String,
+    /// The parsed selector (from validation).
+    pub parsed: &'a Selector,
 }
 
 /// The object under review, reduced to what the cluster rules read.
 #[derive(Clone)]
 pub struct Subject<'a> {
-    /// `metadata.name` (empty for a `generateName` creation).
+    /// `metadata.name` (empty for a `generateName` creation, or when invalid).
     pub name: &'a str,
-    /// Which nodes it applies to.
-    pub scope: ScopeKey,
-    /// The remote end, when `peerIP` is set and valid.
+    /// Which nodes it applies to, as a key; `None` when `node` or `nodeSelector` is invalid or
+    /// both are set (the static rules report that).
+    pub scope: Option<ScopeKey>,
+    /// The remote end, when `peerIP` is valid.
     pub address: Option<Address>,
-    /// `nodeSelector` and `peerSelector`, those set and parsing.
-    pub selectors: Vec<SelectorField>,
+    /// `nodeSelector` and `peerSelector`, those set and valid.
+    pub selectors: Vec<SelectorField<'a>>,
     /// `spec.filters`: position and name of each non-empty string item.
     pub filters: Vec<(usize, &'a str)>,
-    /// `spec.password.secretKeyRef`: Secret name and key, when both are strings.
+    /// `spec.password.secretKeyRef`: Secret name and key, when valid.
     pub secret_ref: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> Subject<'a> {
-    /// Reads the facts of a BGPPeer object (either API group). Fields the static rules reject
-    /// (a filter that is not a string, a selector that does not parse) are left out: the
-    /// static errors already speak about them.
-    pub fn of(object: &'a Value) -> Self {
-        let spec = object.get("spec").unwrap_or(&Value::Null);
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let mut selectors = Vec::new();
-        let mut scope = None;
-        for field in ["nodeSelector", "peerSelector"] {
-            let Some(text) = trimmed(spec, field) else {
-                continue;
-            };
-            let Ok(parsed) = selector::parse(text) else {
-                continue;
-            };
-            let canonical = parsed.to_string();
-            if field == "nodeSelector" && trimmed(spec, "node").is_none() {
-                scope = Some(ScopeKey::NodeSelector(canonical.clone()));
-            }
-            selectors.push(SelectorField {
+    /// The facts of a BGPPeer from its typed peer and (for `spec.filters` only) its object.
+    pub fn of(peer: &'a Peer, object: &'a Value) -> Self {
+        let selectors = [
+            ("nodeSelector", peer.node_selector()),
+            ("peerSelector", peer.peer_selector()),
+        ]
+        .into_iter()
+        .filter_map(|(field, parsed)| {
+            Some(SelectorField {
                 field,
-                parsed,
-                canonical,
-            });
-        }
-        let filters = spec
-            .get("filters")
+                parsed: parsed?,
+            })
+        })
+        .collect();
+        let filters = object
+            .pointer("/spec/filters")
             .and_then(Value::as_array)
             .map(|filters| {
                 filters
@@ -145,76 +72,81 @@ impl<'a> Subject<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let secret_ref = spec
-            .pointer("/password/secretKeyRef")
-            .and_then(|reference| {
-                Some((
-                    reference.get("name")?.as_str()?,
-                    reference.get("key")?.as_str()?,
-                ))
-            });
         Self {
-            name,
-            scope: scope.unwrap_or_else(|| ScopeKey::of(spec)),
-            address: Address::of(spec),
+            name: peer.name().unwrap_or_default(),
+            scope: scope_key(peer),
+            address: peer.peer_target(),
             selectors,
             filters,
-            secret_ref,
+            secret_ref: peer
+                .secret_key_ref()
+                .map(|reference| (reference.name.as_str(), reference.key.as_str())),
         }
     }
 }
 
-/// A string field, trimmed, when set and not blank.
-fn trimmed<'v>(spec: &'v Value, field: &str) -> Option<&'v str> {
-    spec.get(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
+/// The scope of a peer as a key (`None` when it has no valid scope): the one derivation used for
+/// the object under review and for the stored peers.
+pub fn scope_key(peer: &Peer) -> Option<ScopeKey> {
+    peer.scope().as_ref().map(Scope::key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bgppeer::{self, ApiGroup};
     use serde_json::json;
 
-    #[test]
-    fn scopes() {
-        assert_eq!(ScopeKey::of(&json!({})), ScopeKey::Global);
-        assert_eq!(ScopeKey::of(&json!({"node": " "})), ScopeKey::Global);
-        assert_eq!(
-            ScopeKey::of(&json!({"node": "n1"})),
-            ScopeKey::Node("n1".into())
-        );
-        assert_eq!(
-            ScopeKey::of(&json!({"nodeSelector": "a ==  'b'"})),
-            ScopeKey::of(&json!({"nodeSelector": "a == \"b\""}))
-        );
+    fn subject_of(spec: Value, check: impl Fn(&Subject<'_>)) {
+        let object = json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPPeer",
+                            "metadata": {"name": "p"}, "spec": spec});
+        let report = bgppeer::validate(ApiGroup::CrdV1, &object);
+        check(&Subject::of(&report.peer, &object));
     }
 
     #[test]
-    fn the_subject_scope_is_the_stored_scope() {
-        for spec in [
-            json!({"nodeSelector": "a ==  'b'"}),
-            json!({"nodeSelector": "a ==="}),
-            json!({"node": "n1", "nodeSelector": "a == 'b'"}),
-            json!({"node": " ", "nodeSelector": " a == 'b'"}),
-            json!({}),
-        ] {
+    fn scopes_compare_in_canonical_form() {
+        let key = |spec: Value| {
             let object = json!({"metadata": {"name": "p"}, "spec": spec});
-            assert_eq!(Subject::of(&object).scope, ScopeKey::of(&object["spec"]));
-        }
+            scope_key(&bgppeer::validate(ApiGroup::CrdV1, &object).peer)
+        };
+        assert_eq!(key(json!({})), Some(ScopeKey::Global));
+        assert_eq!(
+            key(json!({"node": "n1"})),
+            Some(ScopeKey::Node("n1".into()))
+        );
+        assert_eq!(
+            key(json!({"nodeSelector": "a ==  'b'"})),
+            key(json!({"nodeSelector": "a == \"b\""}))
+        );
+        assert_eq!(key(json!({"node": "n1", "nodeSelector": "a == 'b'"})), None);
+        assert_eq!(key(json!({"nodeSelector": "a ==="})), None);
     }
 
     #[test]
     fn addresses_compare_with_the_default_port() {
-        assert_eq!(
-            Address::of(&json!({"peerIP": "10.0.0.1"})),
-            Address::of(&json!({"peerIP": "10.0.0.1:179"}))
+        let address = |peer_ip: &str| {
+            let object = json!({"metadata": {"name": "p"}, "spec": {"peerIP": peer_ip}});
+            bgppeer::validate(ApiGroup::CrdV1, &object)
+                .peer
+                .peer_target()
+        };
+        assert_eq!(address("10.0.0.1"), address("10.0.0.1:179"));
+        assert_ne!(address("10.0.0.1"), address("10.0.0.1:1179"));
+        assert_eq!(address("nope"), None);
+    }
+
+    #[test]
+    fn filters_are_read_item_by_item() {
+        subject_of(json!({"filters": ["a", 7, "", "b"]}), |subject| {
+            assert_eq!(subject.filters, [(0, "a"), (3, "b")]);
+        });
+        subject_of(
+            json!({"peerSelector": "rr == 'true'", "nodeSelector": "bad ==="}),
+            |subject| {
+                let fields: Vec<&str> = subject.selectors.iter().map(|s| s.field).collect();
+                assert_eq!(fields, ["peerSelector"]);
+            },
         );
-        assert_ne!(
-            Address::of(&json!({"peerIP": "10.0.0.1"})),
-            Address::of(&json!({"peerIP": "10.0.0.1:1179"}))
-        );
-        assert_eq!(Address::of(&json!({"peerIP": "nope"})), None);
     }
 }
