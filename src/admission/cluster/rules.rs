@@ -69,10 +69,9 @@ pub fn check(peer: &Peer, object: &Value, view: &dyn ClusterView) -> Checked {
     let warnings = &mut checked.findings.warnings;
     warnings.extend(node_warning(subject, view));
     for field in &subject.selectors {
-        let canonical = field.parsed.to_string();
         let selector = SelectorRef {
             selector: field.parsed,
-            canonical: &canonical,
+            canonical: &field.canonical,
         };
         warnings.extend(selector_warning(field.field, selector, view));
     }
@@ -117,8 +116,10 @@ fn check_password(subject: &Subject<'_>, view: &dyn ClusterView, findings: &mut 
     let Some((secret, key)) = subject.secret_ref else {
         return;
     };
-    let path = Path::new("spec").child("password").child("secretKeyRef");
+    // Built only when something is reported: the common case allocates nothing here.
+    let path = || Path::new("spec").child("password").child("secretKeyRef");
     let Some(keys) = view.secret_key_lengths(secret) else {
+        let path = path();
         findings.warnings.push(fit(format!(
             "{path}: Secret {namespace}/{secret} not found, so this peer's BGP sessions will not \
              establish"
@@ -126,6 +127,7 @@ fn check_password(subject: &Subject<'_>, view: &dyn ClusterView, findings: &mut 
         return;
     };
     let Some(&length) = keys.get(key) else {
+        let path = path();
         let present: Vec<&str> = keys.keys().map(String::as_str).collect();
         let present = if present.is_empty() {
             "no keys".to_owned()
@@ -139,7 +141,7 @@ fn check_password(subject: &Subject<'_>, view: &dyn ClusterView, findings: &mut 
     };
     if length > MAX_PASSWORD_BYTES {
         findings.errors.push(FieldError::invalid(
-            path,
+            path(),
             json!({"name": secret, "key": key}),
             format!("password is {length} characters, BGP allows at most {MAX_PASSWORD_BYTES}"),
         ));

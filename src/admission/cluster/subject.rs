@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
-use crate::bgppeer::{Peer, Scope, ScopeKey};
+use crate::bgppeer::{Field, Peer, ScopeKey};
 use crate::selector::Selector;
 
 /// The remote end of a `peerIP`: address and port (179 when none is written), so that
@@ -19,12 +19,14 @@ use crate::selector::Selector;
 pub type Address = (IpAddr, u16);
 
 /// A selector field of the object under review that is valid.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct SelectorField<'a> {
     /// `nodeSelector` or `peerSelector`.
     pub field: &'static str,
     /// The parsed selector (from validation).
     pub parsed: &'a Selector,
+    /// Its canonical text (computed once: the selector cache key, and the scope key).
+    pub canonical: String,
 }
 
 /// The object under review, reduced to what the cluster rules read.
@@ -48,18 +50,24 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     /// The facts of a BGPPeer from its typed peer and (for `spec.filters` only) its object.
     pub fn of(peer: &'a Peer, object: &'a Value) -> Self {
-        let selectors = [
+        let selectors: Vec<SelectorField<'a>> = [
             ("nodeSelector", peer.node_selector()),
             ("peerSelector", peer.peer_selector()),
         ]
         .into_iter()
         .filter_map(|(field, parsed)| {
+            let parsed = parsed?;
             Some(SelectorField {
                 field,
-                parsed: parsed?,
+                parsed,
+                canonical: canonical(parsed),
             })
         })
         .collect();
+        let node_selector = selectors
+            .iter()
+            .find(|selector| selector.field == "nodeSelector")
+            .map(|selector| selector.canonical.as_str());
         let filters = object
             .pointer("/spec/filters")
             .and_then(Value::as_array)
@@ -74,7 +82,7 @@ impl<'a> Subject<'a> {
             .unwrap_or_default();
         Self {
             name: peer.name().unwrap_or_default(),
-            scope: scope_key(peer),
+            scope: scope_key_with(peer, node_selector),
             address: peer.peer_target(),
             selectors,
             filters,
@@ -85,10 +93,35 @@ impl<'a> Subject<'a> {
     }
 }
 
+/// The canonical text of a selector, written into one allocation of a likely size.
+fn canonical(selector: &Selector) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(64);
+    let _ = write!(text, "{selector}");
+    text
+}
+
 /// The scope of a peer as a key (`None` when it has no valid scope): the one derivation used for
-/// the object under review and for the stored peers.
+/// the object under review and for the stored peers. Equal to `peer.scope().map(|s| s.key())`
+/// (a test holds them together).
 pub fn scope_key(peer: &Peer) -> Option<ScopeKey> {
-    peer.scope().as_ref().map(Scope::key)
+    scope_key_with(peer, None)
+}
+
+/// [`scope_key`], reusing the node selector's canonical text when already computed.
+///
+/// It follows [`Peer::scope`]'s rule on the typed fields rather than calling it, because that
+/// clones the parsed selector, while the key needs only its canonical text: on every request
+/// with cluster checks, that clone was most of the allocations the checks added.
+fn scope_key_with(peer: &Peer, node_selector: Option<&str>) -> Option<ScopeKey> {
+    match (&peer.spec.node, &peer.spec.node_selector) {
+        (Field::Invalid, _) | (_, Field::Invalid) | (Field::Valid(_), Field::Valid(_)) => None,
+        (Field::Valid(node), Field::Unset) => Some(ScopeKey::Node(node.clone())),
+        (Field::Unset, Field::Valid(selector)) => Some(ScopeKey::NodeSelector(
+            node_selector.map_or_else(|| canonical(selector), str::to_owned),
+        )),
+        (Field::Unset, Field::Unset) => Some(ScopeKey::Global),
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +154,41 @@ mod tests {
         );
         assert_eq!(key(json!({"node": "n1", "nodeSelector": "a == 'b'"})), None);
         assert_eq!(key(json!({"nodeSelector": "a ==="})), None);
+    }
+
+    /// The key follows `Peer::scope` exactly, for every state of `node` and `nodeSelector`.
+    #[test]
+    fn scope_keys_agree_with_the_peer_scope() {
+        let nodes = [
+            None,
+            Some(json!("n1")),
+            Some(json!("")),
+            Some(json!(" ")),
+            Some(json!(7)),
+        ];
+        let selectors = [
+            None,
+            Some(json!("a == 'b'")),
+            Some(json!("")),
+            Some(json!(" ")),
+            Some(json!("a ===")),
+        ];
+        for node in &nodes {
+            for selector in &selectors {
+                let mut spec = json!({"peerIP": "10.0.0.1"});
+                if let Some(node) = node {
+                    spec["node"] = node.clone();
+                }
+                if let Some(selector) = selector {
+                    spec["nodeSelector"] = selector.clone();
+                }
+                let object = json!({"metadata": {"name": "p"}, "spec": spec});
+                let peer = bgppeer::validate(ApiGroup::CrdV1, &object).peer;
+                let expected = peer.scope().map(|scope| scope.key());
+                assert_eq!(scope_key(&peer), expected, "{spec}");
+                assert_eq!(Subject::of(&peer, &object).scope, expected, "{spec}");
+            }
+        }
     }
 
     #[test]
