@@ -77,7 +77,7 @@ fn node_labels(n: usize) -> Labels {
     );
     put("rack", format!("r{}", n % RACKS));
     put("node-role.kubernetes.io/worker", String::new());
-    if n % 10 != 0 {
+    if !n.is_multiple_of(10) {
         put("bgp", "true".to_owned());
     }
     labels
