@@ -17,14 +17,16 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
+use crate::bgppeer::api;
+
 /// API group of the probes: the CRD group every Calico installation serves.
-pub const GROUP: &str = "crd.projectcalico.org";
+pub const GROUP: &str = api::CRD_GROUP;
 /// API version of the probes.
-pub const VERSION: &str = "v1";
+pub const VERSION: &str = api::CRD_VERSION;
 /// Kind of the probes.
-pub const KIND: &str = "BGPPeer";
+pub const KIND: &str = api::BGP_PEER_KIND;
 /// Plural resource name of the probes (the URL segment).
-pub const PLURAL: &str = "bgppeers";
+pub const PLURAL: &str = api::BGP_PEER_RESOURCE;
 
 /// The invalid field of [`invalid_peer`]: port 0 is outside 1-65535.
 pub const INVALID_PEER_IP: &str = "10.0.0.1:0";

@@ -8,9 +8,9 @@ use kube::core::admission::AdmissionRequest;
 use crate::bgppeer::ApiGroup;
 
 /// The kind every handled request is about.
-pub const KIND: &str = "BGPPeer";
+pub const KIND: &str = crate::bgppeer::api::BGP_PEER_KIND;
 /// The resource every handled request is about.
-pub const RESOURCE: &str = "bgppeers";
+pub const RESOURCE: &str = crate::bgppeer::api::BGP_PEER_RESOURCE;
 
 /// What a request is about.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -25,6 +25,10 @@ pub const BGP_PEER_RESOURCE: &str = "bgppeers";
 pub const BGP_FILTER_KIND: &str = "BGPFilter";
 /// The resource (plural) of [`BGP_FILTER_KIND`].
 pub const BGP_FILTER_RESOURCE: &str = "bgpfilters";
+/// The cluster-wide BGP settings kind the cluster index keeps (mesh, AS number, listen port).
+pub const BGP_CONFIGURATION_KIND: &str = "BGPConfiguration";
+/// The resource (plural) of [`BGP_CONFIGURATION_KIND`].
+pub const BGP_CONFIGURATION_RESOURCE: &str = "bgpconfigurations";
 
 /// The largest value an `integer` field with `format: int32` accepts (the CRDs declare the AS
 /// numbers so; Kubernetes 1.36 and later enforce the format).
@@ -37,8 +41,8 @@ pub const AS_DOT_PART_MAX: u32 = 65_535;
 pub const PORT_MIN: u16 = 1;
 /// The TCP port BGP uses when `peerIP` names none.
 pub const BGP_PORT: u16 = 179;
-/// The CRDs' `maxLength` for `node` (a DNS-1123 subdomain).
-pub const NODE_MAX_LEN: usize = 253;
+/// The CRDs' `maxLength` for `node`: a DNS-1123 subdomain's.
+pub const NODE_MAX_LEN: usize = super::names::DNS1123_SUBDOMAIN_MAX_LEN;
 /// The CRDs' `maxLength` for `peerIP` and `reachableBy`; every valid value is shorter.
 pub const ADDRESS_MAX_LEN: usize = 64;
 /// The largest `ttlSecurity` (a uint8 in Go).

@@ -1,7 +1,9 @@
 //! Defaults and normalisations, as RFC 6902 operations for the mutating webhook.
 //!
-//! Computed from the raw JSON so that content this crate does not model is never touched, and
-//! an operation is emitted only where the object actually changes:
+//! The facts come from the typed [`Peer`] that validation parsed (which AS numbers were written
+//! as strings, and their value); the operations address the raw JSON, so that content this crate
+//! does not model is never touched, and an operation is emitted only where the object actually
+//! changes:
 //!
 //! - `spec.sourceAddress` absent, `null` or `""` becomes `UseNodeIP` (Calico's runtime default,
 //!   written down so that what is stored says what happens);
@@ -14,11 +16,12 @@ use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation, ReplaceOperation};
 use serde_json::{Map, Value};
 
-use super::asnumber;
 use super::model::SourceAddress;
+use super::peer::Peer;
 
-/// The operations that default and normalise `object` (the whole BGPPeer).
-pub fn operations(object: &Value) -> Vec<PatchOperation> {
+/// The operations that default and normalise `object` (the whole BGPPeer), whose validation
+/// gave `peer`.
+pub fn operations(object: &Value, peer: &Peer) -> Vec<PatchOperation> {
     let Some(object) = object.as_object() else {
         return Vec::new();
     };
@@ -32,7 +35,7 @@ pub fn operations(object: &Value) -> Vec<PatchOperation> {
             &["spec"],
             Value::Object(source_address_only(default_source)),
         )],
-        Some(Value::Object(spec)) => spec_operations(spec, default_source),
+        Some(Value::Object(spec)) => spec_operations(spec, peer, default_source),
         Some(_) => Vec::new(),
     }
 }
@@ -45,14 +48,14 @@ fn source_address_only(default_source: Value) -> Map<String, Value> {
 }
 
 /// The operations inside an existing spec object.
-fn spec_operations(spec: &Map<String, Value>, default_source: Value) -> Vec<PatchOperation> {
+fn spec_operations(
+    spec: &Map<String, Value>,
+    peer: &Peer,
+    default_source: Value,
+) -> Vec<PatchOperation> {
     let mut ops = Vec::new();
-    for name in ["asNumber", "localASNumber"] {
-        if let Some(Value::String(text)) = spec.get(name)
-            && let Some(number) = asnumber::parse_str(text)
-        {
-            ops.push(replace(&["spec", name], Value::from(number)));
-        }
+    for (field, number) in &peer.text_as_numbers {
+        ops.push(replace(&["spec", field.name()], Value::from(*number)));
     }
     match spec.get("sourceAddress") {
         None => ops.push(add(&["spec", "sourceAddress"], default_source)),
@@ -86,8 +89,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn ops_of(object: &Value) -> Vec<PatchOperation> {
+        crate::bgppeer::defaults(crate::bgppeer::ApiGroup::V3, object)
+    }
+
     fn patched(object: Value) -> (Value, Value) {
-        let ops = operations(&object);
+        let ops = ops_of(&object);
         let mut doc = object;
         json_patch::patch(&mut doc, &ops).unwrap();
         (serde_json::to_value(&ops).unwrap(), doc)
@@ -116,9 +123,9 @@ mod tests {
 
     #[test]
     fn leaves_set_source_address_alone() {
-        assert!(operations(&json!({"spec": {"sourceAddress": "None"}})).is_empty());
-        assert!(operations(&json!({"spec": {"sourceAddress": "Bogus"}})).is_empty());
-        assert!(operations(&json!({"spec": {"sourceAddress": 5}})).is_empty());
+        assert!(ops_of(&json!({"spec": {"sourceAddress": "None"}})).is_empty());
+        assert!(ops_of(&json!({"spec": {"sourceAddress": "Bogus"}})).is_empty());
+        assert!(ops_of(&json!({"spec": {"sourceAddress": 5}})).is_empty());
     }
 
     #[test]
@@ -152,12 +159,12 @@ mod tests {
     fn leaves_bad_or_integer_as_numbers_alone() {
         let spec =
             json!({"spec": {"asNumber": "1.1.1", "localASNumber": 7, "sourceAddress": "None"}});
-        assert!(operations(&spec).is_empty());
+        assert!(ops_of(&spec).is_empty());
     }
 
     #[test]
     fn ignores_non_objects() {
-        assert!(operations(&json!("x")).is_empty());
-        assert!(operations(&json!({"spec": []})).is_empty());
+        assert!(ops_of(&json!("x")).is_empty());
+        assert!(ops_of(&json!({"spec": []})).is_empty());
     }
 }

@@ -152,8 +152,8 @@ fn parse_port(digits: &str) -> Result<u16, PeerIpError> {
         value = value.saturating_mul(10).saturating_add(u32::from(b - b'0'));
     }
     match u16::try_from(value) {
-        Ok(0) | Err(_) => Err(PeerIpError::PortOutOfRange),
-        Ok(port) => Ok(port),
+        Ok(port) if port >= super::api::PORT_MIN => Ok(port),
+        Ok(_) | Err(_) => Err(PeerIpError::PortOutOfRange),
     }
 }
 

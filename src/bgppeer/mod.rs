@@ -140,6 +140,7 @@ pub fn validate(group: ApiGroup, object: &Value) -> Report {
     warnings::collect(group, map.get("spec"), &checked, &mut report.warnings);
     report.warnings = warnings::cap(std::mem::take(&mut report.warnings));
     report.peer.spec = checked.spec;
+    report.peer.text_as_numbers = checked.as_numbers_written_as_text;
     report
 }
 
@@ -170,12 +171,14 @@ pub fn validate_document(object: &Value) -> Report {
     }
 }
 
-/// The defaults and normalisations to apply to a BGPPeer object, as RFC 6902 operations
-/// computed from the raw JSON (unknown content is left untouched). See [`mod@defaults`].
+/// The defaults and normalisations to apply to a BGPPeer object, as RFC 6902 operations. See
+/// [`mod@defaults`]: the object is validated (without judging it: `/mutate` never denies) so
+/// that the facts come from the typed [`Peer`], and the operations address the raw JSON
+/// (unknown content is left untouched).
 ///
 /// Both groups get the same operations: the string-to-integer conversion is what lets dotted AS
 /// numbers through the `crd.projectcalico.org/v1` schema, and is harmless on `projectcalico.org/v3`
 /// (whose v3.32+ CRD also wants integers).
-pub fn defaults(_group: ApiGroup, object: &Value) -> Vec<json_patch::PatchOperation> {
-    defaults::operations(object)
+pub fn defaults(group: ApiGroup, object: &Value) -> Vec<json_patch::PatchOperation> {
+    defaults::operations(object, &validate(group, object).peer)
 }

@@ -20,15 +20,19 @@
 //!   [`Peer::scope`] and [`Peer::remote`] are `None` whenever one of their fields is `Invalid`
 //!   or the combination is forbidden (`node` with `nodeSelector`, `peerIP` with `peerSelector`).
 //!   Nothing else is promised (for instance `asNumber` may be set beside a `peerSelector`).
+//! - Unknown keys are errors of their own and never make a known value `Invalid` (an unknown
+//!   key beside `secretKeyRef` leaves `password` `Valid`). `filters` is `Valid` only when every
+//!   name in it is.
 //! - A `spec` (or object, or `metadata`) that is not a JSON object makes every field under it
 //!   `Invalid`: never mistaken for "unset", so an unreadable peer never looks global.
 //!
 //! # Whitespace
 //!
-//! As in Calico, values are taken as written, never trimmed: a `node` of `" "` is invalid (not a
-//! DNS-1123 subdomain) rather than unset, and a blank selector (`" "`, spaces and tabs) is a
-//! valid, set selector meaning `all()` (calico-node tests `nodeSelector != ""`). Only `""` is
-//! unset.
+//! As in Calico, values are taken as written, never trimmed, and only `""` is unset: a `node` of
+//! `" "` is invalid (not a DNS-1123 subdomain), and a blank selector (spaces and tabs) is a
+//! valid, set selector meaning `all()` (Calico's validator and calico-node only compare the
+//! field with `""`). So a blank `nodeSelector` is the scope `NodeSelector(all())`, not
+//! `Global`, everywhere.
 //!
 //! # Adding a spec field
 //!
@@ -36,7 +40,7 @@
 //! wildcard arm and [`PeerSpec`] is only ever built by struct literals naming every field. So a
 //! new field must be added to both, and each addition that is not handled fails to compile:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0004
 //! use bgppeer_webhook::bgppeer::peer::SpecField;
 //! // Every consumer that matches SpecField must name every field; a match that forgets one
 //! // (here all but `node`) does not compile.
@@ -181,6 +185,9 @@ pub struct Peer {
     pub name: Field<String>,
     /// The spec, field by field.
     pub spec: PeerSpec,
+    /// The valid AS numbers (`asNumber`, `localASNumber`) that were written as strings (`"1.10"`,
+    /// `"64512"`), with their value, in declaration order: what `/mutate` rewrites as integers.
+    pub text_as_numbers: Vec<(SpecField, u32)>,
 }
 
 /// The typed `spec`: one [`Field`] per [`SpecField`], in the same order.
@@ -340,6 +347,7 @@ impl Peer {
         Peer {
             name: Field::Invalid,
             spec: PeerSpec::invalid(),
+            text_as_numbers: Vec::new(),
         }
     }
 
@@ -482,47 +490,49 @@ pub struct SecretKeySelector {
     pub optional: Option<bool>,
 }
 
-/// The names in `spec.filters`, stored in one buffer: a list can hold hundreds of thousands of
-/// names (a 3 MiB object), and this costs two allocations rather than one per name.
+/// The names in `spec.filters`, all valid BGPFilter names (DNS-1123 subdomains), in order.
+///
+/// A list can hold hundreds of thousands of names (a 3 MiB object), so they are kept in one
+/// buffer, joined by `,` (which no valid name contains): one allocation no larger than the list's
+/// JSON, rather than one per name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filters {
-    text: String,
-    ends: Vec<usize>,
+    joined: String,
+    len: usize,
 }
 
 impl Filters {
-    /// Appends a name.
-    pub fn push(&mut self, name: &str) {
-        self.text.push_str(name);
-        self.ends.push(self.text.len());
+    /// Appends a name that is a valid DNS-1123 subdomain (so it is not empty and has no `,`);
+    /// anything else is ignored.
+    pub(crate) fn push(&mut self, name: &str) {
+        if !super::names::is_dns1123_subdomain(name) {
+            return;
+        }
+        if self.len > 0 {
+            self.joined.push(',');
+        }
+        self.joined.push_str(name);
+        self.len = self.len.saturating_add(1);
     }
 
     /// How many names there are.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     /// Whether the list is empty.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
 
-    /// The names in order (their index is their position in `spec.filters`).
+    /// The names in order (a name's index is its position in `spec.filters`).
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .filter_map(|(start, end)| self.text.get(start..end))
+        self.joined.split(',').filter(|name| !name.is_empty())
     }
-}
 
-impl<'a> FromIterator<&'a str> for Filters {
-    fn from_iter<I: IntoIterator<Item = &'a str>>(names: I) -> Self {
-        let mut filters = Filters::default();
-        for name in names {
-            filters.push(name);
-        }
-        filters
+    /// Whether the list names `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.iter().any(|known| known == name)
     }
 }
 
@@ -652,7 +662,8 @@ mod tests {
             report.peer,
             Peer {
                 name: Field::Unset,
-                spec: PeerSpec::invalid()
+                spec: PeerSpec::invalid(),
+                text_as_numbers: Vec::new()
             }
         );
         assert_eq!(
@@ -706,9 +717,14 @@ mod tests {
 
     #[test]
     fn filters_iterate_in_order() {
-        let filters: Filters = ["a", "bb", "", "c"].into_iter().collect();
-        assert_eq!(filters.len(), 4);
-        assert_eq!(filters.iter().collect::<Vec<_>>(), ["a", "bb", "", "c"]);
-        assert!(Filters::default().is_empty());
+        let mut filters = Filters::default();
+        assert!(filters.is_empty());
+        assert_eq!(filters.iter().count(), 0);
+        for name in ["a", "b.c", "", "x,y", "d-1"] {
+            filters.push(name);
+        }
+        assert_eq!(filters.len(), 3, "only valid names are kept");
+        assert_eq!(filters.iter().collect::<Vec<_>>(), ["a", "b.c", "d-1"]);
+        assert!(filters.contains("b.c") && !filters.contains("b"));
     }
 }

@@ -24,7 +24,7 @@ pub struct CheckedSpec {
     /// Every field, typed: valid values parsed, failed ones [`Field::Invalid`].
     pub spec: PeerSpec,
     /// Which of `asNumber` / `localASNumber` were written as strings (valid ones only).
-    pub as_numbers_written_as_text: Vec<(&'static str, u32)>,
+    pub as_numbers_written_as_text: Vec<(SpecField, u32)>,
 }
 
 /// Checks every field of `spec` (a JSON object at `path`), appending errors in declaration order
@@ -75,13 +75,12 @@ fn check_field(
     out: &mut CheckedSpec,
     errors: &mut ErrorList,
 ) {
-    let name = field.name();
     let spec = &mut out.spec;
     match field {
         SpecField::Node => spec.node = text_field(value, path, errors, check_node),
         SpecField::PeerIp => spec.peer_ip = text_field(value, path, errors, check_peer_ip),
         SpecField::AsNumber => {
-            out.spec.as_number = match as_number(group, name, value, path, out, errors) {
+            out.spec.as_number = match as_number(group, field, value, path, out, errors) {
                 Field::Valid(number) if number.is_unset() => Field::Unset,
                 other => other,
             };
@@ -155,7 +154,7 @@ fn check_field(
                 .into();
         }
         SpecField::LocalAsNumber => {
-            out.spec.local_as_number = as_number(group, name, value, path, out, errors);
+            out.spec.local_as_number = as_number(group, field, value, path, out, errors);
         }
     }
 }
@@ -305,7 +304,7 @@ fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Sel
 /// with the integer. Only a string that cannot be converted is an error.
 fn as_number(
     group: ApiGroup,
-    name: &'static str,
+    field: SpecField,
     value: &Value,
     path: &Path,
     out: &mut CheckedSpec,
@@ -314,7 +313,7 @@ fn as_number(
     match asnumber::from_json(value) {
         Ok(AsNumberForm::Integer(n)) => Field::Valid(AsNumber(n)),
         Ok(AsNumberForm::Text(n)) => {
-            out.as_numbers_written_as_text.push((name, n));
+            out.as_numbers_written_as_text.push((field, n));
             Field::Valid(AsNumber(n))
         }
         Err(AsNumberError::WrongType) => {
@@ -355,9 +354,9 @@ fn go_duration(value: &Value, path: &Path, errors: &mut ErrorList) -> Option<GoD
 /// R4.13: a list of BGPFilter names (DNS-1123 subdomains).
 ///
 /// The list can hold hundreds of thousands of names (a 3 MiB object), so a valid name costs no
-/// allocation of its own: the names are copied into one buffer ([`Filters`]), and a path is
-/// built only for an error. After the first invalid name nothing more is copied: the list is
-/// then [`Field::Invalid`].
+/// allocation of its own: the names are copied into one buffer ([`Filters`], no larger than the
+/// list's JSON), and a path is built only for an error. After the first invalid name nothing
+/// more is copied: the list is then [`Field::Invalid`].
 fn check_filters(value: &Value, path: &Path, errors: &mut ErrorList) -> Field<Filters> {
     let Value::Array(items) = value else {
         errors.push(FieldError::type_invalid(
@@ -530,7 +529,10 @@ mod tests {
         );
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(checked.spec.as_number, Field::Valid(AsNumber(65546)));
-        assert_eq!(checked.as_numbers_written_as_text, [("asNumber", 65546)]);
+        assert_eq!(
+            checked.as_numbers_written_as_text,
+            [(SpecField::AsNumber, 65546)]
+        );
         assert_eq!(checked.spec.peer_ip.get().unwrap().port, Some(179));
         assert_eq!(checked.spec.ttl_security, Field::Valid(3));
         assert_eq!(

@@ -84,12 +84,13 @@ pub fn collect(
             && number.0 > INT32_MAX
         {
             warnings.push(format!(
-                "{name} {number} is above 2147483647: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
+                "{name} {number} is above {INT32_MAX}: the CRDs' int32 format rejects it on Kubernetes 1.36 and later"
             ));
         }
     }
     if group == ApiGroup::CrdV1 {
-        for (name, number) in &checked.as_numbers_written_as_text {
+        for (field, number) in &checked.as_numbers_written_as_text {
+            let name = field.name();
             warnings.push(format!(
                 "{name} is a string: crd.projectcalico.org/v1 stores it only after this webhook's mutation; write {number}"
             ));

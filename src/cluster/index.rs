@@ -26,7 +26,7 @@ use crate::admission::cluster::{
     Address, Availability, ClusterView, NodeMatch, ScopeKey, SelectorRef, SkipReason,
     rules::SMALL_MATCH,
 };
-use crate::bgppeer::{self, ApiGroup, Peer, asnumber};
+use crate::bgppeer::{self, ApiGroup, Peer, api, asnumber};
 
 use super::status::{self, SourceStatus};
 
@@ -99,7 +99,7 @@ impl StoredPeer {
     pub fn from_spec(group: ApiGroup, name: String, spec: &Value) -> Self {
         let object = serde_json::json!({
             "apiVersion": group.api_version(),
-            "kind": "BGPPeer",
+            "kind": bgppeer::api::BGP_PEER_KIND,
             "metadata": {"name": name},
             "spec": spec,
         });
@@ -542,9 +542,11 @@ impl ClusterView for Index {
 /// spells a resource with its group.
 fn label(source: Source, password_namespace: Option<&str>) -> String {
     match source {
-        Source::Filters(group) => format!("bgpfilters.{}", group.group()),
-        Source::Peers(group) => format!("bgppeers.{}", group.group()),
-        Source::BgpConfigurations(group) => format!("bgpconfigurations.{}", group.group()),
+        Source::Filters(group) => format!("{}.{}", api::BGP_FILTER_RESOURCE, group.group()),
+        Source::Peers(group) => format!("{}.{}", api::BGP_PEER_RESOURCE, group.group()),
+        Source::BgpConfigurations(group) => {
+            format!("{}.{}", api::BGP_CONFIGURATION_RESOURCE, group.group())
+        }
         Source::Nodes => "nodes".to_owned(),
         Source::Secrets => format!("secrets in {}", password_namespace.unwrap_or_default()),
     }

@@ -8,30 +8,37 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-use crate::bgppeer::ApiGroup;
+use crate::bgppeer::{ApiGroup, api};
 
 /// Both API groups, `crd.projectcalico.org` first.
 pub const GROUPS: [ApiGroup; 2] = [ApiGroup::CrdV1, ApiGroup::V3];
 
 /// `BGPFilter` in one group.
 pub fn bgpfilters(group: ApiGroup) -> ApiResource {
-    resource(group, "BGPFilter", "bgpfilters")
+    resource(group, api::BGP_FILTER_KIND, api::BGP_FILTER_RESOURCE)
 }
 
 /// `BGPPeer` in one group.
 pub fn bgppeers(group: ApiGroup) -> ApiResource {
-    resource(group, "BGPPeer", "bgppeers")
+    resource(group, api::BGP_PEER_KIND, api::BGP_PEER_RESOURCE)
 }
 
 /// `BGPConfiguration` in one group.
 pub fn bgpconfigurations(group: ApiGroup) -> ApiResource {
-    resource(group, "BGPConfiguration", "bgpconfigurations")
+    resource(
+        group,
+        api::BGP_CONFIGURATION_KIND,
+        api::BGP_CONFIGURATION_RESOURCE,
+    )
 }
 
 fn resource(group: ApiGroup, kind: &str, plural: &str) -> ApiResource {
     let version = match group {
-        ApiGroup::CrdV1 => "v1",
-        ApiGroup::V3 => "v3",
+        ApiGroup::CrdV1 => api::CRD_VERSION,
+        ApiGroup::V3 => api::V3_VERSION,
     };
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group.group(), version, kind), plural)
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(group.group(), version, kind),
+        plural,
+    )
 }

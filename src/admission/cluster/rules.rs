@@ -16,8 +16,7 @@ use super::findings::Findings;
 use super::subject::Subject;
 use super::{Availability, ClusterView, SelectorRef};
 
-/// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
-pub const MAX_PASSWORD_BYTES: usize = 80;
+pub use crate::bgppeer::api::MAX_PASSWORD_BYTES;
 
 /// Up to this many matching nodes (of more), a selector warning names them, so that a selector
 /// narrower than meant is seen at once.
