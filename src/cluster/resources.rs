@@ -37,8 +37,5 @@ fn resource(group: ApiGroup, kind: &str, plural: &str) -> ApiResource {
         ApiGroup::CrdV1 => api::CRD_VERSION,
         ApiGroup::V3 => api::V3_VERSION,
     };
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(group.group(), version, kind),
-        plural,
-    )
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group.group(), version, kind), plural)
 }
