@@ -179,7 +179,11 @@ fn run_child(name: &str) {
         || (times.len() < most_runs && started.elapsed() < Duration::from_secs(3))
     {
         let start = Instant::now();
-        let decided = admission::review(case.webhook, std::hint::black_box(&body));
+        let decided = admission::decode::request(std::hint::black_box(&body)).map(|request| {
+            admission::decide(case.webhook, &request, &admission::NoCluster)
+                .decided()
+                .expect("without a cluster view every decision is final")
+        });
         let (bytes, what) = match decided {
             Ok(decision) => {
                 let allowed = decision.response.allowed;

@@ -6,9 +6,11 @@
 //! - [`calico_selector`] (its own crate): Calico's label-selector language.
 //! - [`field`]: Kubernetes-style field errors (`spec.peerIP: Invalid value: ...`).
 //! - [`bgppeer`]: the BGPPeer resource model, every Calico validation rule, warnings and defaults.
-//! - [`admission`]: AdmissionReview request in, AdmissionResponse out (pure).
-//! - [`cluster`]: cluster-aware checks (filters, password Secrets, nodes, duplicates).
-//! - [`server`]: the HTTPS server the kube-apiserver calls (the only module with sockets).
+//! - [`admission`]: an AdmissionReview request and a read-only view of the cluster in, the
+//!   decision out (pure: the cluster rules are here too, over the `ClusterView` trait).
+//! - [`cluster`]: the cluster index behind that view, kept current by kube-runtime watches, and
+//!   the live lookup that confirms a missing filter (network I/O to the API server).
+//! - [`server`]: the HTTPS server the kube-apiserver calls (the only module that listens).
 //! - [`cmd`]: the command-line subcommands.
 
 pub mod admission;

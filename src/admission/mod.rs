@@ -1,12 +1,19 @@
 //! AdmissionReview in, AdmissionReview out: the webhook's decisions, without any I/O.
 //!
-//! The HTTP layer hands the raw request body to [`review`] and sends back whatever it returns;
-//! everything between (decoding, dispatch on operation and kind, validation, ratcheting, the
-//! Kubernetes-shaped denial, the defaulting patch) lives here so that it can be tested without a
-//! socket.
+//! The HTTP layer decodes the raw request body once ([`decode::request`]), hands it to
+//! [`decide`] with a read-only view of the cluster, and encodes the [`Decision`] once
+//! ([`Decision::into_json`]); everything between (dispatch on operation and kind, validation,
+//! ratcheting, the cluster rules, the Kubernetes-shaped denial, the defaulting patch) lives here
+//! so that it can be tested without a socket or a cluster.
+//!
+//! The one I/O a decision may need, confirming with the API server that a filter missing from
+//! the cluster view really does not exist, is left to the caller: [`decide`] then returns an
+//! [`Outcome::Confirm`] holding the computed state, and [`Confirmation::finish`] completes it
+//! with the answer. So no network I/O happens while a decision runs, and none in this module.
 //!
 //! - [`decode`]: bytes to a [`Request`] (kube's `AdmissionRequest` with the objects as plain
 //!   JSON, decoded once, never copied), with errors that say what was wrong.
+//! - [`cluster`]: the [`ClusterView`] a decision reads and the cluster rules over it.
 //! - [`target`]: whether a request is about a BGPPeer we know, and in which API group.
 //! - [`validate`]: the `/validate` decision (with UPDATE ratcheting).
 //! - [`mutate`]: the `/mutate` decision (a JSON Patch with the defaults).
@@ -19,6 +26,7 @@ use base64::prelude::BASE64_STANDARD;
 
 use kube::core::admission::{AdmissionResponse, Operation};
 
+pub mod cluster;
 pub mod decode;
 pub mod mutate;
 mod object;
@@ -27,6 +35,7 @@ pub mod status;
 pub mod target;
 pub mod validate;
 
+pub use cluster::{ClusterView, Findings, NoCluster, SkipReason};
 pub use decode::{DecodeError, Request};
 pub use old_object::OldObject;
 
@@ -84,6 +93,9 @@ pub struct Summary {
     /// Set when the request was not about a BGPPeer we handle: the webhook configuration sends
     /// us something it should not, which deserves a log line of its own.
     pub misrouted: Option<String>,
+    /// Set when the cluster checks applied to the request but could not run (counted in
+    /// `bgppeer_webhook_cluster_checks_skipped_total{reason}`).
+    pub cluster_skipped: Option<SkipReason>,
 }
 
 /// A decision: the response to send and its summary.
@@ -112,54 +124,90 @@ impl Decision {
     }
 }
 
-/// Decodes a raw AdmissionReview body and decides it with the given webhook.
+/// Decides one decoded admission request with the given webhook and a view of the cluster
+/// ([`NoCluster`] when cluster checks are off; `/mutate` never consults it): the webhook's one
+/// decision entry point.
 ///
-/// An `Err` means the body is not an AdmissionReview at all (the HTTP layer answers 400); every
-/// decodable review gets a [`Decision`], even one about an unexpected kind.
-pub fn review(webhook: Webhook, body: &[u8]) -> Result<Decision, DecodeError> {
-    let request = decode::request(body)?;
-    Ok(decide(webhook, &request))
-}
-
-/// Decides one decoded admission request with the given webhook.
-pub fn decide(webhook: Webhook, request: &Request) -> Decision {
-    decide_with_cluster(webhook, request, &crate::cluster::Findings::default())
-}
-
-/// Decides one decoded request with what the cluster checks found about its object (see
-/// [`cluster_subject`]); `/mutate` does not use them.
-pub fn decide_with_cluster(
-    webhook: Webhook,
-    request: &Request,
-    cluster: &crate::cluster::Findings,
-) -> Decision {
-    let mut decision = match webhook {
-        Webhook::Validate => validate::decide_with(request, cluster),
-        Webhook::Mutate => mutate::decide(request),
+/// The answer is final, except when the cluster rules found filters the view lacks: the view may
+/// lag behind the API server, so such a filter is not denied before the caller has asked the API
+/// server (see [`Confirmation`]). The cluster checks apply only where [`cluster_subject`] says.
+pub fn decide(webhook: Webhook, request: &Request, cluster: &dyn ClusterView) -> Outcome {
+    let mut outcome = match webhook {
+        Webhook::Validate => validate::decide(request, cluster),
+        Webhook::Mutate => Outcome::Decided(mutate::decide(request)),
     };
-    if let target::Target::Unexpected(what) = target::of(request) {
+    if let (Outcome::Decided(decision), target::Target::Unexpected(what)) =
+        (&mut outcome, target::of(request))
+    {
         decision.summary.misrouted = Some(what);
     }
-    decision
+    outcome
 }
 
-/// The object the cluster checks should look at, when the request is one they apply to: a
-/// BGPPeer (either API group) being created or updated, with an object, not being deleted.
-pub fn cluster_subject(request: &Request) -> Option<&serde_json::Value> {
-    if !matches!(target::of(request), target::Target::BgpPeer(_))
-        || !matches!(request.operation, Operation::Create | Operation::Update)
-    {
-        return None;
+/// What [`decide`] returns: a decision, or one waiting for a live confirmation.
+// The final decision is the common case: boxing it would allocate on every request.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Outcome {
+    /// The decision.
+    Decided(Decision),
+    /// The decision, computed but for the filters to confirm.
+    Confirm(Confirmation),
+}
+
+impl Outcome {
+    /// The decision when final, the confirmation to run otherwise.
+    pub fn decided(self) -> Result<Decision, Confirmation> {
+        match self {
+            Outcome::Decided(decision) => Ok(decision),
+            Outcome::Confirm(confirmation) => Err(confirmation),
+        }
     }
-    let object = request.object.as_ref()?;
-    let old_is_deleting = request
-        .old_object
-        .as_ref()
-        .is_some_and(OldObject::is_being_deleted);
-    if object::is_being_deleted(object) || old_is_deleting {
-        return None;
+}
+
+/// A `/validate` decision that waits for the API server to confirm that some filters named in
+/// `spec.filters` really do not exist (the cluster view did not have them).
+///
+/// It holds everything already computed (the static report and the other cluster findings); the
+/// caller asks the API server about [`Confirmation::filters`] (network I/O, so outside any
+/// decision slot and bounded by its deadline), then calls [`Confirmation::finish`] with the same
+/// request and the answer. Nothing is validated twice.
+#[derive(Debug)]
+pub struct Confirmation {
+    held: Box<validate::Held>,
+    misses: Vec<cluster::FilterMiss>,
+}
+
+impl Confirmation {
+    /// The filter names to look up, each once, in the order `spec.filters` names them.
+    pub fn filters(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for miss in &self.misses {
+            if !names.contains(&miss.name.as_str()) {
+                names.push(&miss.name);
+            }
+        }
+        names
     }
-    Some(object)
+
+    /// Finishes the decision of `request` (the one [`decide`] was given) with the live answer:
+    /// `Ok` with the names the API server confirmed missing (each such filter is denied with
+    /// `Not found`; the others exist after all), or `Err` with why the API server could not
+    /// tell, which skips every cluster check with one warning, as an unavailable view does.
+    pub fn finish(self, request: &Request, missing: Result<Vec<String>, SkipReason>) -> Decision {
+        let findings = match missing {
+            Ok(missing) => {
+                let confirmed: Vec<cluster::FilterMiss> = self
+                    .misses
+                    .into_iter()
+                    .filter(|miss| missing.contains(&miss.name))
+                    .collect();
+                cluster::rules::resolve(self.held.findings.clone(), &confirmed)
+            }
+            Err(reason) => Findings::skipped(reason),
+        };
+        validate::finish(request, *self.held, findings)
+    }
 }
 
 /// The operation as the apiserver spells it (`CREATE`), for logs and metrics labels.
@@ -185,6 +233,7 @@ fn summary_of(request: &Request, response: &AdmissionResponse) -> Summary {
         warnings: response.warnings.as_ref().map_or(0, Vec::len),
         patch_operations: 0,
         misrouted: None,
+        cluster_skipped: None,
     }
 }
 
@@ -208,6 +257,11 @@ mod tests {
         .unwrap()
     }
 
+    fn review(webhook: Webhook, body: &[u8]) -> Result<Decision, DecodeError> {
+        let request = decode::request(body)?;
+        Ok(decide(webhook, &request, &NoCluster).decided().unwrap())
+    }
+
     #[test]
     fn mutation_patch_is_sent_as_base64_json_patch() {
         let decision = review(
@@ -228,6 +282,83 @@ mod tests {
             serde_json::from_slice::<Value>(&patch).unwrap(),
             json!([{"op": "add", "path": "/spec/sourceAddress", "value": "UseNodeIP"}])
         );
+    }
+
+    /// A view that has every node and no filter but `exists`.
+    struct OneFilter;
+
+    impl ClusterView for OneFilter {
+        fn availability(&self) -> cluster::Availability<'_> {
+            cluster::Availability::Ready
+        }
+        fn filter_exists(&self, name: &str) -> bool {
+            name == "exists"
+        }
+        fn password_namespace(&self) -> Option<&str> {
+            None
+        }
+        fn secret_key_lengths(
+            &self,
+            _: &str,
+        ) -> Option<&std::collections::BTreeMap<String, usize>> {
+            None
+        }
+        fn node_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn nodes_matching(&self, _: cluster::SelectorRef<'_>) -> cluster::NodeMatch {
+            cluster::NodeMatch::default()
+        }
+        fn peers_at(&self, _: &cluster::ScopeKey, _: cluster::Address) -> Vec<&str> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn a_filter_missing_from_the_view_waits_for_confirmation() {
+        let spec = json!({"peerIP": "192.0.2.1", "asNumber": 64512,
+                          "filters": ["exists", "late", "gone", "late"]});
+        let request = decode::request(&body("CREATE", spec)).unwrap();
+        let confirm = || match decide(Webhook::Validate, &request, &OneFilter) {
+            Outcome::Confirm(confirmation) => confirmation,
+            Outcome::Decided(decision) => panic!("decided at once: {decision:?}"),
+        };
+        let confirmation = confirm();
+        assert_eq!(confirmation.filters(), ["late", "gone"]);
+
+        // The API server has "late" (the view lagged) but not "gone".
+        let decision = confirmation.finish(&request, Ok(vec!["gone".to_owned()]));
+        assert!(!decision.response.allowed);
+        assert_eq!(decision.summary.errors, 1);
+        assert!(
+            decision
+                .response
+                .result
+                .message
+                .contains("spec.filters[2]: Not found: \"gone\""),
+            "{}",
+            decision.response.result.message
+        );
+
+        // Everything exists after all: allowed.
+        let decision = confirm().finish(&request, Ok(Vec::new()));
+        assert!(decision.response.allowed);
+        assert_eq!(decision.summary.cluster_skipped, None);
+
+        // The API server could not tell: every cluster check skipped, with one warning.
+        let decision = confirm().finish(&request, Err(SkipReason::Timeout));
+        assert!(decision.response.allowed);
+        assert_eq!(decision.summary.cluster_skipped, Some(SkipReason::Timeout));
+        assert_eq!(
+            decision.response.warnings,
+            Some(vec![SkipReason::Timeout.warning()])
+        );
+
+        // /mutate never consults the view.
+        assert!(matches!(
+            decide(Webhook::Mutate, &request, &OneFilter),
+            Outcome::Decided(_)
+        ));
     }
 
     #[test]

@@ -9,35 +9,80 @@ use kube::core::admission::{AdmissionResponse, Operation};
 use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup, warnings};
-use crate::cluster::Findings;
 use crate::field::{ErrorList, Path};
+
+use super::cluster::{ClusterView, Findings, rules};
 
 use super::decode::Request;
 use super::object::{is_being_deleted, name_of};
 use super::old_object::OldObject;
 use super::target::{self, Target};
-use super::{Decision, status, summary_of};
+use super::{Confirmation, Decision, Outcome, status, summary_of};
 
-/// Decides a `/validate` request on the static rules alone.
-pub fn decide(request: &Request) -> Decision {
-    decide_with(request, &Findings::default())
+/// Decides a `/validate` request, with the cluster rules when `cluster` is available.
+///
+/// The cluster checks apply exactly where this function gets to validating an object: a BGPPeer
+/// (either API group) being created or updated, with an object, neither it nor the stored object
+/// being deleted. A filter the view lacks makes the outcome a [`Confirmation`] (see
+/// [`super::decide`]).
+pub fn decide(request: &Request, cluster: &dyn ClusterView) -> Outcome {
+    let (group, object, old_object) = match subject(request) {
+        Ok(subject) => subject,
+        Err(decision) => return Outcome::Decided(decision),
+    };
+    let report = bgppeer::validate(group, object);
+    let checked = rules::check(&report.peer, object, cluster);
+    if checked.unconfirmed.is_empty() {
+        let held = Held {
+            group,
+            report,
+            findings: checked.findings,
+        };
+        return Outcome::Decided(conclude(request, object, old_object, held));
+    }
+    Outcome::Confirm(Confirmation {
+        held: Box::new(Held {
+            group,
+            report,
+            findings: checked.findings,
+        }),
+        misses: checked.unconfirmed,
+    })
 }
 
-/// Decides a `/validate` request with what the cluster checks found about its object.
-///
-/// The cluster's errors are ratcheted by their value and then listed together with the static
-/// ones, so an UPDATE that leaves `spec.filters` alone is not denied because, say, a filter was
-/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer;
-/// every warning is at most 120 characters and there are at most
-/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS).
-pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
+/// What a `/validate` decision computed before the cluster's findings were final.
+#[derive(Debug)]
+pub(super) struct Held {
+    group: ApiGroup,
+    report: bgppeer::Report,
+    pub(super) findings: Findings,
+}
+
+/// Concludes the decision of `request` with the cluster's final `findings`.
+pub(super) fn finish(request: &Request, mut held: Held, findings: Findings) -> Decision {
+    match subject(request) {
+        Ok((_, object, old_object)) => {
+            held.findings = findings;
+            conclude(request, object, old_object, held)
+        }
+        Err(decision) => decision,
+    }
+}
+
+/// The group, object and stored object of a request whose object is to be validated, or the
+/// decision when there is nothing to validate (not a BGPPeer, DELETE or CONNECT, no object, an
+/// object being deleted).
+// The early decision is moved once, to the caller's answer; boxing it would allocate on every
+// DELETE.
+#[allow(clippy::result_large_err)]
+fn subject(request: &Request) -> Result<(ApiGroup, &Value, Option<&OldObject>), Decision> {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
-        Target::Unexpected(warning) => return allow(request, response, vec![warning]),
+        Target::Unexpected(warning) => return Err(allow(request, response, vec![warning])),
     };
     if matches!(request.operation, Operation::Delete | Operation::Connect) {
-        return allow(request, response, Vec::new());
+        return Err(allow(request, response, Vec::new()));
     }
     let Some(object) = request.object.as_ref() else {
         let status = status::bad_request(format!(
@@ -48,27 +93,47 @@ pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
         let mut response = response.deny(&status.message);
         response.result = status;
         let summary = summary_of(request, &response);
-        return Decision { response, summary };
+        return Err(Decision { response, summary });
     };
     let old_object = match request.operation {
         Operation::Update => request.old_object.as_ref(),
         _ => None,
     };
     if is_being_deleted(object) || old_object.is_some_and(OldObject::is_being_deleted) {
-        return allow(request, response, Vec::new());
+        return Err(allow(request, response, Vec::new()));
     }
+    Ok((group, object, old_object))
+}
 
-    let report = bgppeer::validate(group, object);
+/// The decision on an object from its static report and what the cluster checks found.
+///
+/// The cluster's errors are ratcheted by their value and then listed together with the static
+/// ones, so an UPDATE that leaves `spec.filters` alone is not denied because, say, a filter was
+/// deleted after the peer was stored. The cluster's warnings are returned whatever the answer;
+/// every warning is at most 120 characters and there are at most
+/// [`MAX_WARNINGS`](warnings::MAX_WARNINGS).
+fn conclude(
+    request: &Request,
+    object: &Value,
+    old_object: Option<&OldObject>,
+    held: Held,
+) -> Decision {
+    let Held {
+        group,
+        report,
+        findings: cluster,
+    } = held;
+    let response = AdmissionResponse::from(request);
     let (enforced, tolerated) = match old_object {
-        Some(old) => ratchet(group, object, old, report.errors, cluster.errors.clone()),
+        Some(old) => ratchet(group, object, old, report.errors, cluster.errors),
         None => {
             let mut errors = report.errors;
-            errors.extend(cluster.errors.clone());
+            errors.extend(cluster.errors);
             (errors, ErrorList::new())
         }
     };
     let mut warnings = report.warnings;
-    warnings.extend(cluster.warnings.iter().cloned());
+    warnings.extend(cluster.warnings);
     warnings.extend(
         tolerated
             .shown()
@@ -76,7 +141,9 @@ pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     );
     let warnings = warnings::cap(warnings);
     if enforced.is_empty() {
-        return allow(request, response, warnings);
+        let mut decision = allow(request, response, warnings);
+        decision.summary.cluster_skipped = cluster.skipped;
+        return decision;
     }
 
     let status = status::invalid(group, &name_of(request, object), &enforced);
@@ -85,6 +152,7 @@ pub fn decide_with(request: &Request, cluster: &Findings) -> Decision {
     response.warnings = non_empty(warnings);
     let mut summary = summary_of(request, &response);
     summary.errors = enforced.len();
+    summary.cluster_skipped = cluster.skipped;
     Decision { response, summary }
 }
 
@@ -210,6 +278,24 @@ mod tests {
     use super::*;
     use crate::field::{FieldError, Path};
     use serde_json::json;
+
+    /// The decision without cluster checks.
+    fn decide(request: &Request) -> Decision {
+        super::decide(request, &super::super::NoCluster)
+            .decided()
+            .unwrap()
+    }
+
+    /// The decision with the given cluster findings (a CRD v1 peer).
+    fn decide_with(request: &Request, cluster: &Findings) -> Decision {
+        let object = request.object.as_ref().unwrap();
+        let held = Held {
+            group: ApiGroup::CrdV1,
+            report: bgppeer::validate(ApiGroup::CrdV1, object),
+            findings: Findings::default(),
+        };
+        finish(request, held, cluster.clone())
+    }
 
     fn request(operation: &str, object: Value, old_object: Value) -> Request {
         let review = json!({

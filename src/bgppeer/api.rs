@@ -25,6 +25,10 @@ pub const BGP_PEER_RESOURCE: &str = "bgppeers";
 pub const BGP_FILTER_KIND: &str = "BGPFilter";
 /// The resource (plural) of [`BGP_FILTER_KIND`].
 pub const BGP_FILTER_RESOURCE: &str = "bgpfilters";
+/// The cluster-wide BGP settings kind the cluster index keeps (mesh, AS number, listen port).
+pub const BGP_CONFIGURATION_KIND: &str = "BGPConfiguration";
+/// The resource (plural) of [`BGP_CONFIGURATION_KIND`].
+pub const BGP_CONFIGURATION_RESOURCE: &str = "bgpconfigurations";
 
 /// The largest value an `integer` field with `format: int32` accepts (the CRDs declare the AS
 /// numbers so; Kubernetes 1.36 and later enforce the format).

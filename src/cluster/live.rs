@@ -3,9 +3,9 @@
 use kube::core::{ApiResource, DynamicObject};
 use kube::{Api, Client};
 
-use super::caches::classify_client_error;
-use super::findings::SkipReason;
 use super::status::SourceStatus;
+use super::watch::classify_client_error;
+use crate::admission::cluster::SkipReason;
 
 /// Whether a BGPFilter of this name exists in any of `resources` (the API groups served),
 /// asked of the API server directly. A 404 from every group means it does not exist; any

@@ -1,34 +1,39 @@
-//! Cluster-aware checks: what only the cluster knows about a BGPPeer (do its filters exist, is
-//! its password Secret there and short enough for BGP, does its node exist, do its selectors
-//! match any node, does another peer already describe the same session).
+//! The cluster, as the webhook's decisions see it: an index of what the cluster rules read,
+//! maintained from watch events, behind the core's read-only [`ClusterView`]. This module and
+//! its children do the network I/O; the rules themselves are pure and live in
+//! [`crate::admission::cluster`].
 //!
-//! The rules are pure over a [`Snapshot`] ([`check`]); the I/O is kept apart:
+//! - [`watch`]: kube-runtime watchers that feed the index (I/O);
+//! - [`index`]: the index itself (pure data, updated by events, read by requests);
+//! - [`live`]: the GET that confirms a missing filter before denying (the watches lag);
+//! - [`Checker`]: the three together, as the webhook server uses them.
 //!
-//! - [`caches`]: kube-runtime reflectors that keep the snapshot's data current;
-//! - [`live`]: the GET that confirms a missing filter before denying (caches lag);
-//! - [`Checker`]: the two together, as the webhook server calls them, bounded by a deadline.
-//!
-//! The cluster never makes the webhook fail closed: when the caches are not synced or the API
+//! The cluster never makes the webhook fail closed: when the watches are not synced or the API
 //! server cannot be reached, the checks are skipped with one warning ([`SkipReason`]).
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use kube::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
-pub mod caches;
-pub mod check;
-pub mod findings;
+use crate::admission::Confirmation;
+use crate::admission::cluster::{Findings, SkipReason, rules};
+use crate::bgppeer::ApiGroup;
+
+pub mod index;
 pub mod live;
 pub mod resources;
-pub mod snapshot;
 pub mod status;
+pub mod watch;
 
-pub use caches::Caches;
-pub use findings::{Findings, SkipReason};
-pub use snapshot::Snapshot;
+pub use crate::admission::cluster::ClusterView;
+pub use index::Index;
+
+use index::Source;
+use status::SourceStatus;
 
 /// The default namespace of the password Secrets: where the Tigera operator runs calico-node.
 pub const DEFAULT_CALICO_NAMESPACE: &str = "calico-system";
@@ -65,24 +70,26 @@ pub enum ConnectError {
     Client(#[from] kube::Error),
 }
 
-/// The cluster checks as the webhook runs them: caches plus live lookups. Cheap to clone.
+/// The cluster checks as the webhook runs them: the index, its watches and live lookups. Cheap
+/// to clone; the watches stop when the last clone is dropped.
 #[derive(Clone)]
 pub struct Checker {
-    caches: Caches,
+    index: watch::Shared,
     client: Client,
+    _tasks: Arc<watch::Tasks>,
 }
 
 impl fmt::Debug for Checker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Checker")
-            .field("caches", &self.caches)
+            .field("sources", &self.statuses())
             .finish_non_exhaustive()
     }
 }
 
 impl Checker {
-    /// Builds the client from the settings and starts the caches (on the current Tokio
-    /// runtime). Returns at once: the caches sync in the background.
+    /// Builds the client from the settings and starts the watches (on the current Tokio
+    /// runtime). Returns at once: the index fills in the background.
     pub async fn connect(settings: &Settings) -> Result<Self, ConnectError> {
         let config = match &settings.kubeconfig {
             Some(path) => {
@@ -105,48 +112,99 @@ impl Checker {
         Ok(Self::start(client, settings))
     }
 
-    /// Starts the caches with an existing client.
+    /// Starts the watches with an existing client.
     pub fn start(client: Client, settings: &Settings) -> Self {
         let namespace = settings
             .password_checks
             .then_some(settings.calico_namespace.as_str());
+        let index = Arc::new(RwLock::new(Index::new(namespace)));
+        let tasks = watch::start(&client, &index, namespace);
         Self {
-            caches: Caches::start(&client, namespace),
+            index,
             client,
+            _tasks: Arc::new(tasks),
         }
     }
 
-    /// The caches (their states, a snapshot).
-    pub fn caches(&self) -> &Caches {
-        &self.caches
+    /// The index, read-locked: the [`ClusterView`] a decision reads. Hold it only for the
+    /// decision (never across an `.await`): the watches wait for it to apply events.
+    pub fn view(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Checks a BGPPeer being created or updated against the cluster, finishing by
-    /// `deadline`: a live lookup still running then is abandoned and the checks skipped.
+    /// The state of every watch, by name.
+    pub fn statuses(&self) -> Vec<(String, SourceStatus)> {
+        self.view().statuses()
+    }
+
+    /// Asks the API server about the filters a decision waits for, by `deadline`: `Ok` with the
+    /// names no served group has, or why the API server could not tell (a timeout included).
+    pub async fn confirm(
+        &self,
+        confirmation: &Confirmation,
+        deadline: Instant,
+    ) -> Result<Vec<String>, SkipReason> {
+        let names: Vec<String> = confirmation
+            .filters()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        match tokio::time::timeout_at(deadline, self.missing_filters(names)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(SkipReason::Timeout),
+        }
+    }
+
+    /// The cluster's findings about one BGPPeer object (of the group its `apiVersion` names,
+    /// `crd.projectcalico.org/v1` otherwise), outside an admission decision (for tools such as an
+    /// audit of stored peers, and tests), finishing by `deadline`.
     pub async fn check(&self, object: &Value, deadline: Instant) -> Findings {
-        let snapshot = self.caches.snapshot();
-        let checked = check::check(object, &snapshot);
+        let group = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .and_then(ApiGroup::from_api_version)
+            .unwrap_or(ApiGroup::CrdV1);
+        let peer = crate::bgppeer::validate(group, object).peer;
+        let checked = rules::check(&peer, object, &*self.view());
         if checked.unconfirmed.is_empty() {
             return checked.findings;
         }
-        let confirming = self.confirm_missing(&checked.unconfirmed);
-        match tokio::time::timeout_at(deadline, confirming).await {
-            Ok(Ok(missing)) => check::resolve(checked.findings, &missing),
+        let mut names: Vec<String> = Vec::new();
+        for miss in &checked.unconfirmed {
+            if !names.contains(&miss.name) {
+                names.push(miss.name.clone());
+            }
+        }
+        match tokio::time::timeout_at(deadline, self.missing_filters(names)).await {
+            Ok(Ok(missing)) => {
+                let confirmed: Vec<rules::FilterMiss> = checked
+                    .unconfirmed
+                    .into_iter()
+                    .filter(|miss| missing.contains(&miss.name))
+                    .collect();
+                rules::resolve(checked.findings, &confirmed)
+            }
             Ok(Err(reason)) => Findings::skipped(reason),
             Err(_) => Findings::skipped(SkipReason::Timeout),
         }
     }
 
-    /// The misses a live GET confirms (the filters created since the cache last heard).
-    async fn confirm_missing(
-        &self,
-        misses: &[check::FilterMiss],
-    ) -> Result<Vec<check::FilterMiss>, SkipReason> {
-        let resources = self.caches.filter_resources();
+    /// The names, of `names`, that no served API group has a BGPFilter of (one GET each).
+    async fn missing_filters(&self, names: Vec<String>) -> Result<Vec<String>, SkipReason> {
+        let resources: Vec<_> = {
+            let index = self.view();
+            resources::GROUPS
+                .into_iter()
+                .filter(|group| {
+                    index.status(Source::Filters(*group)) != Some(&SourceStatus::Absent)
+                })
+                .map(resources::bgpfilters)
+                .collect()
+        };
         let mut missing = Vec::new();
-        for miss in misses {
-            if !live::filter_exists(&self.client, &resources, &miss.name).await? {
-                missing.push(miss.clone());
+        for name in names {
+            if !live::filter_exists(&self.client, &resources, &name).await? {
+                missing.push(name);
             }
         }
         Ok(missing)

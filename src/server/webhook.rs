@@ -5,9 +5,10 @@
 //! 404 unknown path, 405 wrong method). The apiserver's `?timeout=` is honoured by answering
 //! within [`BUDGET_FRACTION`] of it.
 //!
-//! With cluster checks enabled, `/validate` decodes the review, asks the [`Checker`] about its
-//! BGPPeer within the budget (less [`CLUSTER_RESERVE_FRACTION`] of it), and decides with what it
-//! found; a skipped check is counted in `bgppeer_webhook_cluster_checks_skipped_total`.
+//! With cluster checks enabled, `/validate` decides with the [`Checker`]'s index as the cluster
+//! view; when a filter must be confirmed missing, the live lookup gets the budget less
+//! [`CLUSTER_RESERVE_FRACTION`] of it (see [`review`]). A skipped check is counted in
+//! `bgppeer_webhook_cluster_checks_skipped_total`.
 //!
 //! Within the budget, a request first reserves room for its body ([`BodyBytes`],
 //! `--max-body-bytes-in-flight`), then decodes and decides it in a decision slot
@@ -30,8 +31,8 @@ use kube::core::DynamicObject;
 use kube::core::admission::AdmissionRequest;
 use serde_json::json;
 
-use crate::admission::{self, Decision, DecodeError, Webhook};
-use crate::cluster::{Checker, Findings, SkipReason};
+use crate::admission::{self, Decision, DecodeError, NoCluster, Outcome, Webhook};
+use crate::cluster::Checker;
 
 use super::body::{self, BodyBytes, BodyError, Reservation};
 use super::duration;
@@ -249,24 +250,18 @@ async fn answer(
         .cluster
         .clone()
         .filter(|_| webhook == Webhook::Validate);
-    let decided = match cluster {
-        Some(checker) => {
-            let cluster_deadline = deadline
-                .checked_sub(budget.mul_f64(CLUSTER_RESERVE_FRACTION))
-                .unwrap_or(deadline);
-            review_with_cluster(
-                webhook,
-                (body, reservation),
-                checker,
-                cluster_deadline,
-                deadline,
-                state,
-                uid,
-            )
-            .await
-        }
-        None => review(webhook, (body, reservation), deadline, state, uid).await,
-    };
+    let cluster_deadline = deadline
+        .checked_sub(budget.mul_f64(CLUSTER_RESERVE_FRACTION))
+        .unwrap_or(deadline);
+    let decided = review(
+        webhook,
+        (body, reservation),
+        cluster,
+        (cluster_deadline, deadline),
+        state,
+        uid,
+    )
+    .await;
     let decision = match decided {
         Ok(decision) => decision,
         Err(NoDecision::Malformed(decode_error)) => {
@@ -411,18 +406,35 @@ fn bodies_at_capacity(budget: Duration, capacity: usize) -> Response {
     response
 }
 
+/// What the blocking step of a review produced.
+// The decision is the common case: boxing it would allocate on every request.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    /// The decision.
+    Decided(Decision),
+    /// The decision waits for filters to be confirmed missing; the request is kept for it.
+    Confirm(Box<admission::Request>, admission::Confirmation),
+}
+
 /// Decodes and decides a review in one blocking step (so that at most `--max-concurrent-reviews`
 /// decoded objects exist at once), not starting either part once the deadline has passed. The
 /// body and its reservation are freed as soon as it is decoded.
+///
+/// With cluster checks, the decision reads the cluster index in that same step (a read lock, no
+/// I/O). When it must confirm that filters missing from the index really do not exist, the
+/// GETs run outside any decision slot, bounded by `cluster_deadline`, and the decision is
+/// finished in a second slot. A skipped check is counted in the metrics by its reason.
 async fn review(
     webhook: Webhook,
     body: (axum::body::Bytes, Reservation),
-    deadline: tokio::time::Instant,
+    cluster: Option<Checker>,
+    (cluster_deadline, deadline): (tokio::time::Instant, tokio::time::Instant),
     state: &WebhookState,
     uid: Arc<OnceLock<String>>,
 ) -> Result<Decision, NoDecision> {
     let hook = state.before_decision.clone();
-    state
+    let checker = cluster.clone();
+    let step = state
         .slots
         .run(deadline, move || {
             let request = admission::decode::request(&body.0).map_err(NoDecision::Malformed)?;
@@ -434,63 +446,40 @@ async fn review(
             if let Some(hook) = &hook {
                 (hook.0)(&request);
             }
-            Ok(admission::decide(webhook, &request))
+            let outcome = match &checker {
+                Some(checker) => admission::decide(webhook, &request, &*checker.view()),
+                None => admission::decide(webhook, &request, &NoCluster),
+            };
+            Ok(match outcome {
+                Outcome::Decided(decision) => Step::Decided(decision),
+                Outcome::Confirm(confirmation) => Step::Confirm(Box::new(request), confirmation),
+            })
         })
         .await
-        .map_err(NoDecision::Step)?
-}
-
-/// Decodes a review, runs the cluster checks on its BGPPeer (bounded by `cluster_deadline`) and
-/// decides it with their findings; decoding and deciding each take a decision slot, the checks
-/// (network I/O) none. A skipped check is counted in the metrics by its reason.
-async fn review_with_cluster(
-    webhook: Webhook,
-    body: (axum::body::Bytes, Reservation),
-    checker: Checker,
-    cluster_deadline: tokio::time::Instant,
-    deadline: tokio::time::Instant,
-    state: &WebhookState,
-    uid: Arc<OnceLock<String>>,
-) -> Result<Decision, NoDecision> {
-    let request = state
-        .slots
-        .run(deadline, move || {
-            let request = admission::decode::request(&body.0)?;
-            let _ = uid.set(request.uid.clone());
-            Ok(request)
-        })
-        .await
-        .map_err(NoDecision::Step)?
-        .map_err(NoDecision::Malformed)?;
-    let findings = match admission::cluster_subject(&request) {
-        Some(object) => {
-            match tokio::time::timeout_at(cluster_deadline, checker.check(object, cluster_deadline))
+        .map_err(NoDecision::Step)??;
+    let decision = match step {
+        Step::Decided(decision) => decision,
+        Step::Confirm(request, confirmation) => {
+            let missing = match &cluster {
+                Some(checker) => checker.confirm(&confirmation, cluster_deadline).await,
+                // Without a cluster the decision never waits; should it, nothing is denied.
+                None => Ok(Vec::new()),
+            };
+            state
+                .slots
+                .run(deadline, move || confirmation.finish(&request, missing))
                 .await
-            {
-                Ok(findings) => findings,
-                Err(_) => Findings::skipped(SkipReason::Timeout),
-            }
+                .map_err(NoDecision::Step)?
         }
-        None => Findings::default(),
     };
-    if let Some(reason) = &findings.skipped {
+    if let Some(reason) = &decision.summary.cluster_skipped {
         state.metrics.observe_cluster_checks_skipped(reason.label());
         if let Some(suppressed) = SKIPPED_LOG.admit() {
-            tracing::warn!(webhook = %webhook, uid = %Clipped(&request.uid),
+            tracing::warn!(webhook = %webhook, uid = %Clipped(&decision.summary.uid),
                 reason = reason.label(), suppressed, "cluster checks skipped: {reason}");
         }
     }
-    let hook = state.before_decision.clone();
-    state
-        .slots
-        .run(deadline, move || {
-            if let Some(hook) = &hook {
-                (hook.0)(&request);
-            }
-            admission::decide_with_cluster(webhook, &request, &findings)
-        })
-        .await
-        .map_err(NoDecision::Step)
+    Ok(decision)
 }
 
 /// A client-controlled string in a log field, cut to [`Clipped::MAX_CHARS`] characters so that

@@ -1210,7 +1210,7 @@ fn cluster_checks_get_exactly_the_reads_they_need() {
         role["rules"],
         json!([
             {"apiGroups": ["crd.projectcalico.org", "projectcalico.org"],
-             "resources": ["bgpfilters", "bgppeers"], "verbs": ["get", "list", "watch"]},
+             "resources": ["bgpfilters", "bgppeers", "bgpconfigurations"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch"]},
         ])
     );

@@ -22,8 +22,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
+use bgppeer_webhook::admission::cluster::{Availability, ClusterView, SkipReason};
+use bgppeer_webhook::cluster::index::BgpConfiguration;
 use bgppeer_webhook::cluster::status::SourceStatus;
-use bgppeer_webhook::cluster::{Checker, Settings, SkipReason};
+use bgppeer_webhook::cluster::{Checker, Settings};
 use serde_json::{Value, json};
 use support::{HttpVersion, TestServer, peer, review};
 use tokio::time::Instant;
@@ -116,6 +118,7 @@ fn not_found(message: &str) -> Response {
 
 const FILTERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpfilters";
 const PEERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgppeers";
+const CONFIGS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpconfigurations";
 const NODES: &str = "/api/v1/nodes";
 const SECRETS: &str = "/api/v1/namespaces/calico-system/secrets";
 
@@ -147,6 +150,16 @@ fn calico_cluster() -> Cluster {
             "BGPPeer",
             "tor-a",
             json!({"spec": {"peerIP": "10.0.0.1", "nodeSelector": "rack == 'a'"}}),
+        )],
+    );
+    cluster.lists.insert(
+        CONFIGS_V1.into(),
+        vec![object(
+            "crd.projectcalico.org/v1",
+            "BGPConfiguration",
+            "default",
+            json!({"spec": {"nodeToNodeMeshEnabled": false, "asNumber": 64512,
+                            "listenPort": 1179}}),
         )],
     );
     let node = |name: &str, rack: &str| {
@@ -229,7 +242,7 @@ fn settings(kubeconfig: PathBuf) -> Settings {
 async fn settled(checker: &Checker) -> BTreeMap<String, SourceStatus> {
     let limit = Instant::now() + Duration::from_secs(5);
     loop {
-        let statuses = checker.caches().statuses();
+        let statuses = checker.statuses();
         if statuses
             .iter()
             .all(|(_, status)| *status != SourceStatus::Pending)
@@ -258,6 +271,11 @@ async fn reflectors_sync_and_an_absent_group_is_empty_not_unsynced() {
         ("bgpfilters.projectcalico.org", SourceStatus::Absent),
         ("bgppeers.crd.projectcalico.org", SourceStatus::Synced),
         ("bgppeers.projectcalico.org", SourceStatus::Absent),
+        (
+            "bgpconfigurations.crd.projectcalico.org",
+            SourceStatus::Synced,
+        ),
+        ("bgpconfigurations.projectcalico.org", SourceStatus::Absent),
         ("nodes", SourceStatus::Synced),
         ("secrets in calico-system", SourceStatus::Synced),
     ]
@@ -266,25 +284,26 @@ async fn reflectors_sync_and_an_absent_group_is_empty_not_unsynced() {
     .collect();
     assert_eq!(statuses, expected);
 
-    let snapshot = checker.caches().snapshot();
-    assert_eq!(snapshot.unavailable, None);
+    let index = checker.view();
+    assert_eq!(index.availability(), Availability::Ready);
+    assert_eq!(index.filter_names(), vec!["export-only"]);
+    let peers = index.peers();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].name, "tor-a");
+    assert_eq!(index.node_names(), ["n1", "n2", "n3", "n4", "n5"]);
+    let lengths = index.secret_key_lengths("bgp").unwrap();
+    assert_eq!(lengths["password"], 6);
+    assert_eq!(lengths["long"], 81);
     assert_eq!(
-        snapshot.filters.iter().collect::<Vec<_>>(),
-        vec!["export-only"]
+        index.bgp_configuration("default"),
+        Some(&BgpConfiguration {
+            node_to_node_mesh_enabled: Some(false),
+            as_number: Some(64512),
+            listen_port: Some(1179),
+        })
     );
-    assert_eq!(snapshot.peers.len(), 1);
-    assert_eq!(snapshot.peers[0].name, "tor-a");
-    let nodes: Vec<&str> = snapshot
-        .nodes
-        .iter()
-        .map(|node| node.name.as_str())
-        .collect();
-    assert_eq!(nodes, ["n1", "n2", "n3", "n4", "n5"]);
-    let secrets = snapshot.secrets.unwrap();
-    assert_eq!(secrets.secrets["bgp"]["password"], 6);
-    assert_eq!(secrets.secrets["bgp"]["long"], 81);
-    // Only lengths are kept: nothing of the values is in the snapshot.
-    assert!(!format!("{:?}", checker.caches().snapshot()).contains("s3cret"));
+    // Only lengths are kept: nothing of the values is in the index.
+    assert!(!format!("{:?}", *index).contains("s3cret"));
 }
 
 #[tokio::test]
@@ -358,7 +377,6 @@ async fn caches_that_never_sync_skip_the_checks() {
     // Wait until every other cache has synced: only the nodes are still pending.
     let limit = Instant::now() + Duration::from_secs(5);
     while checker
-        .caches()
         .statuses()
         .iter()
         .any(|(name, status)| name != "nodes" && *status == SourceStatus::Pending)

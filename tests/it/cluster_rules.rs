@@ -1,16 +1,26 @@
-//! The cluster rules, pure over a snapshot: every rule and every degraded path.
+//! The cluster rules, pure over a cluster view (the index as the watches feed it): every rule and
+//! every degraded path.
 
 use std::collections::BTreeMap;
 
-use bgppeer_webhook::cluster::check::{self, FilterMiss};
-use bgppeer_webhook::cluster::snapshot::{PeerEntry, SecretLengths, Snapshot};
-use bgppeer_webhook::cluster::{Findings, SkipReason};
-use bgppeer_webhook::explain::nodes::NodeInfo;
+use bgppeer_webhook::admission::cluster::rules::{self as check, FilterMiss};
+use bgppeer_webhook::admission::cluster::{
+    Address, Availability, ClusterView, Findings, NodeMatch, ScopeKey, SelectorRef, SkipReason,
+};
+use bgppeer_webhook::bgppeer::{self, ApiGroup};
+use bgppeer_webhook::cluster::index::{Index, Item, Source, StoredPeer};
+use bgppeer_webhook::cluster::status::SourceStatus;
 use bgppeer_webhook::field::ErrorType;
 use serde_json::{Value, json};
 
-fn node(name: &str, labels: &[(&str, &str)]) -> NodeInfo {
-    NodeInfo::with_labels(name, labels)
+fn node(name: &str, labels: &[(&str, &str)]) -> Item {
+    Item::Node(
+        name.to_owned(),
+        labels
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect(),
+    )
 }
 
 fn peer(name: &str, spec: Value) -> Value {
@@ -18,56 +28,75 @@ fn peer(name: &str, spec: Value) -> Value {
            "metadata": {"name": name}, "spec": spec})
 }
 
-fn cluster() -> Snapshot {
-    let nodes = vec![
-        node("n1", &[("rack", "a"), ("rr", "true")]),
-        node("n2", &[("rack", "a")]),
-        node("n3", &[("rack", "b")]),
-        node("n4", &[("rack", "b")]),
-        node("n5", &[("rack", "b")]),
-        node("n6", &[("rack", "b")]),
-    ];
-    let peers = [
+/// The cluster of these tests, its index fed as the watches feed it, password checks on.
+fn cluster() -> Index {
+    cluster_with(Some("calico-system"))
+}
+
+fn cluster_with(password_namespace: Option<&str>) -> Index {
+    let mut index = Index::new(password_namespace);
+    for source in index.sources() {
+        index.set_status(source, SourceStatus::Synced);
+    }
+    index.replace(
+        Source::Nodes,
+        vec![
+            node("n1", &[("rack", "a"), ("rr", "true")]),
+            node("n2", &[("rack", "a")]),
+            node("n3", &[("rack", "b")]),
+            node("n4", &[("rack", "b")]),
+            node("n5", &[("rack", "b")]),
+            node("n6", &[("rack", "b")]),
+        ],
+    );
+    for object in [
         peer(
             "tor-a",
             json!({"peerIP": "10.0.0.1", "nodeSelector": "rack == 'a'"}),
         ),
         peer("global-1", json!({"peerIP": "192.0.2.1:179"})),
         peer("n1-only", json!({"peerIP": "192.0.2.9", "node": "n1"})),
-    ]
-    .iter()
-    .filter_map(PeerEntry::from_object)
-    .collect();
+    ] {
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        index.apply(
+            Source::Peers(ApiGroup::CrdV1),
+            Item::Peer(StoredPeer::from_spec(
+                ApiGroup::CrdV1,
+                name,
+                &object["spec"],
+            )),
+        );
+    }
+    for filter in ["export-only", "import-all"] {
+        index.apply(
+            Source::Filters(ApiGroup::CrdV1),
+            Item::Filter(filter.to_owned()),
+        );
+    }
     let mut keys = BTreeMap::new();
     keys.insert("password".to_owned(), 12);
     keys.insert("long".to_owned(), 81);
     keys.insert("exact".to_owned(), 80);
-    let mut secrets = BTreeMap::new();
-    secrets.insert("bgp".to_owned(), keys);
-    Snapshot {
-        unavailable: None,
-        filters: ["export-only".to_owned(), "import-all".to_owned()]
-            .into_iter()
-            .collect(),
-        peers,
-        nodes,
-        secrets: Some(SecretLengths {
-            namespace: "calico-system".to_owned(),
-            secrets,
-        }),
-    }
+    index.apply(Source::Secrets, Item::Secret("bgp".to_owned(), keys));
+    index
+}
+
+/// Validates the object into its typed peer and runs the rules on it.
+fn run_rules(object: &Value, view: &dyn ClusterView) -> check::Checked {
+    let peer = bgppeer::validate(ApiGroup::CrdV1, object).peer;
+    check::check(&peer, object, view)
 }
 
 /// Runs the rules and resolves every miss as confirmed (the live lookup found nothing).
-fn findings(object: &Value, snapshot: &Snapshot) -> Findings {
-    let checked = check::check(object, snapshot);
+fn findings(object: &Value, view: &dyn ClusterView) -> Findings {
+    let checked = run_rules(object, view);
     let missing = checked.unconfirmed.clone();
     check::resolve(checked.findings, &missing)
 }
 
 /// The duplicate-peer warnings only.
-fn duplicates(object: &Value, snapshot: &Snapshot) -> Vec<String> {
-    findings(object, snapshot)
+fn duplicates(object: &Value, view: &dyn ClusterView) -> Vec<String> {
+    findings(object, view)
         .warnings
         .into_iter()
         .filter(|warning| warning.starts_with("spec.peerIP:"))
@@ -90,7 +119,7 @@ fn missing_filters_are_misses_to_confirm_then_not_found_errors() {
         "p",
         json!({"peerIP": "10.9.9.9", "filters": ["export-only", "nope", 7, "gone"]}),
     );
-    let checked = check::check(&object, &cluster());
+    let checked = run_rules(&object, &cluster());
     assert_eq!(
         checked.unconfirmed,
         vec![
@@ -178,13 +207,12 @@ fn password_longer_than_80_bytes_is_denied_and_80_is_allowed() {
 
 #[test]
 fn password_is_not_checked_without_password_checks() {
-    let mut snapshot = cluster();
-    snapshot.secrets = None;
+    let index = cluster_with(None);
     let object = peer(
         "p",
         json!({"peerIP": "10.9.9.9", "password": {"secretKeyRef": {"name": "other", "key": "k"}}}),
     );
-    assert_eq!(findings(&object, &snapshot), Findings::default());
+    assert_eq!(findings(&object, &index), Findings::default());
 }
 
 #[test]
@@ -317,9 +345,7 @@ fn unsynced_or_unreachable_caches_skip_everything_with_one_warning() {
             "cluster checks skipped (the API server did not answer in time)",
         ),
     ] {
-        let mut snapshot = cluster();
-        snapshot.unavailable = Some(reason.clone());
-        let checked = check::check(&object, &snapshot);
+        let checked = run_rules(&object, &Unavailable(reason.clone()));
         assert!(checked.unconfirmed.is_empty());
         assert!(checked.findings.errors.is_empty());
         assert_eq!(checked.findings.warnings.len(), 1);
@@ -337,6 +363,59 @@ fn unsynced_or_unreachable_caches_skip_everything_with_one_warning() {
     assert_eq!(
         SkipReason::LABELS,
         ["not_synced", "unreachable", "api_error", "timeout"]
+    );
+}
+
+/// A view that cannot be trusted, for the given reason.
+struct Unavailable(SkipReason);
+
+impl ClusterView for Unavailable {
+    fn availability(&self) -> Availability<'_> {
+        Availability::Skipped(&self.0)
+    }
+    fn filter_exists(&self, _: &str) -> bool {
+        false
+    }
+    fn password_namespace(&self) -> Option<&str> {
+        Some("calico-system")
+    }
+    fn secret_key_lengths(&self, _: &str) -> Option<&BTreeMap<String, usize>> {
+        None
+    }
+    fn node_exists(&self, _: &str) -> bool {
+        false
+    }
+    fn nodes_matching(&self, _: SelectorRef<'_>) -> NodeMatch {
+        NodeMatch::default()
+    }
+    fn peers_at(&self, _: &ScopeKey, _: Address) -> Vec<&str> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn an_index_whose_watch_failed_skips_with_its_reason() {
+    let mut index = cluster();
+    index.set_status(Source::Nodes, SourceStatus::Pending);
+    index.set_status(
+        Source::Filters(ApiGroup::V3),
+        SourceStatus::Unreachable("connection refused".into()),
+    );
+    let object = peer("p", json!({"peerIP": "10.0.0.1", "filters": ["nope"]}));
+    let checked = run_rules(&object, &index);
+    assert!(checked.unconfirmed.is_empty());
+    assert_eq!(
+        checked.findings,
+        Findings::skipped(SkipReason::Unreachable {
+            detail: "connection refused".into()
+        })
+    );
+    index.set_status(Source::Filters(ApiGroup::V3), SourceStatus::Absent);
+    assert_eq!(
+        run_rules(&object, &index).findings,
+        Findings::skipped(SkipReason::NotSynced {
+            sources: vec!["nodes".into()]
+        })
     );
 }
 
