@@ -14,8 +14,8 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use bgppeer_webhook::admission::{self, ClusterView, Decision, NoCluster, Outcome, Webhook};
-use bgppeer_webhook::bgppeer::ApiGroup;
+use bgppeer_core::admission::{self, ClusterView, Decision, NoCluster, Outcome, Webhook};
+use bgppeer_core::bgppeer::ApiGroup;
 use bgppeer_webhook::cluster::index::{Index, Item, Labels, Source, StoredPeer};
 use bgppeer_webhook::cluster::status::SourceStatus;
 use criterion::{Criterion, criterion_group, criterion_main};

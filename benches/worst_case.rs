@@ -15,7 +15,7 @@ use std::fs;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use bgppeer_webhook::admission::{self, Webhook};
+use bgppeer_core::admission::{self, Webhook};
 
 /// The largest body the apiserver accepts for one write, and so the largest object it sends.
 const OBJECT_BYTES: usize = 3 * 1024 * 1024;

@@ -1,25 +1,18 @@
 //! bgppeer-webhook: a Kubernetes admission webhook that validates and defaults Calico `BGPPeer`
 //! resources.
 //!
-//! The crate is a pure core wrapped in a thin shell:
+//! This crate is the shell around a pure core: the typed BGPPeer, Calico's rules, the admission
+//! decision and explain's planning live in the `bgppeer-core` crate (no I/O), and Calico's
+//! selector language in `calico-selector`. Everything here does I/O or drives it:
 //!
-//! - [`calico_selector`] (its own crate): Calico's label-selector language.
-//! - [`field`]: Kubernetes-style field errors (`spec.peerIP: Invalid value: ...`).
-//! - [`bgppeer`]: the BGPPeer resource model, every Calico validation rule, warnings and defaults.
-//! - [`admission`]: an AdmissionReview request and a read-only view of the cluster in, the
-//!   decision out (pure: the cluster rules are here too, over the `ClusterView` trait).
-//! - [`cluster`]: the cluster index behind that view, kept current by kube-runtime watches, and
+//! - [`cluster`]: the index behind the core's `ClusterView`, kept current by kube-runtime watches, and
 //!   the live lookup that confirms a missing filter (network I/O to the API server).
 //! - [`server`]: the HTTPS server the kube-apiserver calls (the only module that listens).
-//! - [`cmd`]: the command-line subcommands.
+//! - [`cmd`]: the command-line subcommands (reading files and stdin, printing).
 
-pub mod admission;
-pub mod bgppeer;
 pub mod certs;
 pub mod cluster;
 pub mod cmd;
-pub mod explain;
-pub mod field;
 pub mod manifests;
 pub mod selftest;
 pub mod server;

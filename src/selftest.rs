@@ -17,7 +17,7 @@ use std::fmt;
 
 use serde_json::{Value, json};
 
-use crate::bgppeer::api;
+use bgppeer_core::bgppeer::api;
 
 /// API group of the probes: the CRD group every Calico installation serves.
 pub const GROUP: &str = api::CRD_GROUP;

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use bgppeer_webhook::bgppeer::duration as go;
+use bgppeer_core::bgppeer::duration as go;
 use bgppeer_webhook::server::duration as server;
 use libfuzzer_sys::fuzz_target;
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use bgppeer_webhook::cmd::check::{self, Outcome};
-use bgppeer_webhook::explain::{self, NodeList};
+use bgppeer_core::explain::{self, NodeList};
 use bgppeer_webhook::manifests::{self, Source};
 use libfuzzer_sys::fuzz_target;
 

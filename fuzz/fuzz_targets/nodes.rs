@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
-use bgppeer_webhook::explain::{self, nodes};
+use bgppeer_core::explain::{self, nodes};
 use bgppeer_webhook::manifests::{self, Source};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};

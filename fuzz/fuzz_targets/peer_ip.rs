@@ -5,7 +5,7 @@
 
 #![no_main]
 
-use bgppeer_webhook::bgppeer::ip::{self, PeerIpError};
+use bgppeer_core::bgppeer::ip::{self, PeerIpError};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -8,7 +8,7 @@
 
 #![no_main]
 
-use bgppeer_webhook::admission::{self, Webhook};
+use bgppeer_core::admission::{self, Webhook};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -21,12 +21,12 @@ use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
 
-use crate::admission::cluster::subject::scope_key;
-use crate::admission::cluster::{
+use bgppeer_core::admission::cluster::subject::scope_key;
+use bgppeer_core::admission::cluster::{
     Address, Availability, ClusterView, NodeMatch, ScopeKey, SelectorRef, SkipReason,
     rules::SMALL_MATCH,
 };
-use crate::bgppeer::{self, ApiGroup, Peer, api, asnumber};
+use bgppeer_core::bgppeer::{self, ApiGroup, Peer, api, asnumber};
 
 use super::status::{self, SourceStatus};
 

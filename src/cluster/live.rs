@@ -5,7 +5,7 @@ use kube::{Api, Client};
 
 use super::status::SourceStatus;
 use super::watch::classify_client_error;
-use crate::admission::cluster::SkipReason;
+use bgppeer_core::admission::cluster::SkipReason;
 
 /// Whether a BGPFilter of this name exists in any of `resources` (the API groups served),
 /// asked of the API server directly. A 404 from every group means it does not exist; any

@@ -1,7 +1,7 @@
 //! The cluster, as the webhook's decisions see it: an index of what the cluster rules read,
 //! maintained from watch events, behind the core's read-only [`ClusterView`]. This module and
 //! its children do the network I/O; the rules themselves are pure and live in
-//! [`crate::admission::cluster`].
+//! [`bgppeer_core::admission::cluster`].
 //!
 //! - [`watch`]: kube-runtime watchers that feed the index (I/O);
 //! - [`index`]: the index itself (pure data, updated by events, read by requests);
@@ -19,9 +19,9 @@ use kube::Client;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::admission::Confirmation;
-use crate::admission::cluster::{Findings, SkipReason, rules};
-use crate::bgppeer::ApiGroup;
+use bgppeer_core::admission::Confirmation;
+use bgppeer_core::admission::cluster::{Findings, SkipReason, rules};
+use bgppeer_core::bgppeer::ApiGroup;
 
 pub mod index;
 pub mod live;
@@ -29,7 +29,7 @@ pub mod resources;
 pub mod status;
 pub mod watch;
 
-pub use crate::admission::cluster::ClusterView;
+pub use bgppeer_core::admission::cluster::ClusterView;
 pub use index::Index;
 
 use index::Source;
@@ -164,7 +164,7 @@ impl Checker {
             .and_then(Value::as_str)
             .and_then(ApiGroup::from_api_version)
             .unwrap_or(ApiGroup::CrdV1);
-        let peer = crate::bgppeer::validate(group, object).peer;
+        let peer = bgppeer_core::bgppeer::validate(group, object).peer;
         let checked = rules::check(&peer, object, &*self.view());
         if checked.unconfirmed.is_empty() {
             return checked.findings;

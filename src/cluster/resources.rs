@@ -8,7 +8,7 @@
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-use crate::bgppeer::{ApiGroup, api};
+use bgppeer_core::bgppeer::{ApiGroup, api};
 
 /// Both API groups, `crd.projectcalico.org` first.
 pub const GROUPS: [ApiGroup; 2] = [ApiGroup::CrdV1, ApiGroup::V3];

@@ -1,6 +1,6 @@
 //! The state of each watch cache and whether, together, they can be trusted.
 
-use crate::admission::cluster::SkipReason;
+use bgppeer_core::admission::cluster::SkipReason;
 
 /// The state of one watch cache.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -239,8 +239,8 @@ fn with_causes(error: &dyn std::error::Error) -> String {
 mod tests {
     use super::with_causes;
     use super::*;
-    use crate::admission::cluster::{Address, ClusterView, ScopeKey};
-    use crate::bgppeer::ApiGroup;
+    use bgppeer_core::admission::cluster::{Address, ClusterView, ScopeKey};
+    use bgppeer_core::bgppeer::ApiGroup;
     use std::time::Duration;
 
     fn bgppeer(name: &str, peer_ip: &str) -> DynamicObject {

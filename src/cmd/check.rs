@@ -1,6 +1,6 @@
 //! The `check` subcommand: validate BGPPeer manifests offline, for GitOps pipelines.
 //!
-//! The same rules as the admission webhook ([`crate::bgppeer::validate_document`]), applied to
+//! The same rules as the admission webhook ([`bgppeer_core::bgppeer::validate_document`]), applied to
 //! files, directories and stdin. Documents of other kinds are skipped and counted.
 //!
 //! Exit codes: 0 every BGPPeer is valid, 1 at least one is invalid, 2 some input could not be
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::bgppeer::{self, KIND, Report};
+use bgppeer_core::bgppeer::{self, KIND, Report};
 use crate::manifests::{self, Document, LoadError, Source};
 
 mod json;

@@ -2,7 +2,7 @@
 //! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster.
 //!
 //! Only I/O lives here (reading files, listing Nodes with the `kube` client); the decisions and
-//! the three output formats are in [`crate::explain`].
+//! the three output formats are in [`bgppeer_core::explain`].
 //!
 //! Exit codes: 0 every BGPPeer is valid, 1 at least one is invalid (it is reported with its
 //! validation errors and not explained), 2 the nodes or some manifest could not be read, or the
@@ -17,7 +17,7 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use crate::cmd::check::Location;
-use crate::explain::{self, Explanation, nodes};
+use bgppeer_core::explain::{self, Explanation, nodes};
 use crate::manifests::{self, Source};
 
 /// How many Nodes one list request asks the API server for; large clusters are read in pages.

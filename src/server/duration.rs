@@ -26,12 +26,12 @@ impl DurationError {
 }
 
 /// Parses a Go duration: one or more `<number><unit>` parts (`1m30s`, `1.5s`), or `0`, exactly as
-/// Go's `time.ParseDuration` does (it is [`crate::bgppeer::duration::parse`], the same port),
+/// Go's `time.ParseDuration` does (it is [`bgppeer_core::bgppeer::duration::parse`], the same port),
 /// so a value means here what it means to the apiserver. Negative durations are rejected: every
 /// duration here is a timeout or a delay. A rejected input is quoted in the error up to its first 32
 /// characters.
 pub fn parse(input: &str) -> Result<Duration, DurationError> {
-    crate::bgppeer::duration::parse(input)
+    bgppeer_core::bgppeer::duration::parse(input)
         .ok()
         .and_then(|nanos| u64::try_from(nanos).ok())
         .map(Duration::from_nanos)

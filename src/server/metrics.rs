@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::admission::{Summary, Webhook};
+use bgppeer_core::admission::{Summary, Webhook};
 
 /// Latency buckets (seconds): Prometheus' default buckets, which controller-runtime uses.
 const LATENCY_BUCKETS: [f64; 11] = [

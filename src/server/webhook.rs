@@ -31,7 +31,7 @@ use kube::core::DynamicObject;
 use kube::core::admission::AdmissionRequest;
 use serde_json::json;
 
-use crate::admission::{self, Decision, DecodeError, NoCluster, Outcome, Webhook};
+use bgppeer_core::admission::{self, Decision, DecodeError, NoCluster, Outcome, Webhook};
 use crate::cluster::Checker;
 
 use super::body::{self, BodyBytes, BodyError, Reservation};

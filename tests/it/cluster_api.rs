@@ -22,7 +22,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
-use bgppeer_webhook::admission::cluster::{Availability, ClusterView, SkipReason};
+use bgppeer_core::admission::cluster::{Availability, ClusterView, SkipReason};
 use bgppeer_webhook::cluster::index::BgpConfiguration;
 use bgppeer_webhook::cluster::status::SourceStatus;
 use bgppeer_webhook::cluster::{Checker, Settings};

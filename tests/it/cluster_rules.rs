@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use bgppeer_webhook::admission::cluster::rules::{self as check, FilterMiss};
-use bgppeer_webhook::admission::cluster::{
+use bgppeer_core::admission::cluster::rules::{self as check, FilterMiss};
+use bgppeer_core::admission::cluster::{
     Address, Availability, ClusterView, Findings, NodeMatch, ScopeKey, SelectorRef, SkipReason,
 };
-use bgppeer_webhook::bgppeer::{self, ApiGroup};
+use bgppeer_core::bgppeer::{self, ApiGroup};
 use bgppeer_webhook::cluster::index::{Index, Item, Source, StoredPeer};
 use bgppeer_webhook::cluster::status::SourceStatus;
-use bgppeer_webhook::field::ErrorType;
+use bgppeer_core::field::ErrorType;
 use serde_json::{Value, json};
 
 fn node(name: &str, labels: &[(&str, &str)]) -> Item {

@@ -10,9 +10,9 @@
 
 use std::path::PathBuf;
 
-use bgppeer_webhook::bgppeer::ScopeKey;
-use bgppeer_webhook::explain::nodes::{self, AddressSource, NodeList};
-use bgppeer_webhook::explain::{self, Explanation, PeerOutcome, Plan, Remote, Scope, Target};
+use bgppeer_core::bgppeer::ScopeKey;
+use bgppeer_core::explain::nodes::{self, AddressSource, NodeList};
+use bgppeer_core::explain::{self, Explanation, PeerOutcome, Plan, Remote, Scope, Target};
 use bgppeer_webhook::manifests::{self, Source};
 use serde_json::{Value, json};
 
@@ -328,7 +328,7 @@ fn a_peer_with_no_remote_opens_nothing() {
     let plan = explain_one(json!({"node": "rr1"}));
     assert_eq!(plan.remote, Remote::Nothing);
     assert!(plan.sessions.is_empty());
-    assert_eq!(plan.warnings, [bgppeer_webhook::bgppeer::warnings::NO_PEER]);
+    assert_eq!(plan.warnings, [bgppeer_core::bgppeer::warnings::NO_PEER]);
 }
 
 #[test]

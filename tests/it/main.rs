@@ -8,12 +8,6 @@
 mod binary;
 mod support;
 
-mod bgppeer_defaults;
-mod bgppeer_fixtures;
-mod bgppeer_robustness;
-mod bgppeer_rules;
-mod bgppeer_validate;
-mod bgppeer_warnings;
 mod chart;
 mod check_cli;
 mod cluster_api;

@@ -513,7 +513,7 @@ async fn legacy_objects_stay_editable_through_mutate_then_validate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_errors_get_a_small_denial_with_a_count_of_the_rest() {
-    use bgppeer_webhook::field::MAX_ERRORS;
+    use bgppeer_core::field::MAX_ERRORS;
     let server = TestServer::start().await;
     let client = server.client(HttpVersion::Http2);
     let v1 = "crd.projectcalico.org/v1";
@@ -617,7 +617,7 @@ async fn worst_case_objects_are_answered_in_time_with_a_small_response() {
     assert_eq!(response["status"]["reason"], "Invalid");
     let causes = response["status"]["details"]["causes"].as_array().unwrap();
     assert!(
-        causes.len() <= bgppeer_webhook::field::MAX_ERRORS + 1,
+        causes.len() <= bgppeer_core::field::MAX_ERRORS + 1,
         "{} causes",
         causes.len()
     );

@@ -152,7 +152,7 @@ pub fn render(outcome: &Outcome) -> String {
                 name: peer
                     .name
                     .as_deref()
-                    .map(|name| crate::field::shorten(name, crate::field::MAX_NAME_LEN)),
+                    .map(|name| bgppeer_core::field::shorten(name, bgppeer_core::field::MAX_NAME_LEN)),
                 valid: peer.report.is_valid(),
                 errors: peer
                     .report

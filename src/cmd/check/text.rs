@@ -1,8 +1,8 @@
 //! The text report of `check`: one line per error, then one per warning, then a summary.
 
 use super::{Outcome, PeerResult};
-use crate::bgppeer::KIND;
-use crate::field;
+use bgppeer_core::bgppeer::KIND;
+use bgppeer_core::field;
 
 /// `BGPPeer "name"`, or `BGPPeer (unnamed)`.
 fn subject(peer: &PeerResult) -> String {
@@ -19,7 +19,7 @@ fn subject(peer: &PeerResult) -> String {
 ///
 /// Bounded per object whatever its size: the errors are those the report kept (at most
 /// [`MAX_ERRORS`](field::MAX_ERRORS)) and one line saying how many more there were; warnings
-/// are at most [`MAX_WARNINGS`](crate::bgppeer::warnings::MAX_WARNINGS); names are cut at
+/// are at most [`MAX_WARNINGS`](bgppeer_core::bgppeer::warnings::MAX_WARNINGS); names are cut at
 /// [`MAX_NAME_LEN`](field::MAX_NAME_LEN) bytes.
 pub fn render(outcome: &Outcome) -> String {
     let mut out = String::new();

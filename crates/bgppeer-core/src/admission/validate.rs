@@ -5,7 +5,7 @@
 //! update does not introduce are returned as warnings instead of a denial. The rule is per field,
 //! as Kubernetes' CRD validation ratcheting: see [`ratchet`].
 
-use kube::core::admission::{AdmissionResponse, Operation};
+use kube_core::admission::{AdmissionResponse, Operation};
 use serde_json::Value;
 
 use crate::bgppeer::{self, ApiGroup, warnings};

@@ -1,12 +1,12 @@
 //! Defaults as JSON Patch, checked against the requests a real kube-apiserver sent
 //! (`tests/fixtures/admission/`) and applied with the `json_patch` crate.
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup};
+use bgppeer_core::bgppeer::{self, ApiGroup};
 use serde_json::{Value, json};
 
 fn admission_object(file: &str) -> (ApiGroup, Value) {
     let path = format!(
-        "{}/tests/fixtures/admission/{file}",
+        "{}/../../tests/fixtures/admission/{file}",
         env!("CARGO_MANIFEST_DIR")
     );
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -132,7 +132,7 @@ fn recorded_denial_has_the_expected_causes() {
         .collect();
     let denial: Value = serde_json::from_str(
         &std::fs::read_to_string(format!(
-            "{}/tests/fixtures/admission/denial-as-returned-to-client.json",
+            "{}/../../tests/fixtures/admission/denial-as-returned-to-client.json",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap(),

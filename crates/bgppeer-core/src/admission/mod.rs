@@ -24,7 +24,7 @@ use std::fmt;
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 
-use kube::core::admission::{AdmissionResponse, Operation};
+use kube_core::admission::{AdmissionResponse, Operation};
 
 pub mod cluster;
 pub mod decode;

@@ -1,8 +1,8 @@
 //! Property tests: no input makes validation or defaulting panic, warnings stay short, and the
 //! defaults patch always applies and is idempotent.
 
-use bgppeer_webhook::admission::{self, Decision, NoCluster, Webhook};
-use bgppeer_webhook::bgppeer::{self, ApiGroup, peer::SPEC_FIELDS};
+use bgppeer_core::admission::{self, Decision, NoCluster, Webhook};
+use bgppeer_core::bgppeer::{self, ApiGroup, peer::SPEC_FIELDS};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -110,7 +110,7 @@ fn many_invalid_filters(count: usize) -> Value {
 
 #[test]
 fn huge_objects_give_bounded_reports() {
-    use bgppeer_webhook::field::MAX_ERRORS;
+    use bgppeer_core::field::MAX_ERRORS;
     use std::time::Instant;
 
     let object = many_invalid_filters(760_000);
@@ -181,7 +181,7 @@ proptest! {
                             "metadata": {"name": "p"}, "spec": spec});
         let report = bgppeer::validate(ApiGroup::CrdV1, &object);
         let shown: Vec<_> = report.errors.shown().collect();
-        prop_assert!(shown.len() <= bgppeer_webhook::field::MAX_ERRORS + 1);
+        prop_assert!(shown.len() <= bgppeer_core::field::MAX_ERRORS + 1);
         prop_assert!(report.warnings.len() <= bgppeer::warnings::MAX_WARNINGS);
         for error in &shown {
             prop_assert!(error.to_string().len() < 2048, "{}", error);
@@ -194,7 +194,7 @@ proptest! {
 #[test]
 fn fuzz_regressions_decide_within_limits() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fuzz-regressions/review");
+        .join("../../tests/fixtures/fuzz-regressions/review");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())

@@ -2,8 +2,8 @@
 //! the two Calico API groups; anything else means the configuration is wrong, and is allowed with
 //! a warning rather than blocking an unrelated resource.
 
-use kube::core::DynamicObject;
-use kube::core::admission::AdmissionRequest;
+use kube_core::DynamicObject;
+use kube_core::admission::AdmissionRequest;
 
 use crate::bgppeer::ApiGroup;
 

@@ -7,7 +7,7 @@
 //! - [`text`], [`json`], [`dot`]: the three output formats of `bgppeer-webhook explain`.
 //!
 //! ```
-//! use bgppeer_webhook::explain::{self, nodes};
+//! use bgppeer_core::explain::{self, nodes};
 //! use serde_json::json;
 //!
 //! let node = |name: &str, rack: &str| json!({"kind": "Node", "metadata": {

@@ -9,8 +9,8 @@
 //! * spec.peerIP: Invalid value: "10.0.0.1:0": port must be between 1 and 65535
 //! ```
 
-use kube::core::Status;
-use kube::core::response::{StatusCause, StatusDetails, StatusSummary};
+use kube_core::Status;
+use kube_core::response::{StatusCause, StatusDetails, StatusSummary};
 
 use crate::bgppeer::ApiGroup;
 use crate::field::{ErrorList, MAX_NAME_LEN, go_quote, shorten};

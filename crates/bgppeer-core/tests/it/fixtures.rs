@@ -1,13 +1,13 @@
 //! Every vector from Calico's own tests (`tests/fixtures/calico/{bgppeers,asnumbers,metadata}.json`)
 //! must get the same valid/invalid verdict from `bgppeer::validate`, on both API groups.
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup, asnumber};
-use bgppeer_webhook::field::ErrorType;
+use bgppeer_core::bgppeer::{self, ApiGroup, asnumber};
+use bgppeer_core::field::ErrorType;
 use serde_json::{Value, json};
 
 fn load(name: &str) -> Vec<Value> {
     let path = format!(
-        "{}/tests/fixtures/calico/{name}",
+        "{}/../../tests/fixtures/calico/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap();

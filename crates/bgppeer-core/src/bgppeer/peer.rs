@@ -41,7 +41,7 @@
 //! new field must be added to both, and each addition that is not handled fails to compile:
 //!
 //! ```compile_fail,E0004
-//! use bgppeer_webhook::bgppeer::peer::SpecField;
+//! use bgppeer_core::bgppeer::peer::SpecField;
 //! // Every consumer that matches SpecField must name every field; a match that forgets one
 //! // (here all but `node`) does not compile.
 //! fn name(field: SpecField) -> &'static str {

@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup};
+use bgppeer_core::bgppeer::{self, ApiGroup};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 

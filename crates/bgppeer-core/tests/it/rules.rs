@@ -1,7 +1,7 @@
 //! Cross-field rules R4.19–R4.22: one error per violated rule, with Calico's CEL messages.
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup};
-use bgppeer_webhook::field::ErrorType;
+use bgppeer_core::bgppeer::{self, ApiGroup};
+use bgppeer_core::field::ErrorType;
 use serde_json::{Value, json};
 
 fn errors(spec: Value) -> Vec<String> {

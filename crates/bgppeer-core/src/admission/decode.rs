@@ -12,10 +12,10 @@ use std::ops::Deref;
 
 use k8s_openapi::api::authentication::v1::UserInfo;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
-use kube::core::admission::{
+use kube_core::admission::{
     AdmissionRequest, AdmissionResponse, META_API_VERSION_V1, META_KIND, Operation,
 };
-use kube::core::{DynamicObject, GroupVersionKind, GroupVersionResource, TypeMeta};
+use kube_core::{DynamicObject, GroupVersionKind, GroupVersionResource, TypeMeta};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -262,7 +262,7 @@ mod tests {
 
     /// What kube's own `AdmissionReview<DynamicObject>` makes of the object: the oracle.
     fn through_kube(body: &str) -> Result<Option<Value>, String> {
-        use kube::core::admission::AdmissionReview;
+        use kube_core::admission::AdmissionReview;
         let review: AdmissionReview<DynamicObject> =
             serde_json::from_str(body).map_err(|err| err.to_string())?;
         let request: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn every_recorded_review_decodes_as_through_kube() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admission");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/admission");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -339,7 +339,7 @@ mod tests {
             }
             let body = recorded["review"].to_string();
             let ours = request(body.as_bytes()).unwrap();
-            let review: kube::core::admission::AdmissionReview<DynamicObject> =
+            let review: kube_core::admission::AdmissionReview<DynamicObject> =
                 serde_json::from_str(&body).unwrap();
             let kube: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
             let json =
@@ -374,7 +374,7 @@ mod tests {
              \"namespace\":\"ns\",\"options\":{\"kind\":\"DeleteOptions\"}",
         );
         let ours = request(body.as_bytes()).unwrap();
-        let review: kube::core::admission::AdmissionReview<DynamicObject> =
+        let review: kube_core::admission::AdmissionReview<DynamicObject> =
             serde_json::from_str(&body).unwrap();
         let kube: AdmissionRequest<DynamicObject> = review.try_into().unwrap();
         assert_eq!(

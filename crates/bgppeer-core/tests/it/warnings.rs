@@ -1,6 +1,6 @@
 //! Warnings: valid but risky settings, each at most 120 characters, none on an ordinary peer.
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup};
+use bgppeer_core::bgppeer::{self, ApiGroup};
 use serde_json::{Value, json};
 
 fn warnings_for(group: ApiGroup, spec: Value) -> Vec<String> {
@@ -159,7 +159,7 @@ fn passwords() {
         ["password has no secretKeyRef: the peering is configured without a password"]
     );
     // An invalid secretKeyRef is an error, not a missing one: no contradictory warning.
-    let report = bgppeer_webhook::bgppeer::validate(
+    let report = bgppeer_core::bgppeer::validate(
         ApiGroup::CrdV1,
         &json!({"metadata": {"name": "p"},
                 "spec": {"peerIP": "10.0.0.1", "asNumber": 1, "password": {"secretKeyRef": {"name": "s"}}}}),

@@ -5,7 +5,7 @@
 //! touches an object that is being deleted.
 
 use json_patch::{Patch, PatchOperation};
-use kube::core::admission::{AdmissionResponse, Operation};
+use kube_core::admission::{AdmissionResponse, Operation};
 
 use crate::bgppeer;
 

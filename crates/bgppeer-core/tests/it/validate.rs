@@ -1,8 +1,8 @@
 //! Field rules of `bgppeer::validate`: every field, wrong JSON types, unknown fields, the exact
 //! error texts and the error order.
 
-use bgppeer_webhook::bgppeer::{self, ApiGroup, Report};
-use bgppeer_webhook::field::ErrorType;
+use bgppeer_core::bgppeer::{self, ApiGroup, Report};
+use bgppeer_core::field::ErrorType;
 use serde_json::{Value, json};
 
 fn peer(spec: Value) -> Value {
