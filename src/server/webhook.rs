@@ -147,8 +147,9 @@ async fn not_found(request: Request) -> Response {
 /// Answers one request to a webhook endpoint and records it in the metrics.
 ///
 /// This is also the one place where a panic in request handling becomes an answer: a panic in
-/// the async handler is caught here by unwinding, and a panic in the blocking decision (reported
-/// by its task) is resumed into the handler so that it arrives here too. [`panic_answer`] logs
+/// the async handler is caught here by unwinding, and a panic in the decision (reported by
+/// [`ReviewSlots::run`], in place or from its blocking task) is resumed into the handler so
+/// that it arrives here too. [`panic_answer`] logs
 /// it with the request's uid when the body had been decoded, counts it in
 /// `bgppeer_webhook_panics_total` and answers 500; the latency and status are recorded like any
 /// other answer's, and the process keeps serving.
@@ -430,9 +431,10 @@ fn bodies_at_capacity(budget: Duration, capacity: usize) -> Response {
     response
 }
 
-/// Decodes and decides a review in one blocking step (so that at most `--max-concurrent-reviews`
-/// decoded objects exist at once), not starting either part once the deadline has passed. The
-/// body and its reservation are freed as soon as it is decoded.
+/// Decodes and decides a review in one step in a decision slot (so that at most
+/// `--max-concurrent-reviews` decoded objects exist at once), in place or on the blocking pool
+/// (see [`WebhookState::placement`]), not starting either part once the deadline has passed.
+/// The body and its reservation are freed as soon as it is decoded.
 async fn review(
     webhook: Webhook,
     body: (axum::body::Bytes, Reservation),
