@@ -4,6 +4,7 @@
 #   make test   every test (unit, end-to-end, chart)
 #   make lint   rustfmt check and clippy with warnings as errors
 #   make bench  criterion benchmarks
+#   make throughput  /validate against a bare server on the same stack, over TLS (release build)
 #   make fuzz   run every cargo-fuzz target for FUZZ_SECONDS each (default 60; not part of test)
 #   make tools  install helm and kubectl into .tools/ (the chart tests need helm), and Graphviz
 #               (the explain tests render their DOT output with it) when apt-get is usable
@@ -23,7 +24,7 @@ DOCKER ?= docker
 # The crate version: the image tag and the chart's appVersion.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: build release test lint fmt bench fuzz cargo-fuzz run clean tools graphviz image
+.PHONY: build release test lint fmt bench throughput fuzz cargo-fuzz run clean tools graphviz image
 
 build:
 	$(CARGO) build
@@ -43,7 +44,15 @@ fmt:
 	$(CARGO) fmt --all
 
 bench:
-	$(CARGO) bench --workspace
+	$(CARGO) bench -p calico-selector
+	$(CARGO) bench -p bgppeer-core
+	$(CARGO) bench -p bgppeer-webhook --bench worst_case --bench cluster
+
+# End-to-end: the release binary's /validate against the bare server (examples/bare_server.rs),
+# over TLS on loopback, bounded; settings: THROUGHPUT_* (see the README, "Throughput").
+throughput:
+	$(CARGO) build --release --bin bgppeer-webhook --example bare_server
+	$(CARGO) bench --bench throughput
 
 # cargo-fuzz needs unstable compiler flags: RUSTC_BOOTSTRAP=1 allows them on the stable
 # toolchain. Each target starts from its committed seeds (fuzz/seeds/TARGET) and keeps what it

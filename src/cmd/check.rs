@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use bgppeer_core::bgppeer::{self, KIND, Report};
 use crate::manifests::{self, Document, LoadError, Source};
+use bgppeer_core::bgppeer::{self, KIND, Report};
 
 mod json;
 mod text;

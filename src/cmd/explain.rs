@@ -17,8 +17,8 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 use crate::cmd::check::Location;
-use bgppeer_core::explain::{self, Explanation, nodes};
 use crate::manifests::{self, Source};
+use bgppeer_core::explain::{self, Explanation, nodes};
 
 /// How many Nodes one list request asks the API server for; large clusters are read in pages.
 const NODE_PAGE_SIZE: u32 = 500;

@@ -39,7 +39,7 @@ pub const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT: usize = 32 * 1024 * 1024;
 /// Before a body is read, [`BodyBytes::reserve`] takes its size from the bound: the
 /// Content-Length when it is declared, the body limit when it is not (the most that will be
 /// buffered). The reservation lives as long as the body does: the handler hands it to the
-/// blocking step that decodes the body, which frees both together.
+/// step that decodes the body, which frees both together.
 #[derive(Debug, Clone)]
 pub struct BodyBytes {
     semaphore: Arc<Semaphore>,

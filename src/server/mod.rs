@@ -199,6 +199,38 @@ impl ShutdownHandle {
 /// Loads the certificate, binds both ports and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::new());
+    let router = webhook::router(webhook::WebhookState {
+        metrics: metrics.clone(),
+        max_body_bytes: config.max_body_bytes,
+        default_timeout: config.default_request_timeout,
+        cluster: config.cluster.clone(),
+        slots: slots::ReviewSlots::new(config.max_concurrent_reviews, metrics.clone()),
+        body_bytes: body::BodyBytes::new(config.max_body_bytes_in_flight),
+        before_decision: config.before_decision.clone(),
+    });
+    start_serving(config, metrics, router).await
+}
+
+/// Like [`start`], with `router` on the TLS port instead of the admission endpoints: the same
+/// certificate handling, listener, connection limits, timeouts, operations port and shutdown
+/// sequence. For measuring what that stack costs on its own (the bare server of
+/// `make throughput`, `examples/bare_server.rs`); `serve` always uses [`start`].
+///
+/// Only the settings of the stack apply: the body limits, time budgets, cluster checks and
+/// decision slots of `config` belong to the admission endpoints and are ignored.
+pub async fn start_with_router(
+    config: Config,
+    router: axum::Router,
+) -> Result<Running, StartError> {
+    start_serving(config, Arc::new(Metrics::new()), router).await
+}
+
+/// Starts serving `router` on the TLS port, counting in `metrics`.
+async fn start_serving(
+    config: Config,
+    metrics: Arc<Metrics>,
+    router: axum::Router,
+) -> Result<Running, StartError> {
     let health = Arc::new(Health::default());
 
     let source = PairSource::read(&config.tls_cert_file, &config.tls_key_file)?;
@@ -241,15 +273,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         rest_stopped.clone(),
     ));
 
-    let router = webhook::router(webhook::WebhookState {
-        metrics: metrics.clone(),
-        max_body_bytes: config.max_body_bytes,
-        default_timeout: config.default_request_timeout,
-        cluster: config.cluster.clone(),
-        slots: slots::ReviewSlots::new(config.max_concurrent_reviews, metrics.clone()),
-        body_bytes: body::BodyBytes::new(config.max_body_bytes_in_flight),
-        before_decision: config.before_decision.clone(),
-    });
     let serving = tokio::spawn(listener::serve(
         listener::Port {
             name: "webhook",

@@ -8,9 +8,9 @@ use bgppeer_core::admission::cluster::{
     Address, Availability, ClusterView, Findings, NodeMatch, ScopeKey, SelectorRef, SkipReason,
 };
 use bgppeer_core::bgppeer::{self, ApiGroup};
+use bgppeer_core::field::ErrorType;
 use bgppeer_webhook::cluster::index::{Index, Item, Source, StoredPeer};
 use bgppeer_webhook::cluster::status::SourceStatus;
-use bgppeer_core::field::ErrorType;
 use serde_json::{Value, json};
 
 fn node(name: &str, labels: &[(&str, &str)]) -> Item {

@@ -149,10 +149,9 @@ pub fn render(outcome: &Outcome) -> String {
             .map(|peer| JsonPeer {
                 location: (&peer.location).into(),
                 api_version: peer.api_version.as_deref(),
-                name: peer
-                    .name
-                    .as_deref()
-                    .map(|name| bgppeer_core::field::shorten(name, bgppeer_core::field::MAX_NAME_LEN)),
+                name: peer.name.as_deref().map(|name| {
+                    bgppeer_core::field::shorten(name, bgppeer_core::field::MAX_NAME_LEN)
+                }),
                 valid: peer.report.is_valid(),
                 errors: peer
                     .report

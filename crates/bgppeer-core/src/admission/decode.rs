@@ -11,6 +11,7 @@
 use std::ops::Deref;
 
 use k8s_openapi::api::authentication::v1::UserInfo;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
 use kube_core::admission::{
     AdmissionRequest, AdmissionResponse, META_API_VERSION_V1, META_KIND, Operation,
@@ -130,7 +131,52 @@ pub fn request(body: &[u8]) -> Result<Request, DecodeError> {
 ///
 /// Only the small part (`apiVersion`, `kind`, `metadata`) goes through `DynamicObject`; the rest
 /// of the object is moved, never copied.
+///
+/// The usual object (`apiVersion` and `kind` strings, `metadata` an object) takes a short cut
+/// with the same result: only its `metadata` goes through `ObjectMeta`, skipping
+/// `DynamicObject`'s flattened fields, which buffer the whole head once more (measured: this
+/// function took half of a `/validate` request's decoding). Any other shape goes through
+/// `DynamicObject` itself; metadata `ObjectMeta` refuses is refused with `ObjectMeta`'s own
+/// error, which is also what `DynamicObject` says about it.
 fn as_dynamic_object(object: Value) -> Result<Value, serde_json::Error> {
+    match usual_object(object) {
+        Ok(normalised) => normalised,
+        Err(object) => via_dynamic_object(object),
+    }
+}
+
+/// The short cut of [`as_dynamic_object`]: `Ok` with its result when `object` has the usual
+/// shape (then `DynamicObject` would decode `metadata` from the same owned JSON value with the
+/// same `ObjectMeta` code, so a refusal is the same error), `Err` with `object` untouched
+/// otherwise. The metadata is moved into the `ObjectMeta`, not copied.
+fn usual_object(object: Value) -> Result<Result<Value, serde_json::Error>, Value> {
+    let usual = match &object {
+        Value::Object(map) => {
+            map.get("apiVersion").is_some_and(Value::is_string)
+                && map.get("kind").is_some_and(Value::is_string)
+                && map.get("metadata").is_some_and(Value::is_object)
+        }
+        _ => false,
+    };
+    let Value::Object(mut map) = object else {
+        return Err(object);
+    };
+    if !usual {
+        return Err(Value::Object(map));
+    }
+    let Some(metadata) = map.remove("metadata") else {
+        return Err(Value::Object(map));
+    };
+    Ok(ObjectMeta::deserialize(metadata)
+        .and_then(serde_json::to_value)
+        .map(|metadata| {
+            map.insert("metadata".to_owned(), metadata);
+            Value::Object(map)
+        }))
+}
+
+/// [`as_dynamic_object`] through kube's `DynamicObject` itself, for every shape.
+fn via_dynamic_object(object: Value) -> Result<Value, serde_json::Error> {
     let Value::Object(mut rest) = object else {
         // Not an object: `DynamicObject` refuses it (with its own words) without copying much.
         return serde_json::to_value(DynamicObject::deserialize(&object)?);
@@ -213,6 +259,69 @@ struct WireRequest<'a> {
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    /// The short cut of `as_dynamic_object` gives exactly what `DynamicObject` gives, for every
+    /// recorded object and for shapes at the edges (and falls back where it does not apply).
+    #[test]
+    fn the_usual_object_short_cut_agrees_with_dynamic_object() {
+        let mut objects: Vec<Value> = Vec::new();
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/admission");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let Ok(recorded) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap())
+            else {
+                continue;
+            };
+            for key in ["object", "oldObject"] {
+                if let Some(object) = recorded.pointer(&format!("/review/request/{key}")) {
+                    objects.push(object.clone());
+                }
+            }
+        }
+        assert!(
+            objects.len() >= 30,
+            "only {} recorded objects",
+            objects.len()
+        );
+        objects.extend([
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {"name": "n",
+                "unknown": 1, "labels": {"a": "b"}, "generation": 3,
+                "creationTimestamp": "2026-01-02T03:04:05Z"}, "spec": {"x": [1, 2]}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {"name": 5}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {"labels": []}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {"generation": -1}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {"generation": 1.5}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": {
+                "creationTimestamp": "yesterday"}}),
+            serde_json::json!({"apiVersion": "v1", "kind": 7, "metadata": {}}),
+            serde_json::json!({"apiVersion": "v1", "metadata": {"name": "n"}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K", "metadata": null}),
+            serde_json::json!({"apiVersion": "v1", "kind": "K"}),
+            serde_json::json!({"spec": {}}),
+            serde_json::json!([1]),
+            serde_json::json!("text"),
+        ]);
+        let mut short_cuts = 0;
+        for object in objects {
+            let expected = via_dynamic_object(object.clone()).map_err(|err| err.to_string());
+            if let Ok(normalised) = usual_object(object.clone()) {
+                short_cuts += 1;
+                assert_eq!(
+                    normalised.map_err(|err| err.to_string()),
+                    expected,
+                    "{object}"
+                );
+            }
+            let actual = as_dynamic_object(object.clone()).map_err(|err| err.to_string());
+            assert_eq!(actual, expected, "{object}");
+        }
+        assert!(
+            short_cuts >= 30,
+            "the short cut applied to only {short_cuts} objects"
+        );
+    }
 
     const MINIMAL: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview",
         "request":{"uid":"u1","kind":{"group":"crd.projectcalico.org","version":"v1","kind":"BGPPeer"},
@@ -326,7 +435,8 @@ mod tests {
 
     #[test]
     fn every_recorded_review_decodes_as_through_kube() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/admission");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/admission");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
