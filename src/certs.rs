@@ -17,22 +17,23 @@ use time::OffsetDateTime;
 
 /// The DNS names a serving certificate covers by default: local use, and the in-cluster Service
 /// name the kube-apiserver dials (`<service>.<namespace>.svc`).
-pub const DEFAULT_DNS_NAMES: [&str; 2] = ["localhost", "bgppeer-webhook.bgppeer-webhook.svc"];
+pub(crate) const DEFAULT_DNS_NAMES: [&str; 2] =
+    ["localhost", "bgppeer-webhook.bgppeer-webhook.svc"];
 
 /// The IP addresses a serving certificate covers by default.
-pub const DEFAULT_IPS: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
+pub(crate) const DEFAULT_IPS: [IpAddr; 1] = [IpAddr::V4(Ipv4Addr::LOCALHOST)];
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// DNS subject alternative names of the serving certificate.
-    pub dns_names: Vec<String>,
+    pub(crate) dns_names: Vec<String>,
     /// IP subject alternative names of the serving certificate.
-    pub ips: Vec<IpAddr>,
+    pub(crate) ips: Vec<IpAddr>,
     /// Start of validity (both certificates).
-    pub not_before: SystemTime,
+    pub(crate) not_before: SystemTime,
     /// Length of validity (both certificates).
-    pub valid_for: Duration,
+    pub(crate) valid_for: Duration,
 }
 
 impl Request {
@@ -57,7 +58,7 @@ pub struct DevCerts {
     /// configuration.
     pub ca_cert_pem: String,
     /// The CA private key (`ca.key`), to sign more certificates (for example mTLS clients).
-    pub ca_key_pem: String,
+    pub(crate) ca_key_pem: String,
     /// The serving certificate (`tls.crt`).
     pub tls_cert_pem: String,
     /// The serving certificate's private key (`tls.key`).

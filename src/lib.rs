@@ -14,5 +14,5 @@ pub mod certs;
 pub mod cluster;
 pub mod cmd;
 pub mod manifests;
-pub mod selftest;
+pub(crate) mod selftest;
 pub mod server;

@@ -2,7 +2,7 @@
 //! `*.yaml`, `*.yml`, `*.json`), or `-` for stdin; multi-document YAML and `kind: List`.
 //!
 //! Parsing ([`parse_documents`]) is pure and separate from reading ([`read_source`]), which caps
-//! the input at [`MAX_INPUT_BYTES`]. YAML is parsed with serde-saphyr's default budget, which
+//! the input at `MAX_INPUT_BYTES`. YAML is parsed with serde-saphyr's default budget, which
 //! rejects alias bombs ("billion laughs"), excessive nesting and runaway event counts with an
 //! error instead of exhausting memory.
 
@@ -14,10 +14,10 @@ use serde_json::Value;
 
 /// The largest input read from one file or stdin (32 MiB: far above any real manifest set, far
 /// below what would hurt a CI runner).
-pub const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// The file-name extensions picked up when a directory is given.
-pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
+pub(crate) const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// Where manifests come from.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -31,7 +31,7 @@ pub enum Source {
 impl Source {
     /// Whether the content is JSON (a `.json` file); everything else, stdin included, is YAML,
     /// of which JSON is in practice a subset.
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         match self {
             Source::Stdin => false,
             Source::File(path) => path.extension().is_some_and(|ext| ext == "json"),
@@ -60,7 +60,7 @@ pub enum LoadError {
         #[source]
         error: std::io::Error,
     },
-    /// Input larger than [`MAX_INPUT_BYTES`].
+    /// Input larger than `MAX_INPUT_BYTES`.
     #[error("{source_name}: larger than {MAX_INPUT_BYTES} bytes; split it into smaller files")]
     TooLarge {
         /// The file or stdin.
@@ -103,7 +103,7 @@ pub struct Document {
     /// The 1-based position within a `kind: List` document's `items`, for list items.
     pub item: Option<usize>,
     /// The 1-based line where the document (or list item) starts, when known (YAML only).
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
     /// The object.
     pub value: Value,
 }
@@ -111,7 +111,7 @@ pub struct Document {
 /// Expands command-line paths into sources: `-` is stdin, files are taken as they are, and
 /// directories are walked recursively for [`MANIFEST_EXTENSIONS`] in sorted order. Symbolic links
 /// to directories are not followed (so a link cycle cannot loop).
-pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
+pub(crate) fn expand_paths(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> {
     let mut sources = Vec::new();
     for path in paths {
         if path.as_os_str() == "-" {
@@ -158,13 +158,13 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 }
 
 /// Whether a file name ends in one of [`MANIFEST_EXTENSIONS`].
-pub fn is_manifest_name(path: &Path) -> bool {
+pub(crate) fn is_manifest_name(path: &Path) -> bool {
     path.extension()
         .and_then(|ext| ext.to_str())
         .is_some_and(|ext| MANIFEST_EXTENSIONS.contains(&ext))
 }
 
-/// Reads a source as text, refusing more than [`MAX_INPUT_BYTES`].
+/// Reads a source as text, refusing more than `MAX_INPUT_BYTES`.
 pub fn read_source(source: &Source) -> Result<String, LoadError> {
     let source_name = source.to_string();
     let mut bytes = Vec::new();

@@ -29,27 +29,27 @@ pub const KIND: &str = api::BGP_PEER_KIND;
 pub const PLURAL: &str = api::BGP_PEER_RESOURCE;
 
 /// The invalid field of [`invalid_peer`]: port 0 is outside 1-65535.
-pub const INVALID_PEER_IP: &str = "10.0.0.1:0";
+pub(crate) const INVALID_PEER_IP: &str = "10.0.0.1:0";
 /// The default the mutating webhook adds to a BGPPeer without `spec.sourceAddress`.
-pub const DEFAULT_SOURCE_ADDRESS: &str = "UseNodeIP";
+pub(crate) const DEFAULT_SOURCE_ADDRESS: &str = "UseNodeIP";
 
 /// The two webhooks under test, by the names registered in their webhook configurations.
 ///
 /// The API server quotes these names in its messages, which is how an answer is attributed to
 /// this installation rather than to any other admission control in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Webhooks {
+pub(crate) struct Webhooks {
     /// Name of the validating webhook (e.g. `validate.bgppeers.bgppeer-webhook`).
-    pub validating: String,
+    pub(crate) validating: String,
     /// Name of the mutating webhook (e.g. `mutate.bgppeers.bgppeer-webhook`).
-    pub mutating: String,
+    pub(crate) mutating: String,
 }
 
 /// A BGPPeer that every version of the webhook must deny: `peerIP` with port 0.
 ///
 /// `generateName` lets the API server pick a fresh name, so the probe never collides with an
 /// existing object. `labels` let the probe match a webhook `objectSelector`.
-pub fn invalid_peer(name_prefix: &str, labels: &BTreeMap<String, String>) -> Value {
+pub(crate) fn invalid_peer(name_prefix: &str, labels: &BTreeMap<String, String>) -> Value {
     probe(
         name_prefix,
         labels,
@@ -59,7 +59,7 @@ pub fn invalid_peer(name_prefix: &str, labels: &BTreeMap<String, String>) -> Val
 
 /// A BGPPeer that every version of the webhook must admit, without `sourceAddress` so that the
 /// mutating webhook's default is visible in the answer.
-pub fn valid_peer(name_prefix: &str, labels: &BTreeMap<String, String>) -> Value {
+pub(crate) fn valid_peer(name_prefix: &str, labels: &BTreeMap<String, String>) -> Value {
     probe(
         name_prefix,
         labels,
@@ -82,7 +82,7 @@ fn probe(name_prefix: &str, labels: &BTreeMap<String, String>, spec: Value) -> V
 
 /// What the API server answered to one dry-run create.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// Admitted: the object as it would have been stored (after mutation).
     Admitted(Value),
     /// Refused with a `Status`.
@@ -129,11 +129,11 @@ fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
 
 /// The verdict on one probe: whether it behaved as required, and a sentence saying why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The probe behaved as required.
-    pub passed: bool,
+    pub(crate) passed: bool,
     /// What happened, and on failure what to check.
-    pub explanation: String,
+    pub(crate) explanation: String,
 }
 
 impl Verdict {
@@ -154,7 +154,7 @@ impl Verdict {
 
 /// Judges the answer to the invalid probe: it passes only if this installation's validating
 /// webhook denied it.
-pub fn judge_invalid(webhooks: &Webhooks, answer: &Answer) -> Verdict {
+pub(crate) fn judge_invalid(webhooks: &Webhooks, answer: &Answer) -> Verdict {
     match answer {
         Answer::Admitted(_) => Verdict::fail(format!(
             "the invalid BGPPeer (spec.peerIP: {INVALID_PEER_IP:?}) was admitted: the validating \
@@ -186,7 +186,7 @@ pub fn judge_invalid(webhooks: &Webhooks, answer: &Answer) -> Verdict {
 
 /// Judges the answer to the valid probe: it passes only if the peer was admitted and the mutating
 /// webhook added its default `spec.sourceAddress`.
-pub fn judge_valid(webhooks: &Webhooks, answer: &Answer) -> Verdict {
+pub(crate) fn judge_valid(webhooks: &Webhooks, answer: &Answer) -> Verdict {
     match answer {
         Answer::Admitted(object) => {
             match object
@@ -263,16 +263,16 @@ fn refused_for_another_reason(
 
 /// The verdicts on both probes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
+pub(crate) struct Report {
     /// Verdict on the invalid probe (must be denied).
-    pub invalid: Verdict,
+    pub(crate) invalid: Verdict,
     /// Verdict on the valid probe (must be admitted and defaulted).
-    pub valid: Verdict,
+    pub(crate) valid: Verdict,
 }
 
 impl Report {
     /// Judges both answers.
-    pub fn new(webhooks: &Webhooks, invalid: &Answer, valid: &Answer) -> Self {
+    pub(crate) fn new(webhooks: &Webhooks, invalid: &Answer, valid: &Answer) -> Self {
         Report {
             invalid: judge_invalid(webhooks, invalid),
             valid: judge_valid(webhooks, valid),
@@ -280,7 +280,7 @@ impl Report {
     }
 
     /// The self-test passed: both probes behaved as required.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.invalid.passed && self.valid.passed
     }
 }

@@ -1,5 +1,5 @@
 //! The cluster index: exactly what the cluster rules read, kept current by watch events and
-//! indexed for the questions they ask. Pure data, no I/O: [`super::watch`] feeds it.
+//! indexed for the questions they ask. Pure data, no I/O: `super::watch` feeds it.
 //!
 //! - BGPFilter names, per API group;
 //! - stored BGPPeers as [`StoredPeer`]s (scope key and parsed address, derived once per event),
@@ -34,12 +34,12 @@ use super::status::{self, SourceStatus};
 pub type Labels = BTreeMap<String, String>;
 
 /// Secret key → value length in bytes.
-pub type KeyLengths = BTreeMap<String, usize>;
+pub(crate) type KeyLengths = BTreeMap<String, usize>;
 
 /// At most this many selectors' matches are cached; when full, entries of older node
 /// generations are dropped first, then all (the selectors come from requests: the cache must be
 /// bounded).
-pub const MAX_CACHED_SELECTORS: usize = 1024;
+pub(crate) const MAX_CACHED_SELECTORS: usize = 1024;
 
 /// The slot of an API group in the per-group tables: `crd.projectcalico.org` first, so that its
 /// copy of an object served by both groups is the one used.
@@ -86,9 +86,9 @@ pub struct StoredPeer {
     /// `metadata.name`.
     pub name: String,
     /// Which nodes it applies to (`None` when its scope fields are invalid).
-    pub scope: Option<ScopeKey>,
+    pub(crate) scope: Option<ScopeKey>,
     /// The remote end, when `peerIP` is set and valid.
-    pub address: Option<Address>,
+    pub(crate) address: Option<Address>,
 }
 
 impl StoredPeer {
@@ -126,7 +126,7 @@ pub struct BgpConfiguration {
 
 impl BgpConfiguration {
     /// Reads the fields from a `spec` (either group).
-    pub fn from_spec(spec: &Value) -> Self {
+    pub(crate) fn from_spec(spec: &Value) -> Self {
         Self {
             node_to_node_mesh_enabled: spec.get("nodeToNodeMeshEnabled").and_then(Value::as_bool),
             as_number: spec
@@ -221,7 +221,7 @@ impl Index {
     }
 
     /// The name of every source (`bgpfilters.crd.projectcalico.org`) and its state.
-    pub fn statuses(&self) -> Vec<(String, SourceStatus)> {
+    pub(crate) fn statuses(&self) -> Vec<(String, SourceStatus)> {
         self.sources
             .iter()
             .map(|state| (state.label.clone(), state.status.clone()))
@@ -229,16 +229,11 @@ impl Index {
     }
 
     /// The state of one source (`None` for a source not watched).
-    pub fn status(&self, source: Source) -> Option<&SourceStatus> {
+    pub(crate) fn status(&self, source: Source) -> Option<&SourceStatus> {
         self.sources
             .iter()
             .find(|state| state.source == source)
             .map(|state| &state.status)
-    }
-
-    /// The name a source is reported under.
-    pub fn label(&self, source: Source) -> String {
-        label(source, self.password_namespace.as_deref())
     }
 
     /// Records a source's state, logging changes only (a retrying watch does not flood the
@@ -267,7 +262,7 @@ impl Index {
 
     /// Records a watch failure: a synced source stays synced through reconnects (its contents
     /// may lag; live lookups cover that), except when the resource disappears (404).
-    pub fn failed(&mut self, source: Source, next: SourceStatus) {
+    pub(crate) fn failed(&mut self, source: Source, next: SourceStatus) {
         if next == SourceStatus::Absent || self.status(source) != Some(&SourceStatus::Synced) {
             self.set_status(source, next);
         }
@@ -302,7 +297,7 @@ impl Index {
     }
 
     /// An object was deleted.
-    pub fn delete(&mut self, source: Source, name: &str) {
+    pub(crate) fn delete(&mut self, source: Source, name: &str) {
         match source {
             Source::Filters(group) => {
                 if let Some(groups) = self.filters.get_mut(name) {
@@ -386,11 +381,6 @@ impl Index {
         self.bgp_configurations.get(name).and_then(first)
     }
 
-    /// The names of the BGPConfigurations, sorted.
-    pub fn bgp_configuration_names(&self) -> Vec<&str> {
-        self.bgp_configurations.keys().map(String::as_str).collect()
-    }
-
     /// The names of the BGPFilters, sorted.
     pub fn filter_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.filters.keys().map(String::as_str).collect();
@@ -410,8 +400,9 @@ impl Index {
         self.nodes.keys().map(String::as_str).collect()
     }
 
+    #[cfg(test)]
     /// The node generation: changes whenever a node's labels change or a node comes or goes.
-    pub fn node_generation(&self) -> u64 {
+    pub(crate) fn node_generation(&self) -> u64 {
         self.node_generation
     }
 

@@ -10,7 +10,7 @@ use bgppeer_core::admission::cluster::SkipReason;
 /// Whether a BGPFilter of this name exists in any of `resources` (the API groups served),
 /// asked of the API server directly. A 404 from every group means it does not exist; any
 /// other failure is returned as the reason to skip the checks (never as a denial).
-pub async fn filter_exists(
+pub(crate) async fn filter_exists(
     client: &Client,
     resources: &[ApiResource],
     name: &str,

@@ -3,9 +3,9 @@
 //! its children do the network I/O; the rules themselves are pure and live in
 //! [`bgppeer_core::admission::cluster`].
 //!
-//! - [`watch`]: kube-runtime watchers that feed the index (I/O);
+//! - `watch`: kube-runtime watchers that feed the index (I/O);
 //! - [`index`]: the index itself (pure data, updated by events, read by requests);
-//! - [`live`]: the GET that confirms a missing filter before denying (the watches lag);
+//! - `live`: the GET that confirms a missing filter before denying (the watches lag);
 //! - [`Checker`]: the three together, as the webhook server uses them.
 //!
 //! The cluster never makes the webhook fail closed: when the watches are not synced or the API
@@ -24,10 +24,10 @@ use bgppeer_core::admission::cluster::{Findings, SkipReason, rules};
 use bgppeer_core::bgppeer::ApiGroup;
 
 pub mod index;
-pub mod live;
-pub mod resources;
+pub(crate) mod live;
+pub(crate) mod resources;
 pub mod status;
-pub mod watch;
+pub(crate) mod watch;
 
 pub use bgppeer_core::admission::cluster::ClusterView;
 pub use index::Index;
@@ -36,7 +36,7 @@ use index::Source;
 use status::SourceStatus;
 
 /// The default namespace of the password Secrets: where the Tigera operator runs calico-node.
-pub const DEFAULT_CALICO_NAMESPACE: &str = "calico-system";
+pub(crate) const DEFAULT_CALICO_NAMESPACE: &str = "calico-system";
 
 /// How the cluster checks connect and what they watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Checker {
     }
 
     /// Starts the watches with an existing client.
-    pub fn start(client: Client, settings: &Settings) -> Self {
+    pub(crate) fn start(client: Client, settings: &Settings) -> Self {
         let namespace = settings
             .password_checks
             .then_some(settings.calico_namespace.as_str());
@@ -139,7 +139,7 @@ impl Checker {
 
     /// Asks the API server about the filters a decision waits for, by `deadline`: `Ok` with the
     /// names no served group has, or why the API server could not tell (a timeout included).
-    pub async fn confirm(
+    pub(crate) async fn confirm(
         &self,
         confirmation: &Confirmation,
         deadline: Instant,

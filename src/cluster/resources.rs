@@ -11,20 +11,20 @@ use kube::core::{ApiResource, GroupVersionKind};
 use bgppeer_core::bgppeer::{ApiGroup, api};
 
 /// Both API groups, `crd.projectcalico.org` first.
-pub const GROUPS: [ApiGroup; 2] = [ApiGroup::CrdV1, ApiGroup::V3];
+pub(crate) const GROUPS: [ApiGroup; 2] = [ApiGroup::CrdV1, ApiGroup::V3];
 
 /// `BGPFilter` in one group.
-pub fn bgpfilters(group: ApiGroup) -> ApiResource {
+pub(crate) fn bgpfilters(group: ApiGroup) -> ApiResource {
     resource(group, api::BGP_FILTER_KIND, api::BGP_FILTER_RESOURCE)
 }
 
 /// `BGPPeer` in one group.
-pub fn bgppeers(group: ApiGroup) -> ApiResource {
+pub(crate) fn bgppeers(group: ApiGroup) -> ApiResource {
     resource(group, api::BGP_PEER_KIND, api::BGP_PEER_RESOURCE)
 }
 
 /// `BGPConfiguration` in one group.
-pub fn bgpconfigurations(group: ApiGroup) -> ApiResource {
+pub(crate) fn bgpconfigurations(group: ApiGroup) -> ApiResource {
     resource(
         group,
         api::BGP_CONFIGURATION_KIND,

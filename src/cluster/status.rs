@@ -21,12 +21,7 @@ pub enum SourceStatus {
     ApiError(String),
 }
 
-impl SourceStatus {
-    /// Whether the cache's contents are usable (synced, or known to be empty).
-    pub fn is_usable(&self) -> bool {
-        matches!(self, SourceStatus::Synced | SourceStatus::Absent)
-    }
-}
+impl SourceStatus {}
 
 /// Why the caches, taken together, cannot be used, or `None` when they all can.
 ///

@@ -23,10 +23,10 @@ use super::resources;
 use super::status::SourceStatus;
 
 /// The index as the watches and the requests share it.
-pub type Shared = Arc<RwLock<Index>>;
+pub(crate) type Shared = Arc<RwLock<Index>>;
 
 /// The watch tasks; they stop when this is dropped.
-pub struct Tasks(Vec<AbortHandle>);
+pub(crate) struct Tasks(Vec<AbortHandle>);
 
 impl Drop for Tasks {
     fn drop(&mut self) {
@@ -44,7 +44,7 @@ impl fmt::Debug for Tasks {
 
 /// Starts every watch on the current Tokio runtime, feeding `index`; `secrets_namespace`
 /// enables the watch of the password Secrets (the index must have been made with it too).
-pub fn start(client: &Client, index: &Shared, secrets_namespace: Option<&str>) -> Tasks {
+pub(crate) fn start(client: &Client, index: &Shared, secrets_namespace: Option<&str>) -> Tasks {
     let mut tasks = Vec::new();
     for group in resources::GROUPS {
         let api = Api::<DynamicObject>::all_with(client.clone(), &resources::bgpfilters(group));
@@ -92,7 +92,7 @@ where
 }
 
 /// Applies a stream of watch events to the index (the stream is the watcher's, or a test's).
-pub fn spawn_events<K, S>(
+pub(crate) fn spawn_events<K, S>(
     index: Shared,
     source: Source,
     events: S,
@@ -132,12 +132,12 @@ where
 }
 
 /// A BGPFilter: its name.
-pub fn filter(_: Source, object: &DynamicObject) -> Option<Item> {
+pub(crate) fn filter(_: Source, object: &DynamicObject) -> Option<Item> {
     Some(Item::Filter(object.metadata.name.clone()?))
 }
 
 /// A BGPPeer: what the duplicate check compares (validated as its group's peer).
-pub fn peer(source: Source, object: &DynamicObject) -> Option<Item> {
+pub(crate) fn peer(source: Source, object: &DynamicObject) -> Option<Item> {
     let Source::Peers(group) = source else {
         return None;
     };
@@ -147,7 +147,7 @@ pub fn peer(source: Source, object: &DynamicObject) -> Option<Item> {
 }
 
 /// A BGPConfiguration, typed.
-pub fn bgp_configuration(_: Source, object: &DynamicObject) -> Option<Item> {
+pub(crate) fn bgp_configuration(_: Source, object: &DynamicObject) -> Option<Item> {
     let name = object.metadata.name.clone()?;
     let spec = object.data.get("spec").unwrap_or(&Value::Null);
     Some(Item::BgpConfiguration(
@@ -157,7 +157,7 @@ pub fn bgp_configuration(_: Source, object: &DynamicObject) -> Option<Item> {
 }
 
 /// A Node: name and labels.
-pub fn node(_: Source, object: &PartialObjectMeta<Node>) -> Option<Item> {
+pub(crate) fn node(_: Source, object: &PartialObjectMeta<Node>) -> Option<Item> {
     Some(Item::Node(
         object.metadata.name.clone()?,
         object.metadata.labels.clone().unwrap_or_default(),
@@ -166,13 +166,13 @@ pub fn node(_: Source, object: &PartialObjectMeta<Node>) -> Option<Item> {
 
 /// A Secret: its name and the byte length of each key's value. The values are dropped with the
 /// event: they are never stored, logged or returned.
-pub fn secret(_: Source, secret: &Secret) -> Option<Item> {
+pub(crate) fn secret(_: Source, secret: &Secret) -> Option<Item> {
     let (name, keys) = key_lengths(secret)?;
     Some(Item::Secret(name, keys))
 }
 
 /// A Secret's name and the byte length of each of its keys' values.
-pub fn key_lengths(secret: &Secret) -> Option<(String, KeyLengths)> {
+pub(crate) fn key_lengths(secret: &Secret) -> Option<(String, KeyLengths)> {
     let name = secret.metadata.name.clone()?;
     let mut keys: KeyLengths = secret
         .data

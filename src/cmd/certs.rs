@@ -13,7 +13,7 @@ use crate::certs;
 
 /// Arguments of `bgppeer-webhook certs`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Directory to write ca.crt, ca.key, tls.crt and tls.key into (created if missing).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -37,7 +37,7 @@ pub struct Args {
 const FILES: [&str; 4] = ["ca.crt", "ca.key", "tls.crt", "tls.key"];
 
 /// Runs `bgppeer-webhook certs`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut request = certs::Request::with_defaults(
         SystemTime::now(),
         Duration::from_secs(u64::from(args.days) * 24 * 60 * 60),

@@ -17,12 +17,11 @@ use bgppeer_core::bgppeer::{self, KIND, Report};
 mod json;
 mod text;
 
-pub use json::JSON_SCHEMA_VERSION;
 /// Arguments of `bgppeer-webhook check`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Exit status: 0 all BGPPeers valid, 1 any invalid, \
                         2 unreadable input or unparseable YAML/JSON.")]
-pub struct Args {
+pub(crate) struct Args {
     /// Output format: `text` (one line per error, then warnings, then a summary) or `json`
     /// (a stable schema, documented in the README).
     #[arg(
@@ -32,17 +31,17 @@ pub struct Args {
         default_value_t = Format::Text,
         env = "BGPPEER_WEBHOOK_CHECK_OUTPUT"
     )]
-    pub output: Format,
+    pub(crate) output: Format,
 
     /// Manifest files, directories (searched recursively for *.yaml, *.yml and *.json), or `-`
     /// for standard input.
     #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 /// The output formats of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Human-readable lines.
     Text,
     /// One JSON object on stdout.
@@ -51,7 +50,7 @@ pub enum Format {
 
 /// Runs `bgppeer-webhook check`. A path that cannot be read is reported and the others are
 /// still checked.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut sources = Vec::new();
     let mut unreadable = Vec::new();
     for path in &args.paths {
@@ -79,13 +78,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 #[derive(Debug, Default)]
 pub struct Outcome {
     /// How many sources were read (successfully or not).
-    pub files: usize,
+    pub(crate) files: usize,
     /// The BGPPeers, in input order.
-    pub peers: Vec<PeerResult>,
+    pub(crate) peers: Vec<PeerResult>,
     /// Documents of other kinds, in input order.
-    pub skipped: Vec<Skipped>,
+    pub(crate) skipped: Vec<Skipped>,
     /// Sources that could not be read or parsed.
-    pub failures: Vec<LoadError>,
+    pub(crate) failures: Vec<LoadError>,
 }
 
 impl Outcome {
@@ -103,15 +102,15 @@ impl Outcome {
 
 /// Where a document is: `file:doc N` (and the list item and line, when there are).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Location {
+pub(crate) struct Location {
     /// The file (or `<stdin>`).
-    pub file: String,
+    pub(crate) file: String,
     /// The 1-based document number in the file.
-    pub document: usize,
+    pub(crate) document: usize,
     /// The 1-based item number in a `kind: List` document.
-    pub item: Option<usize>,
+    pub(crate) item: Option<usize>,
     /// The 1-based line where the document starts (YAML only).
-    pub line: Option<u64>,
+    pub(crate) line: Option<u64>,
 }
 
 impl Location {
@@ -137,30 +136,30 @@ impl std::fmt::Display for Location {
 
 /// The result for one BGPPeer.
 #[derive(Debug)]
-pub struct PeerResult {
+pub(crate) struct PeerResult {
     /// Where it is.
-    pub location: Location,
+    pub(crate) location: Location,
     /// Its `apiVersion`, if a string.
-    pub api_version: Option<String>,
+    pub(crate) api_version: Option<String>,
     /// Its `metadata.name` (or `generateName`), if any.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The verdict.
-    pub report: Report,
+    pub(crate) report: Report,
 }
 
 /// A document that is not a BGPPeer.
 #[derive(Debug)]
-pub struct Skipped {
+pub(crate) struct Skipped {
     /// Where it is.
-    pub location: Location,
+    pub(crate) location: Location,
     /// Its `apiVersion`, if a string.
-    pub api_version: Option<String>,
+    pub(crate) api_version: Option<String>,
     /// Its `kind`, if a string (`None` for documents that are not Kubernetes objects).
-    pub kind: Option<String>,
+    pub(crate) kind: Option<String>,
 }
 
 /// Reads, parses and validates every source.
-pub fn check_sources(sources: &[Source]) -> Outcome {
+pub(crate) fn check_sources(sources: &[Source]) -> Outcome {
     let mut outcome = Outcome {
         files: sources.len(),
         ..Outcome::default()

@@ -35,30 +35,30 @@ const NODE_PAGE_SIZE: u32 = 500;
                   Exit status: 0 all BGPPeers valid, 1 any invalid (reported, not explained), \
                   2 unreadable input or usage error."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// The nodes: the output of `kubectl get nodes -o json` (a List of Nodes), a single Node,
     /// as JSON or YAML, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
-    pub nodes: Option<PathBuf>,
+    pub(crate) nodes: Option<PathBuf>,
 
     /// List the nodes of the cluster that this kubeconfig file's current context points to.
     #[arg(long, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
 
     /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, documented in the
     /// README) or `dot` (a Graphviz digraph of the peering graph).
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 
     /// BGPPeer manifests: files, directories (searched recursively for *.yaml, *.yml and
     /// *.json), or `-` for standard input.
     #[arg(required = true, value_name = "PEER")]
-    pub paths: Vec<PathBuf>,
+    pub(crate) paths: Vec<PathBuf>,
 }
 
 /// The output formats of `explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Human-readable blocks, one per BGPPeer.
     Text,
     /// One JSON object on stdout.
@@ -69,7 +69,7 @@ pub enum Format {
 
 /// Runs `bgppeer-webhook explain`. Manifests that cannot be read are reported and the others
 /// are still explained; nodes that cannot be read stop the command (exit 2).
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdin = Path::new("-");
     if args.nodes.as_deref() == Some(stdin) && args.paths.iter().any(|p| p == stdin) {
         anyhow::bail!("standard input (`-`) can be used for --nodes or for the peers, not both");

@@ -23,7 +23,7 @@ use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     /// Human-readable lines.
     Text,
     /// One JSON object per line.
@@ -35,7 +35,7 @@ const RUSTLS_DIRECTIVE: &str = "rustls=error";
 
 /// The filter for `--log-level`: `level` as a tracing filter, with rustls limited to errors
 /// unless `level` says otherwise about rustls.
-pub fn filter(level: &str) -> Result<EnvFilter, ParseError> {
+pub(crate) fn filter(level: &str) -> Result<EnvFilter, ParseError> {
     let filter = EnvFilter::try_new(level)?;
     if level.contains("rustls") {
         return Ok(filter);
@@ -44,7 +44,7 @@ pub fn filter(level: &str) -> Result<EnvFilter, ParseError> {
 }
 
 /// The subscriber `serve` installs, writing to `writer` (standard output in the binary).
-pub fn subscriber<W>(
+pub(crate) fn subscriber<W>(
     format: Format,
     filter: EnvFilter,
     writer: W,
@@ -68,7 +68,7 @@ const PANIC_MESSAGE_CHARS: usize = 1024;
 
 /// Logs panics through the installed subscriber (at ERROR, with their location), instead of
 /// the default hook's unescaped multi-line text on standard error.
-pub fn log_panics() {
+pub(crate) fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
         let payload = info.payload();
         let message = payload
@@ -96,7 +96,7 @@ pub fn log_panics() {
 /// The text format's field formatter: `name=value` pairs separated by spaces, the message
 /// first without a name, every value with its control characters escaped.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct EscapedFields;
+pub(crate) struct EscapedFields;
 
 impl<'writer> FormatFields<'writer> for EscapedFields {
     fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
@@ -157,7 +157,7 @@ fn needs_escape(c: char) -> bool {
 
 /// Writes `text` with every character [`needs_escape`] picks escaped as Rust does (`\n`, `\0`,
 /// `\u{1b}`).
-pub fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+pub(crate) fn write_escaped(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
     let mut rest = text;
     while let Some(at) = rest.find(needs_escape) {
         out.write_str(&rest[..at])?;

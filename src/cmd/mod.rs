@@ -7,13 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod certs;
+pub(crate) mod certs;
 pub mod check;
-pub mod explain;
-pub mod logging;
-pub mod selector;
-pub mod selftest;
-pub mod serve;
+pub(crate) mod explain;
+pub(crate) mod logging;
+pub(crate) mod selector;
+pub(crate) mod selftest;
+pub(crate) mod serve;
 
 /// Validates and defaults Calico BGPPeer resources: as a Kubernetes admission webhook (`serve`),
 /// offline for GitOps pipelines (`check`), and as a selector debugger (`selector`).

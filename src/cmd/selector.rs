@@ -15,7 +15,7 @@ use serde_json::Value;
 use calico_selector as selector;
 
 /// Labels to evaluate a selector against, by name.
-pub type LabelMap = BTreeMap<String, String>;
+pub(crate) type LabelMap = BTreeMap<String, String>;
 
 /// Arguments of `bgppeer-webhook selector`.
 #[derive(Debug, clap::Args)]
@@ -23,25 +23,25 @@ pub type LabelMap = BTreeMap<String, String>;
     after_help = "Exit status: 0 valid (and matching), 1 invalid selector, \
                         2 bad arguments or labels file, 3 valid but not matching."
 )]
-pub struct Args {
+pub(crate) struct Args {
     /// The selector, for example "rack == 'r1' && has(route-reflector)" (quote it for the
     /// shell). An empty selector means all().
     #[arg(value_name = "EXPR", allow_hyphen_values = true)]
-    pub expr: String,
+    pub(crate) expr: String,
 
     /// Evaluate the selector against these labels, given as KEY=VALUE pairs separated by commas
     /// (for example rack=r1,role=tor; an empty string means no labels).
     #[arg(long, value_name = "KEY=VALUE,...", value_parser = parse_label_list)]
-    pub labels: Option<LabelMap>,
+    pub(crate) labels: Option<LabelMap>,
 
     /// Evaluate the selector against the labels in this JSON file: an object of label names to
     /// string values, such as a node's .metadata.labels ("-" reads standard input).
     #[arg(long, value_name = "FILE", conflicts_with = "labels")]
-    pub labels_file: Option<PathBuf>,
+    pub(crate) labels_file: Option<PathBuf>,
 }
 
 /// Runs `bgppeer-webhook selector`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let labels = match (args.labels, &args.labels_file) {
         (Some(labels), _) => Some(labels),
         (None, Some(path)) => Some(read_labels_file(path)?),

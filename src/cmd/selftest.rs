@@ -18,7 +18,7 @@ use crate::selftest::{self, Answer, Report, Webhooks};
 
 /// Arguments of `bgppeer-webhook selftest`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Name of the installation's validating webhook, as registered in its
     /// ValidatingWebhookConfiguration; the invalid probe must be denied by exactly this webhook.
     #[arg(long, env = "BGPPEER_WEBHOOK_VALIDATING_WEBHOOK", value_name = "NAME")]
@@ -58,7 +58,7 @@ fn parse_label(text: &str) -> Result<(String, String), String> {
 
 /// Runs `bgppeer-webhook selftest`: exit 0 when both probes behaved, 1 when either did not, 2 when
 /// the API server could not be asked at all.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

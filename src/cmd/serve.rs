@@ -16,7 +16,7 @@ use crate::server::{self, Config, duration};
 /// Arguments of `bgppeer-webhook serve`. Every flag can also be set with an environment variable
 /// named `BGPPEER_WEBHOOK_<FLAG>` (for example `BGPPEER_WEBHOOK_TLS_CERT_FILE`).
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Address of the HTTPS port serving /validate and /mutate (port 0 picks a free port).
     #[arg(long, env = "BGPPEER_WEBHOOK_LISTEN", default_value = "0.0.0.0:8443")]
     listen: SocketAddr,
@@ -123,7 +123,7 @@ enum LogFormat {
 }
 
 /// Runs `bgppeer-webhook serve`.
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format, &args.log_level)?;
     // The server's TLS objects name ring explicitly; installing it as the process default too
     // keeps any other rustls user in the process on the same provider. An `Err` only means a

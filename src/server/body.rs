@@ -15,11 +15,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 /// How many bytes past the limit are read and discarded so that the 413 reaches the client.
-pub const DRAIN_ALLOWANCE: u64 = 4 * 1024 * 1024;
+pub(crate) const DRAIN_ALLOWANCE: u64 = 4 * 1024 * 1024;
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// The body is larger than the limit; `declared` is its Content-Length, when sent.
     TooLarge {
         /// The Content-Length header, if any.
@@ -31,7 +31,7 @@ pub enum BodyError {
 
 /// The default `--max-body-bytes-in-flight`: 32 MiB, ten bodies of the largest size the
 /// apiserver sends, or thousands of ordinary ones.
-pub const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT: usize = 32 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT: usize = 32 * 1024 * 1024;
 
 /// A bound on the bytes of request bodies held at once (`--max-body-bytes-in-flight`), so that
 /// many clients each sending a large body cannot multiply the memory they take.
@@ -41,20 +41,20 @@ pub const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT: usize = 32 * 1024 * 1024;
 /// buffered). The reservation lives as long as the body does: the handler hands it to the
 /// step that decodes the body, which frees both together.
 #[derive(Debug, Clone)]
-pub struct BodyBytes {
+pub(crate) struct BodyBytes {
     semaphore: Arc<Semaphore>,
     capacity: usize,
 }
 
 /// Bytes reserved for one body; freed when dropped.
 #[derive(Debug)]
-pub struct Reservation {
+pub(crate) struct Reservation {
     _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl BodyBytes {
     /// A bound of `capacity` bytes (at least 1, at most what a semaphore can count).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             semaphore: Arc::new(Semaphore::new(capacity)),
@@ -63,7 +63,7 @@ impl BodyBytes {
     }
 
     /// The bound, in bytes.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
@@ -72,7 +72,7 @@ impl BodyBytes {
     ///
     /// A declared length over the limit reserves nothing: such a body is refused (413) without
     /// being kept. A body larger than the whole bound reserves the whole bound.
-    pub async fn reserve(
+    pub(crate) async fn reserve(
         &self,
         declared: Option<u64>,
         limit: usize,
@@ -100,7 +100,7 @@ impl BodyBytes {
 }
 
 /// Reads the whole body if it is at most `limit` bytes.
-pub async fn read_limited(
+pub(crate) async fn read_limited(
     mut body: Body,
     limit: usize,
     declared: Option<u64>,

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 /// Requests in flight on one connection, when it was last busy, and whether it must give up its
 /// place.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     in_flight: AtomicUsize,
     started: AtomicBool,
     /// Set (under the [`Slots`] lock) when the connection has been told to make room.
@@ -42,7 +42,7 @@ impl Activity {
     }
 
     /// Marks a request as started; the guard marks it finished.
-    pub fn begin(self: &Arc<Self>) -> Busy {
+    pub(crate) fn begin(self: &Arc<Self>) -> Busy {
         self.started.store(true, Ordering::SeqCst);
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.touch();
@@ -52,12 +52,12 @@ impl Activity {
     }
 
     /// Whether a request has ever started on this connection.
-    pub fn has_started(&self) -> bool {
+    pub(crate) fn has_started(&self) -> bool {
         self.started.load(Ordering::SeqCst)
     }
 
     /// Resolves when the accept loop takes this (silent) connection's place for a new one.
-    pub async fn evicted(&self) {
+    pub(crate) async fn evicted(&self) {
         self.evicted.notified().await;
     }
 
@@ -71,7 +71,7 @@ impl Activity {
 
     /// When to check next whether the connection is idle: `idle` after it was last busy, or
     /// `idle` from now while a request is in flight.
-    pub fn idle_deadline(&self, idle: Duration) -> Instant {
+    pub(crate) fn idle_deadline(&self, idle: Duration) -> Instant {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             Instant::now() + idle
         } else {
@@ -80,14 +80,14 @@ impl Activity {
     }
 
     /// Whether no request has been in flight for `idle`.
-    pub fn is_idle_for(&self, idle: Duration) -> bool {
+    pub(crate) fn is_idle_for(&self, idle: Duration) -> bool {
         self.in_flight.load(Ordering::SeqCst) == 0 && self.last_active().elapsed() >= idle
     }
 }
 
 /// A request in flight on a connection.
 #[derive(Debug)]
-pub struct Busy {
+pub(crate) struct Busy {
     activity: Arc<Activity>,
 }
 
@@ -100,7 +100,7 @@ impl Drop for Busy {
 
 /// The open connections of a port, in the order they were accepted, against the port's cap.
 #[derive(Debug)]
-pub struct Slots {
+pub(crate) struct Slots {
     max: usize,
     inner: Mutex<Inner>,
     metrics: PortMetrics,
@@ -134,7 +134,7 @@ impl Inner {
 
 /// What the accept loop may do with a connection it has just accepted.
 #[derive(Debug)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// Serve it; the slot is released when the guard is dropped.
     Admitted(Slot),
     /// Serve it in the place of the oldest silent connection, which has been told to close.
@@ -145,7 +145,7 @@ pub enum Admission {
 
 impl Slots {
     /// Room for `max` connections (at least one), counted in `metrics`.
-    pub fn new(max: usize, metrics: PortMetrics) -> Arc<Self> {
+    pub(crate) fn new(max: usize, metrics: PortMetrics) -> Arc<Self> {
         Arc::new(Self {
             max: max.max(1),
             inner: Mutex::new(Inner::default()),
@@ -154,21 +154,21 @@ impl Slots {
     }
 
     /// How many connections are open.
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         lock(&self.inner).open.len()
     }
 
     /// Whether a new connection could be served now: below the cap, or a silent connection can
     /// make room. While an evicted connection is still closing it counts as open and no other
     /// is evicted, so the port never holds more than one connection over its cap.
-    pub fn has_room(&self) -> bool {
+    pub(crate) fn has_room(&self) -> bool {
         let inner = lock(&self.inner);
         inner.open.len() < self.max || inner.evictable().is_some()
     }
 
     /// Takes a slot for a connection just accepted, evicting the oldest silent connection when
     /// the port is at its cap.
-    pub fn admit(self: &Arc<Self>) -> Admission {
+    pub(crate) fn admit(self: &Arc<Self>) -> Admission {
         let mut inner = lock(&self.inner);
         let evicted = if inner.open.len() >= self.max {
             match inner.evictable() {
@@ -207,7 +207,7 @@ impl Slots {
 
 /// One connection's place on its port; dropping it frees the place.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     slots: Arc<Slots>,
     id: u64,
     activity: Arc<Activity>,
@@ -215,7 +215,7 @@ pub struct Slot {
 
 impl Slot {
     /// The connection's activity.
-    pub fn activity(&self) -> &Arc<Activity> {
+    pub(crate) fn activity(&self) -> &Arc<Activity> {
         &self.activity
     }
 }

@@ -4,20 +4,20 @@
 
 /// File descriptors the process needs besides connections: the two listening sockets, the
 /// certificate files and their watch, the cluster checks' API connections, logs, the runtime.
-pub const RESERVED_DESCRIPTORS: u64 = 64;
+pub(crate) const RESERVED_DESCRIPTORS: u64 = 64;
 
 /// The open-files limit after [`raise`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
+pub(crate) struct Limit {
     /// The soft limit before (`None`: unlimited).
-    pub before: Option<u64>,
+    pub(crate) before: Option<u64>,
     /// The soft limit in force now (`None`: unlimited).
-    pub now: Option<u64>,
+    pub(crate) now: Option<u64>,
 }
 
 /// Raises the soft open-files limit to the hard limit if it is lower. On failure the limit is
 /// left as it was and the error says why.
-pub fn raise() -> std::io::Result<Limit> {
+pub(crate) fn raise() -> std::io::Result<Limit> {
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let current = getrlimit(Resource::Nofile);
     let before = current.current;
@@ -43,7 +43,7 @@ pub fn raise() -> std::io::Result<Limit> {
 
 /// `Err` with the descriptors needed when both ports full (plus [`RESERVED_DESCRIPTORS`]) would
 /// not fit in the soft limit `soft` (`None`: unlimited).
-pub fn check(
+pub(crate) fn check(
     soft: Option<u64>,
     max_connections: usize,
     metrics_max_connections: usize,

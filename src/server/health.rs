@@ -8,7 +8,7 @@ use super::tls::unix_seconds;
 
 /// What `/readyz` reports on.
 #[derive(Debug, Default)]
-pub struct Health {
+pub(crate) struct Health {
     shutting_down: AtomicBool,
     /// Expiry of the serving certificate in use (Unix seconds); 0 until one is loaded.
     cert_not_after: AtomicI64,
@@ -16,24 +16,24 @@ pub struct Health {
 
 impl Health {
     /// Records the expiry of the certificate now served.
-    pub fn set_cert_not_after(&self, unix_seconds: i64) {
+    pub(crate) fn set_cert_not_after(&self, unix_seconds: i64) {
         self.cert_not_after.store(unix_seconds, Ordering::SeqCst);
     }
 
     /// Marks the server as shutting down: readiness fails from now on, so that the endpoints
     /// controller takes the pod out of the Service before it stops accepting.
-    pub fn begin_shutdown(&self) {
+    pub(crate) fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
     }
 
     /// Whether shutdown has begun.
-    pub fn is_shutting_down(&self) -> bool {
+    pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
 
     /// `Ok` when ready to serve: a certificate valid at `now` is loaded and shutdown has not
     /// begun. The error says why not.
-    pub fn readiness(&self, now: SystemTime) -> Result<(), &'static str> {
+    pub(crate) fn readiness(&self, now: SystemTime) -> Result<(), &'static str> {
         if self.is_shutting_down() {
             return Err("shutting down");
         }

@@ -77,25 +77,25 @@ pub struct ConnectionTimeouts {
 
 /// The limits of one port.
 #[derive(Debug, Clone, Copy)]
-pub struct PortLimits {
+pub(crate) struct PortLimits {
     /// Per-connection time limits.
-    pub timeouts: ConnectionTimeouts,
+    pub(crate) timeouts: ConnectionTimeouts,
     /// Most connections open at once.
-    pub max_connections: usize,
+    pub(crate) max_connections: usize,
 }
 
 /// The signals of the shutdown sequence, as seen by one port.
 #[derive(Debug, Clone)]
-pub struct Signals {
+pub(crate) struct Signals {
     /// True from the start of the shutdown delay: HTTP/1.1 responses announce `Connection: close`.
-    pub draining: watch::Receiver<bool>,
+    pub(crate) draining: watch::Receiver<bool>,
     /// True when the port must stop accepting and close its connections.
-    pub stop: watch::Receiver<bool>,
+    pub(crate) stop: watch::Receiver<bool>,
 }
 
 /// Which HTTP versions a connection may speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// HTTP/1.1 (ALPN `http/1.1`).
     Http1,
     /// HTTP/2 (ALPN `h2`).
@@ -105,7 +105,7 @@ pub enum Protocol {
 }
 
 /// Turns an accepted TCP socket into the byte stream HTTP is spoken over.
-pub trait Handshake: Clone + Send + Sync + 'static {
+pub(crate) trait Handshake: Clone + Send + Sync + 'static {
     /// The stream HTTP runs over.
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 
@@ -119,9 +119,9 @@ pub trait Handshake: Clone + Send + Sync + 'static {
 /// The TLS port: a TLS handshake, plaintext HTTP refused, hyper's own HTTP/1.1 error answers
 /// given JSON bodies.
 #[derive(Clone)]
-pub struct TlsHandshake {
+pub(crate) struct TlsHandshake {
     /// The acceptor with the server's rustls configuration.
-    pub acceptor: TlsAcceptor,
+    pub(crate) acceptor: TlsAcceptor,
 }
 
 impl Handshake for TlsHandshake {
@@ -143,7 +143,7 @@ impl Handshake for TlsHandshake {
 
 /// The plain-HTTP operations port: no handshake.
 #[derive(Debug, Clone, Copy)]
-pub struct PlainHandshake;
+pub(crate) struct PlainHandshake;
 
 impl Handshake for PlainHandshake {
     type Stream = TcpStream;
@@ -154,26 +154,26 @@ impl Handshake for PlainHandshake {
 }
 
 /// One port: where it listens, how connections start, what it serves and within which limits.
-pub struct Port<H> {
+pub(crate) struct Port<H> {
     /// The port's name in logs and metrics (`webhook`, `operations`).
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The bound listener.
-    pub listener: TcpListener,
+    pub(crate) listener: TcpListener,
     /// How an accepted socket becomes an HTTP byte stream.
-    pub handshake: H,
+    pub(crate) handshake: H,
     /// The HTTP routes.
-    pub router: Router,
+    pub(crate) router: Router,
     /// Connection cap and timeouts.
-    pub limits: PortLimits,
+    pub(crate) limits: PortLimits,
     /// How long open connections get to finish once accepting stops.
-    pub drain: Duration,
+    pub(crate) drain: Duration,
     /// The port's connection series.
-    pub metrics: PortMetrics,
+    pub(crate) metrics: PortMetrics,
 }
 
 /// Accepts connections on the port until `signals.stop` turns true, then drains them for at
 /// most the port's drain time.
-pub async fn serve<H: Handshake>(port: Port<H>, signals: Signals) {
+pub(crate) async fn serve<H: Handshake>(port: Port<H>, signals: Signals) {
     let Port {
         name: port,
         listener,

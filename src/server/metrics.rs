@@ -23,63 +23,63 @@ const LATENCY_BUCKETS: [f64; 11] = [
 
 /// Labels of `controller_runtime_webhook_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
+pub(crate) struct RequestLabels {
     /// The webhook path (`/validate`).
-    pub webhook: &'static str,
+    pub(crate) webhook: &'static str,
     /// The HTTP status code of the answer (`200`).
-    pub code: u16,
+    pub(crate) code: u16,
 }
 
 /// Labels of the per-webhook series.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct WebhookLabels {
+pub(crate) struct WebhookLabels {
     /// The webhook path (`/validate`).
-    pub webhook: &'static str,
+    pub(crate) webhook: &'static str,
 }
 
 /// Labels of `bgppeer_webhook_admission_decisions_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct DecisionLabels {
+pub(crate) struct DecisionLabels {
     /// The webhook path (`/validate`).
-    pub webhook: &'static str,
+    pub(crate) webhook: &'static str,
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
-    pub operation: &'static str,
+    pub(crate) operation: &'static str,
     /// `true` or `false`.
-    pub allowed: bool,
+    pub(crate) allowed: bool,
     /// `true` or `false`.
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// Labels of `bgppeer_webhook_tls_reloads_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReloadLabels {
+pub(crate) struct ReloadLabels {
     /// `success` or `failure`.
-    pub result: String,
+    pub(crate) result: String,
 }
 
 /// Labels of `bgppeer_webhook_cluster_checks_skipped_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct SkipLabels {
+pub(crate) struct SkipLabels {
     /// Why the cluster checks were skipped (`not_synced`, `unreachable`, `api_error`,
     /// `timeout`).
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// Labels of `bgppeer_webhook_reviews_rejected_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RejectLabels {
+pub(crate) struct RejectLabels {
     /// The limit that was reached: `max_concurrent_reviews` or `max_body_bytes_in_flight`.
-    pub limit: String,
+    pub(crate) limit: String,
 }
 
 /// The `limit` label of a review refused at `--max-concurrent-reviews`.
-pub const LIMIT_CONCURRENT_REVIEWS: &str = "max_concurrent_reviews";
+pub(crate) const LIMIT_CONCURRENT_REVIEWS: &str = "max_concurrent_reviews";
 /// The `limit` label of a review refused at `--max-body-bytes-in-flight`.
-pub const LIMIT_BODY_BYTES: &str = "max_body_bytes_in_flight";
+pub(crate) const LIMIT_BODY_BYTES: &str = "max_body_bytes_in_flight";
 
 /// Every metric of the server, registered in one registry.
 #[derive(Debug)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<WebhookLabels, Histogram>,
@@ -105,7 +105,7 @@ impl Default for Metrics {
 impl Metrics {
     /// A registry with every metric registered; the in-flight gauges and the reload counters
     /// start at 0 so that they exist before the first event.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<WebhookLabels, Histogram>::new_with_constructor(
@@ -218,20 +218,20 @@ impl Metrics {
     }
 
     /// The connection series of one port (`webhook` or `operations`).
-    pub fn port(&self, port: &'static str) -> PortMetrics {
+    pub(crate) fn port(&self, port: &'static str) -> PortMetrics {
         self.connections.port(port)
     }
 
     /// Counts a request that started; the returned guard counts it finished when dropped, so an
     /// aborted request (client gone, timeout) never leaves the gauge up.
-    pub fn start_request(&self, webhook: Webhook) -> InFlight {
+    pub(crate) fn start_request(&self, webhook: Webhook) -> InFlight {
         let gauge = self.in_flight.get_or_create_owned(&webhook_labels(webhook));
         gauge.inc();
         InFlight { gauge }
     }
 
     /// Records an answered request: its status code and latency.
-    pub fn observe_request(&self, webhook: Webhook, code: u16, seconds: f64) {
+    pub(crate) fn observe_request(&self, webhook: Webhook, code: u16, seconds: f64) {
         self.requests
             .get_or_create(&RequestLabels {
                 webhook: webhook.path(),
@@ -244,7 +244,7 @@ impl Metrics {
     }
 
     /// Records an admission decision.
-    pub fn observe_decision(&self, webhook: Webhook, summary: &Summary) {
+    pub(crate) fn observe_decision(&self, webhook: Webhook, summary: &Summary) {
         self.decisions
             .get_or_create(&DecisionLabels {
                 webhook: webhook.path(),
@@ -256,12 +256,12 @@ impl Metrics {
     }
 
     /// Records the expiry of the serving certificate now in use.
-    pub fn set_cert_not_after(&self, unix_seconds: i64) {
+    pub(crate) fn set_cert_not_after(&self, unix_seconds: i64) {
         self.cert_not_after.set(unix_seconds);
     }
 
     /// Counts a certificate reload attempt.
-    pub fn observe_reload(&self, success: bool) {
+    pub(crate) fn observe_reload(&self, success: bool) {
         let result = if success { "success" } else { "failure" };
         self.reloads
             .get_or_create(&ReloadLabels {
@@ -271,7 +271,7 @@ impl Metrics {
     }
 
     /// Counts a request decided without the cluster checks, by the reason's label.
-    pub fn observe_cluster_checks_skipped(&self, reason: &str) {
+    pub(crate) fn observe_cluster_checks_skipped(&self, reason: &str) {
         self.cluster_checks_skipped
             .get_or_create(&SkipLabels {
                 reason: reason.to_owned(),
@@ -280,13 +280,13 @@ impl Metrics {
     }
 
     /// Records how many decisions may run at once.
-    pub fn set_review_slots(&self, limit: usize) {
+    pub(crate) fn set_review_slots(&self, limit: usize) {
         self.review_slots
             .set(i64::try_from(limit).unwrap_or(i64::MAX));
     }
 
     /// Counts a request waiting for a decision slot until the guard is dropped.
-    pub fn review_waiting(&self) -> InFlight {
+    pub(crate) fn review_waiting(&self) -> InFlight {
         self.reviews_waiting.inc();
         InFlight {
             gauge: self.reviews_waiting.clone(),
@@ -294,7 +294,7 @@ impl Metrics {
     }
 
     /// Counts a decision slot in use until the guard is dropped.
-    pub fn review_running(&self) -> InFlight {
+    pub(crate) fn review_running(&self) -> InFlight {
         self.reviews_running.inc();
         InFlight {
             gauge: self.reviews_running.clone(),
@@ -303,7 +303,7 @@ impl Metrics {
 
     /// Counts a request refused because `limit` ([`LIMIT_CONCURRENT_REVIEWS`] or
     /// [`LIMIT_BODY_BYTES`]) stayed reached for its whole budget.
-    pub fn observe_review_rejected(&self, limit: &str) {
+    pub(crate) fn observe_review_rejected(&self, limit: &str) {
         self.reviews_rejected
             .get_or_create(&RejectLabels {
                 limit: limit.to_owned(),
@@ -312,12 +312,12 @@ impl Metrics {
     }
 
     /// Counts a panic caught while handling a request.
-    pub fn observe_panic(&self) {
+    pub(crate) fn observe_panic(&self) {
         self.panics.inc();
     }
 
     /// The metrics in the OpenMetrics text format.
-    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+    pub(crate) fn encode(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
@@ -328,19 +328,19 @@ impl Metrics {
 
 /// Labels of `bgppeer_webhook_open_connections`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PortLabels {
+pub(crate) struct PortLabels {
     /// `webhook` (the HTTPS port) or `operations` (the metrics port).
-    pub port: String,
+    pub(crate) port: String,
 }
 
 /// Labels of `bgppeer_webhook_connections_over_limit_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OverLimitLabels {
+pub(crate) struct OverLimitLabels {
     /// `webhook` or `operations`.
-    pub port: String,
+    pub(crate) port: String,
     /// `evicted` (a silent connection closed to make room) or `refused` (a new connection
     /// closed because every open one had served requests).
-    pub action: String,
+    pub(crate) action: String,
 }
 
 /// The connection series of both ports.
@@ -391,18 +391,18 @@ impl ConnectionMetrics {
 
 /// The connection series of one port, already labelled.
 #[derive(Debug, Clone, Default)]
-pub struct PortMetrics {
+pub(crate) struct PortMetrics {
     /// Connections open now.
-    pub open: Gauge,
+    pub(crate) open: Gauge,
     /// Silent connections closed to make room for a new one.
-    pub evicted: Counter,
+    pub(crate) evicted: Counter,
     /// New connections closed because every open one had served requests.
-    pub refused: Counter,
+    pub(crate) refused: Counter,
 }
 
 /// Decrements a gauge (requests in flight, reviews waiting or running) when dropped.
 #[derive(Debug)]
-pub struct InFlight {
+pub(crate) struct InFlight {
     gauge: Gauge,
 }
 

@@ -12,18 +12,18 @@
 //!    requests and close (bounded by the drain timeout);
 //! 4. the certificate reloader and the operations port stop.
 //!
-//! - [`tls`]: certificate loading and checking, the swappable resolver, the rustls config.
+//! - `tls`: certificate loading and checking, the swappable resolver, the rustls config.
 //! - [`reload`]: watching the certificate files and swapping them in.
-//! - [`listener`]: the accept loop of both ports, connection caps and per-connection timeouts;
-//!   [`connections`]: the open connections of a port; [`protocol_errors`]: JSON bodies for the
+//! - `listener`: the accept loop of both ports, connection caps and per-connection timeouts;
+//!   `connections`: the open connections of a port; `protocol_errors`: JSON bodies for the
 //!   errors hyper answers itself.
-//! - [`fd_limit`]: raising the open-files limit at start-up.
+//! - `fd_limit`: raising the open-files limit at start-up.
 //! - [`webhook`]: `/validate` and `/mutate` over HTTP.
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
-//! - [`body`]: reading a request body within the size limit.
-//! - [`slots`]: at most `--max-concurrent-reviews` decisions at once.
-//! - [`throttle`]: at most one log line per interval for what any client can cause.
-//! - [`metrics`], [`health`]: shared state; [`duration`]: Go-style durations.
+//! - `ops`: `/healthz`, `/readyz`, `/metrics` on the plain-HTTP port.
+//! - `body`: reading a request body within the size limit.
+//! - `slots`: at most `--max-concurrent-reviews` decisions at once.
+//! - `throttle`: at most one log line per interval for what any client can cause.
+//! - `metrics`, `health`: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,19 +34,19 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub mod body;
-pub mod connections;
+pub(crate) mod body;
+pub(crate) mod connections;
 pub mod duration;
-pub mod fd_limit;
-pub mod health;
-pub mod listener;
-pub mod metrics;
-pub mod ops;
-pub mod protocol_errors;
+pub(crate) mod fd_limit;
+pub(crate) mod health;
+pub(crate) mod listener;
+pub(crate) mod metrics;
+pub(crate) mod ops;
+pub(crate) mod protocol_errors;
 pub mod reload;
-pub mod slots;
-pub mod throttle;
-pub mod tls;
+pub(crate) mod slots;
+pub(crate) mod throttle;
+pub(crate) mod tls;
 pub mod webhook;
 
 use health::Health;
@@ -58,14 +58,14 @@ use tls::{PairSource, SwappableResolver, TlsError};
 /// review of an UPDATE carries two objects (the new one and the stored one) plus its own fields,
 /// so a 3 MiB limit would refuse a legitimate update (413, and with `failurePolicy: Fail` the
 /// write with it); two 3 MiB objects and 1 MiB for the rest of the review always fit.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
 
 /// The default `--max-connections` of the TLS port. The apiserver needs a handful (one HTTP/2
 /// connection per apiserver instance, more over HTTP/1.1).
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// The default `--metrics-max-connections` of the operations port (kubelet probes, Prometheus).
-pub const DEFAULT_METRICS_MAX_CONNECTIONS: usize = 64;
+pub(crate) const DEFAULT_METRICS_MAX_CONNECTIONS: usize = 64;
 
 /// Everything [`start`] needs.
 #[derive(Debug, Clone)]

@@ -18,15 +18,15 @@ const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=
 
 /// What the operations endpoints report on.
 #[derive(Debug, Clone)]
-pub struct OpsState {
+pub(crate) struct OpsState {
     /// Readiness state.
-    pub health: Arc<Health>,
+    pub(crate) health: Arc<Health>,
     /// The metrics to expose.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 /// The router of the operations port.
-pub fn router(state: OpsState) -> Router {
+pub(crate) fn router(state: OpsState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

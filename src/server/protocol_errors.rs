@@ -87,7 +87,7 @@ fn canned_answer(written: &[u8]) -> Option<(usize, u16)> {
 /// A byte stream whose writes pass through unchanged, except hyper's own HTTP/1.1 error
 /// answers, which get a JSON body (see the module documentation).
 #[derive(Debug)]
-pub struct JsonProtocolErrors<S> {
+pub(crate) struct JsonProtocolErrors<S> {
     inner: S,
     enabled: bool,
     /// Bytes still to be written in place of what the last write was told it wrote.
@@ -97,7 +97,7 @@ pub struct JsonProtocolErrors<S> {
 
 impl<S> JsonProtocolErrors<S> {
     /// Wraps `inner`; with `enabled` false (an HTTP/2 connection) it only passes bytes through.
-    pub fn new(inner: S, enabled: bool) -> Self {
+    pub(crate) fn new(inner: S, enabled: bool) -> Self {
         Self {
             inner,
             enabled,
@@ -106,8 +106,9 @@ impl<S> JsonProtocolErrors<S> {
         }
     }
 
-    /// The wrapped stream.
-    pub fn get_ref(&self) -> &S {
+    /// The wrapped stream (what the tests read back).
+    #[cfg(test)]
+    pub(crate) fn get_ref(&self) -> &S {
         &self.inner
     }
 }

@@ -35,7 +35,7 @@ pub const FAILURE_SETTLE: Duration = Duration::from_secs(1);
 
 /// What a check found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The files are the ones served (or the ones already rejected).
     Unchanged,
     /// A new valid pair is served from now on.
@@ -49,7 +49,7 @@ pub enum Outcome {
 
 /// Compares the files on disk with the pair in use and swaps in a changed, valid pair.
 #[derive(Debug)]
-pub struct Reloader {
+pub(crate) struct Reloader {
     cert_path: PathBuf,
     key_path: PathBuf,
     resolver: Arc<SwappableResolver>,
@@ -63,7 +63,7 @@ pub struct Reloader {
 
 impl Reloader {
     /// A reloader for the pair at these paths, starting from the pair already served.
-    pub fn new(
+    pub(crate) fn new(
         cert_path: PathBuf,
         key_path: PathBuf,
         initial: &LoadedPair,
@@ -84,13 +84,13 @@ impl Reloader {
 
     /// Reads the files and swaps in the pair if it changed and is valid at `now`. A changed pair
     /// that cannot be used is not reported yet: the answer is [`Outcome::Settling`].
-    pub fn check(&mut self, now: SystemTime) -> Outcome {
+    pub(crate) fn check(&mut self, now: SystemTime) -> Outcome {
         self.check_reporting(now, false)
     }
 
     /// Like [`check`](Self::check), after the settle time: a changed pair that still cannot be
     /// used is logged and counted as a failure (once for the same contents).
-    pub fn check_settled(&mut self, now: SystemTime) -> Outcome {
+    pub(crate) fn check_settled(&mut self, now: SystemTime) -> Outcome {
         self.check_reporting(now, true)
     }
 
@@ -166,7 +166,11 @@ impl Reloader {
 
 /// Runs the reloader until `stop` turns true: on every change event in the watched directories
 /// and every `interval`.
-pub async fn run(mut reloader: Reloader, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(
+    mut reloader: Reloader,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let (events_tx, mut events) = mpsc::unbounded_channel::<()>();
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if event.is_ok() {

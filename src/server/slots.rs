@@ -29,13 +29,13 @@ use tokio::time::Instant;
 use super::metrics::Metrics;
 
 /// The default `--max-concurrent-reviews`: the number of CPUs this process may use (at least 1).
-pub fn default_limit() -> usize {
+pub(crate) fn default_limit() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// Where a step of a review runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Placement {
+pub(crate) enum Placement {
     /// On the async worker that handles the request: short work (a small body).
     Here,
     /// On tokio's blocking pool: work that may take long (a large body, a test hook).
@@ -43,7 +43,7 @@ pub enum Placement {
 }
 
 /// Why a step of a review produced nothing.
-pub enum StepError {
+pub(crate) enum StepError {
     /// Every slot stayed busy until the deadline: the webhook is at its concurrency limit.
     Busy,
     /// The deadline had passed when the work could have started, so it was not started.
@@ -70,7 +70,7 @@ impl fmt::Debug for StepError {
 
 /// The decision slots shared by every request of one server.
 #[derive(Debug, Clone)]
-pub struct ReviewSlots {
+pub(crate) struct ReviewSlots {
     semaphore: Arc<Semaphore>,
     limit: usize,
     metrics: Arc<Metrics>,
@@ -79,7 +79,7 @@ pub struct ReviewSlots {
 impl ReviewSlots {
     /// `limit` slots (clamped to at least 1 and at most what a semaphore can hold), gauged in
     /// `metrics`.
-    pub fn new(limit: usize, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(limit: usize, metrics: Arc<Metrics>) -> Self {
         let limit = limit.clamp(1, Semaphore::MAX_PERMITS);
         metrics.set_review_slots(limit);
         Self {
@@ -90,14 +90,14 @@ impl ReviewSlots {
     }
 
     /// How many decisions may run at once.
-    pub fn limit(&self) -> usize {
+    pub(crate) fn limit(&self) -> usize {
         self.limit
     }
 
     /// Runs `work` where `placement` says, once a slot is free, if that happens before
     /// `deadline`: [`Placement::Here`] with [`ReviewSlots::run_here`], [`Placement::BlockingPool`]
     /// with [`ReviewSlots::run_blocking`].
-    pub async fn run<T, F>(
+    pub(crate) async fn run<T, F>(
         &self,
         deadline: Instant,
         placement: Placement,
@@ -120,7 +120,7 @@ impl ReviewSlots {
     /// The slot is held exactly while `work` runs. `work` runs within one poll, so once started
     /// it finishes (it is never [`StepError::TimedOut`]); it is not started once `deadline` has
     /// passed. A panic in `work` is returned as [`StepError::Panicked`], never propagated.
-    pub async fn run_here<T, F>(&self, deadline: Instant, work: F) -> Result<T, StepError>
+    pub(crate) async fn run_here<T, F>(&self, deadline: Instant, work: F) -> Result<T, StepError>
     where
         F: FnOnce() -> T,
     {
@@ -156,7 +156,11 @@ impl ReviewSlots {
     /// The slot is held by the blocking work, not by this future: dropping the future (or
     /// returning [`StepError::TimedOut`]) leaves the work running in its slot until it returns.
     /// A panic in `work` is returned as [`StepError::Panicked`], never propagated.
-    pub async fn run_blocking<T, F>(&self, deadline: Instant, work: F) -> Result<T, StepError>
+    pub(crate) async fn run_blocking<T, F>(
+        &self,
+        deadline: Instant,
+        work: F,
+    ) -> Result<T, StepError>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,

@@ -6,11 +6,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How often a throttled kind of line is written at most.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(5);
+pub(crate) const LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// One kind of throttled log line.
 #[derive(Debug)]
-pub struct LogThrottle {
+pub(crate) struct LogThrottle {
     interval: Duration,
     state: Mutex<State>,
 }
@@ -23,7 +23,7 @@ struct State {
 
 impl LogThrottle {
     /// A throttle writing at most one line per `interval`.
-    pub const fn new(interval: Duration) -> Self {
+    pub(crate) const fn new(interval: Duration) -> Self {
         Self {
             interval,
             state: Mutex::new(State {
@@ -35,7 +35,7 @@ impl LogThrottle {
 
     /// `Some(n)` when a line may be written now (`n` lines were left out since the last one),
     /// `None` when this one is left out.
-    pub fn admit(&self) -> Option<u64> {
+    pub(crate) fn admit(&self) -> Option<u64> {
         self.admit_at(Instant::now())
     }
 

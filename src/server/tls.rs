@@ -17,12 +17,12 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// The crypto provider every TLS object here uses: ring, chosen explicitly so that no other
 /// provider linked into the binary can be picked up by accident.
-pub fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The protocols offered with ALPN, in order of preference. The kube-apiserver (Go) picks h2.
-pub const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
+pub(crate) const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// Why a certificate, key or CA file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -90,27 +90,27 @@ pub enum TlsError {
 
 /// A serving pair that has been read, parsed and checked.
 #[derive(Debug, Clone)]
-pub struct LoadedPair {
+pub(crate) struct LoadedPair {
     /// The chain and signing key, ready for rustls.
-    pub key: Arc<CertifiedKey>,
+    pub(crate) key: Arc<CertifiedKey>,
     /// End of validity of the leaf certificate (Unix seconds).
-    pub not_after: i64,
+    pub(crate) not_after: i64,
     /// The raw file contents, to notice when the files change.
-    pub source: PairSource,
+    pub(crate) source: PairSource,
 }
 
 /// The raw bytes of a certificate and key file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PairSource {
+pub(crate) struct PairSource {
     /// The certificate file's bytes.
-    pub cert: Vec<u8>,
+    pub(crate) cert: Vec<u8>,
     /// The key file's bytes.
-    pub key: Vec<u8>,
+    pub(crate) key: Vec<u8>,
 }
 
 impl PairSource {
     /// Reads both files.
-    pub fn read(cert_path: &Path, key_path: &Path) -> Result<Self, TlsError> {
+    pub(crate) fn read(cert_path: &Path, key_path: &Path) -> Result<Self, TlsError> {
         Ok(Self {
             cert: read(cert_path)?,
             key: read(key_path)?,
@@ -120,7 +120,7 @@ impl PairSource {
 
 /// Parses and checks a serving pair: the chain parses, the key parses, the key belongs to the
 /// leaf certificate and the leaf is valid at `now`.
-pub fn load_pair(
+pub(crate) fn load_pair(
     source: PairSource,
     cert_path: &Path,
     key_path: &Path,
@@ -158,25 +158,25 @@ pub fn load_pair(
 /// The certificate resolver the TLS configuration uses: always hands out the current pair, which
 /// the reloader replaces atomically. Handshakes in progress keep the pair they started with.
 #[derive(Debug)]
-pub struct SwappableResolver {
+pub(crate) struct SwappableResolver {
     current: RwLock<Arc<CertifiedKey>>,
 }
 
 impl SwappableResolver {
     /// A resolver serving `key`.
-    pub fn new(key: Arc<CertifiedKey>) -> Self {
+    pub(crate) fn new(key: Arc<CertifiedKey>) -> Self {
         Self {
             current: RwLock::new(key),
         }
     }
 
     /// Serves `key` from the next handshake on.
-    pub fn swap(&self, key: Arc<CertifiedKey>) {
+    pub(crate) fn swap(&self, key: Arc<CertifiedKey>) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = key;
     }
 
     /// The pair served now.
-    pub fn current(&self) -> Arc<CertifiedKey> {
+    pub(crate) fn current(&self) -> Arc<CertifiedKey> {
         self.current
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -191,7 +191,7 @@ impl ResolvesServerCert for SwappableResolver {
 }
 
 /// Builds a verifier that requires a client certificate signed by one of the CAs in `path`.
-pub fn client_verifier(path: &Path) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+pub(crate) fn client_verifier(path: &Path) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
     let bytes = read(path)?;
     let mut roots = RootCertStore::empty();
     for cert in parse_certificates(&bytes, path)? {
@@ -210,7 +210,7 @@ pub fn client_verifier(path: &Path) -> Result<Arc<dyn ClientCertVerifier>, TlsEr
 
 /// The server configuration: TLS 1.3 and 1.2, ALPN h2 and http/1.1, certificates from
 /// `resolver`, client certificates required when a verifier is given.
-pub fn server_config(
+pub(crate) fn server_config(
     resolver: Arc<SwappableResolver>,
     client_verifier: Option<Arc<dyn ClientCertVerifier>>,
 ) -> Result<ServerConfig, TlsError> {
@@ -226,7 +226,7 @@ pub fn server_config(
 }
 
 /// Seconds since the Unix epoch (negative before it).
-pub fn unix_seconds(time: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     match time.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_secs()).unwrap_or(i64::MAX),
         Err(before) => -i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX),

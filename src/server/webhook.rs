@@ -3,17 +3,17 @@
 //! Every decodable AdmissionReview gets HTTP 200 and a review back; what is not one gets a JSON
 //! error with a status that says why (400 malformed, 413 too large, 415 wrong content type,
 //! 404 unknown path, 405 wrong method). The apiserver's `?timeout=` is honoured by answering
-//! within [`BUDGET_FRACTION`] of it.
+//! within `BUDGET_FRACTION` of it.
 //!
 //! With cluster checks enabled, `/validate` decides with the [`Checker`]'s index as the cluster
 //! view; when a filter must be confirmed missing, the live lookup gets the budget less
-//! [`CLUSTER_RESERVE_FRACTION`] of it (see [`review`]). A skipped check is counted in
+//! `CLUSTER_RESERVE_FRACTION` of it (see `review`). A skipped check is counted in
 //! `bgppeer_webhook_cluster_checks_skipped_total`.
 //!
-//! Within the budget, a request first reserves room for its body ([`BodyBytes`],
+//! Within the budget, a request first reserves room for its body (`BodyBytes`,
 //! `--max-body-bytes-in-flight`), then decodes and decides it in a decision slot
-//! ([`ReviewSlots`], `--max-concurrent-reviews`); waiting at either limit past the budget is
-//! answered 503 with `Retry-After`. A panic anywhere in this is answered 500 (see [`handle`]).
+//! (`ReviewSlots`, `--max-concurrent-reviews`); waiting at either limit past the budget is
+//! answered 503 with `Retry-After`. A panic anywhere in this is answered 500 (see `handle`).
 
 use std::any::Any;
 use std::fmt;
@@ -50,26 +50,26 @@ static SKIPPED_LOG: LogThrottle = LogThrottle::new(LOG_INTERVAL);
 
 /// The share of the apiserver's timeout the webhook allows itself, leaving the rest for the
 /// network and the apiserver.
-pub const BUDGET_FRACTION: f64 = 0.8;
+pub(crate) const BUDGET_FRACTION: f64 = 0.8;
 
 /// What the handlers need.
 #[derive(Debug, Clone)]
-pub struct WebhookState {
+pub(crate) struct WebhookState {
     /// Where requests and decisions are counted.
-    pub metrics: Arc<Metrics>,
+    pub(crate) metrics: Arc<Metrics>,
     /// The largest body accepted.
-    pub max_body_bytes: usize,
+    pub(crate) max_body_bytes: usize,
     /// The timeout assumed when the request has no `?timeout=` (the apiserver's default, 10 s).
-    pub default_timeout: Duration,
+    pub(crate) default_timeout: Duration,
     /// The cluster checks `/validate` consults, when enabled.
-    pub cluster: Option<Checker>,
+    pub(crate) cluster: Option<Checker>,
     /// The decision slots (`--max-concurrent-reviews`).
-    pub slots: ReviewSlots,
+    pub(crate) slots: ReviewSlots,
     /// The bound on body bytes held at once (`--max-body-bytes-in-flight`).
-    pub body_bytes: BodyBytes,
+    pub(crate) body_bytes: BodyBytes,
     /// Test-only: see [`DecisionHook`].
     #[doc(hidden)]
-    pub before_decision: Option<DecisionHook>,
+    pub(crate) before_decision: Option<DecisionHook>,
 }
 
 /// The largest body whose review is decoded and decided right on the async worker
@@ -77,7 +77,7 @@ pub struct WebhookState {
 /// a microsecond per KiB (a recorded 2.7 KiB review: 2 us), so the work done in place stays
 /// well under the ~100 us an async task should run between yields, and every review the
 /// apiserver sends for an ordinary BGPPeer (3 KiB; 10 KiB with managedFields) qualifies.
-pub const DECIDE_IN_PLACE_MAX_BODY_BYTES: usize = 32 * 1024;
+pub(crate) const DECIDE_IN_PLACE_MAX_BODY_BYTES: usize = 32 * 1024;
 
 impl WebhookState {
     /// Where the review of `body` is decoded and decided: in place when it is small, on the
@@ -119,7 +119,7 @@ impl fmt::Debug for DecisionHook {
 }
 
 /// The router of the TLS port.
-pub fn router(state: WebhookState) -> Router {
+pub(crate) fn router(state: WebhookState) -> Router {
     Router::new()
         .route(Webhook::Validate.path(), any(validate))
         .route(Webhook::Mutate.path(), any(mutate))
@@ -370,10 +370,10 @@ fn deadline_after(started: Instant, budget: Duration) -> tokio::time::Instant {
 }
 
 /// The share of the budget kept back from the cluster checks for deciding and answering.
-pub const CLUSTER_RESERVE_FRACTION: f64 = 0.1;
+pub(crate) const CLUSTER_RESERVE_FRACTION: f64 = 0.1;
 
 /// How many seconds a client refused at the concurrency limit is told to wait (`Retry-After`).
-pub const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+pub(crate) const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 
 /// Why a review got no decision.
 enum NoDecision {
@@ -560,16 +560,16 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// The shortest `?timeout=` the apiserver sends (`timeoutSeconds` is at least 1).
-pub const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const MIN_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The longest `?timeout=` the apiserver sends (`timeoutSeconds` is at most 30).
-pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The time allowed for a request: [`BUDGET_FRACTION`] of the `timeout` query parameter when it
 /// is a duration the apiserver can send ([`MIN_REQUEST_TIMEOUT`] to [`MAX_REQUEST_TIMEOUT`]), or
 /// of `default_timeout` otherwise (absent, 0, negative, out of range or not a duration): the
 /// query is client input, and no value of it may stretch or overflow the request's deadline.
-pub fn budget(query: Option<&str>, default_timeout: Duration) -> Duration {
+pub(crate) fn budget(query: Option<&str>, default_timeout: Duration) -> Duration {
     let timeout = query
         .into_iter()
         .flat_map(|query| query.split('&'))
@@ -593,7 +593,7 @@ fn too_large(length: Option<u64>, limit: usize) -> Response {
 }
 
 /// A JSON error answer: `{"code": 415, "error": "..."}`.
-pub fn error(status: StatusCode, message: String) -> Response {
+pub(crate) fn error(status: StatusCode, message: String) -> Response {
     (
         status,
         axum::Json(json!({"code": status.as_u16(), "error": message})),

@@ -15,10 +15,10 @@ use std::fmt;
 
 /// A path to a field, such as `spec.filters[2]` or `metadata.labels[app.kubernetes.io/name]`.
 ///
-/// Built from the root with [`Path::new`], then [`child`](Path::child) and
-/// [`index`](Path::index) / [`key`](Path::key). Rendered by `Display`, as Kubernetes renders field
-/// paths, with any name or key longer than [`MAX_PATH_NAME_LEN`] bytes cut (a user-chosen key can
-/// be megabytes long); [`pointer`](Path::pointer) keeps the exact location as a JSON Pointer.
+/// Built from the root with `Path::new`, then `child` and
+/// `index`](Path::index) / [`key`. Rendered by `Display`, as Kubernetes renders field
+/// paths, with any name or key longer than `MAX_PATH_NAME_LEN` bytes cut (a user-chosen key can
+/// be megabytes long); `pointer` keeps the exact location as a JSON Pointer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Path {
     rendered: String,
@@ -36,11 +36,11 @@ struct Location {
 
 /// The longest name or key a rendered [`Path`] shows in full, in bytes; a longer one is cut and
 /// marked with `...`.
-pub const MAX_PATH_NAME_LEN: usize = 64;
+pub(crate) const MAX_PATH_NAME_LEN: usize = 64;
 
 impl Path {
     /// A path that starts at the named root field (`Path::new("spec")`).
-    pub fn new(root: &str) -> Self {
+    pub(crate) fn new(root: &str) -> Self {
         let mut path = Self::default();
         path.push_name(root);
         path
@@ -48,7 +48,7 @@ impl Path {
 
     /// The path of a named field below this one (`spec` → `spec.peerIP`).
     #[must_use]
-    pub fn child(&self, name: &str) -> Self {
+    pub(crate) fn child(&self, name: &str) -> Self {
         let mut path = self.clone();
         path.push_name(name);
         path
@@ -56,7 +56,7 @@ impl Path {
 
     /// The path of a list element (`spec.filters` → `spec.filters[2]`).
     #[must_use]
-    pub fn index(&self, index: usize) -> Self {
+    pub(crate) fn index(&self, index: usize) -> Self {
         use std::fmt::Write as _;
         let mut path = self.clone();
         let _ = write!(path.rendered, "[{index}]");
@@ -68,7 +68,7 @@ impl Path {
     /// The path of a map entry (`metadata.labels` → `metadata.labels[app]`), as Kubernetes
     /// renders it: the key in brackets, unquoted.
     #[must_use]
-    pub fn key(&self, key: &str) -> Self {
+    pub(crate) fn key(&self, key: &str) -> Self {
         let mut path = self.clone();
         path.rendered.push('[');
         push_cut(&mut path.rendered, key, MAX_PATH_NAME_LEN);
@@ -94,7 +94,7 @@ impl Path {
 
     /// The exact location as an RFC 6901 JSON Pointer (`/spec/filters/2`), for
     /// `serde_json::Value::pointer`. Unlike the rendered path it is never cut.
-    pub fn pointer(&self) -> &str {
+    pub(crate) fn pointer(&self) -> &str {
         &self.location.pointer
     }
 
@@ -109,7 +109,7 @@ impl Path {
     /// The longest path that both this path and `other` lie under (`spec.filters[3]` and
     /// `spec.filters[9]` → `spec.filters`); the empty path when they share no field.
     #[must_use]
-    pub fn common_ancestor(&self, other: &Path) -> Path {
+    pub(crate) fn common_ancestor(&self, other: &Path) -> Path {
         let (mine, theirs) = (&self.location, &other.location);
         let shared = mine
             .pointer
@@ -136,7 +136,7 @@ impl Path {
     }
 
     /// Whether this is the empty path (the whole object).
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.location.ends.is_empty()
     }
 }
@@ -207,7 +207,7 @@ pub enum ErrorType {
 
 impl ErrorType {
     /// The text Kubernetes prints for this type (`ErrorType.String()`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ErrorType::Invalid | ErrorType::TypeInvalid => "Invalid value",
             ErrorType::Required => "Required value",
@@ -266,27 +266,27 @@ pub struct FieldError {
     /// What kind of error it is.
     pub error_type: ErrorType,
     /// The offending value, as JSON (shown for `Invalid`, `NotSupported` and `Duplicate`), cut
-    /// to at most [`MAX_VALUE_LEN`] bytes when rendered (see [`cut`](FieldError::cut)).
+    /// to at most `MAX_VALUE_LEN` bytes when rendered (see `cut`).
     pub value: serde_json::Value,
     /// Set when `value` is only the beginning of the offending value.
-    pub cut: Option<ValueCut>,
+    pub(crate) cut: Option<ValueCut>,
     /// What is wrong and what is accepted (`port must be between 1 and 65535`). May be empty;
     /// at most [`MAX_DETAIL_LEN`] bytes.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 /// The longest offending value an error echoes, in bytes of its rendering: a longer string is
 /// cut and marked (`"AAAA..." (truncated, 3145728 bytes)`), a longer object or array is replaced
 /// by the beginning of its JSON and marked (`["a","b",... (truncated)`). Values are never echoed
 /// in full: a 3 MiB selector must not come back as a 3 MiB message.
-pub const MAX_VALUE_LEN: usize = 128;
+pub(crate) const MAX_VALUE_LEN: usize = 128;
 
 /// The longest detail an error carries, in bytes; a longer one is cut and ends with `...`.
-pub const MAX_DETAIL_LEN: usize = 512;
+pub(crate) const MAX_DETAIL_LEN: usize = 512;
 
 /// How an echoed value was cut.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ValueCut {
+pub(crate) enum ValueCut {
     /// A string: `value` holds its first bytes; `bytes` is its full length.
     String {
         /// The full length of the string, in bytes.
@@ -298,7 +298,7 @@ pub enum ValueCut {
 
 impl FieldError {
     /// A value that is not acceptable.
-    pub fn invalid(
+    pub(crate) fn invalid(
         path: Path,
         value: impl Into<serde_json::Value>,
         detail: impl Into<String>,
@@ -307,7 +307,7 @@ impl FieldError {
     }
 
     /// A value of the wrong JSON type; `expected` names the accepted type (`"a string"`).
-    pub fn type_invalid(path: Path, value: &serde_json::Value, expected: &str) -> Self {
+    pub(crate) fn type_invalid(path: Path, value: &serde_json::Value, expected: &str) -> Self {
         let detail = format!("must be {expected}, not {}", json_type_name(value));
         // Cut from the borrowed value: a 3 MiB array is never copied to be echoed.
         let (shown, cut) = match cut_value(value) {
@@ -318,7 +318,7 @@ impl FieldError {
     }
 
     /// A required field that is missing or empty.
-    pub fn required(path: Path, detail: impl Into<String>) -> Self {
+    pub(crate) fn required(path: Path, detail: impl Into<String>) -> Self {
         Self::new(
             path,
             ErrorType::Required,
@@ -328,7 +328,7 @@ impl FieldError {
     }
 
     /// A field that may not be set here.
-    pub fn forbidden(path: Path, detail: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(path: Path, detail: impl Into<String>) -> Self {
         Self::new(
             path,
             ErrorType::Forbidden,
@@ -339,7 +339,7 @@ impl FieldError {
 
     /// A value outside an enumerated set; the detail lists the supported values the way
     /// Kubernetes does (`supported values: "None", "UseNodeIP"`).
-    pub fn not_supported(
+    pub(crate) fn not_supported(
         path: Path,
         value: impl Into<serde_json::Value>,
         supported: &[&str],
@@ -354,7 +354,7 @@ impl FieldError {
     }
 
     /// A value longer than `max` bytes.
-    pub fn too_long(path: Path, actual: usize, max: usize) -> Self {
+    pub(crate) fn too_long(path: Path, actual: usize, max: usize) -> Self {
         Self::new(
             path,
             ErrorType::TooLong,
@@ -364,7 +364,7 @@ impl FieldError {
     }
 
     /// A value that names an object that does not exist (`Not found: "f1": ...`).
-    pub fn not_found(
+    pub(crate) fn not_found(
         path: Path,
         value: impl Into<serde_json::Value>,
         detail: impl Into<String>,
@@ -372,13 +372,8 @@ impl FieldError {
         Self::new(path, ErrorType::NotFound, value.into(), detail.into())
     }
 
-    /// A list element that repeats an earlier one.
-    pub fn duplicate(path: Path, value: impl Into<serde_json::Value>) -> Self {
-        Self::new(path, ErrorType::Duplicate, value.into(), String::new())
-    }
-
     /// A field that is not part of the schema; `known` lists the fields that are.
-    pub fn unknown_field(path: Path, known: &[&str]) -> Self {
+    pub(crate) fn unknown_field(path: Path, known: &[&str]) -> Self {
         let detail = if known.is_empty() {
             String::new()
         } else {
@@ -424,7 +419,7 @@ impl FieldError {
 
     /// The error that stands for `count` errors that were found under `path` but not kept:
     /// `spec.filters: Too many: 759,912 more errors not shown`.
-    pub fn more_errors(path: Path, count: usize) -> Self {
+    pub(crate) fn more_errors(path: Path, count: usize) -> Self {
         let noun = if count == 1 { "error" } else { "errors" };
         Self::new(
             if path.is_root() {
@@ -540,7 +535,7 @@ pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 }
 
 /// A count with thousands separators (`759912` → `759,912`), easier to read in a message.
-pub fn thousands(count: usize) -> String {
+pub(crate) fn thousands(count: usize) -> String {
     let digits = count.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
@@ -580,7 +575,7 @@ pub fn go_quote(s: &str) -> String {
 }
 
 /// The JSON type of a value, for messages (`a string`, `a number`, ...).
-pub fn json_type_name(value: &serde_json::Value) -> &'static str {
+pub(crate) fn json_type_name(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",
@@ -599,14 +594,14 @@ pub const MAX_ERRORS: usize = 100;
 /// The most bytes of rendered errors an [`ErrorList`] keeps (path plus body, summed); an error
 /// that would pass it is counted instead of kept, so that a denial stays far below 64 KiB
 /// whatever the errors echo.
-pub const MAX_ERRORS_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_ERRORS_BYTES: usize = 32 * 1024;
 
 /// An ordered list of field errors, as Go's `field.ErrorList`: validation collects every error
 /// rather than stopping at the first.
 ///
 /// Bounded by construction: it keeps the first [`MAX_ERRORS`] errors (and at most
-/// [`MAX_ERRORS_BYTES`] of them rendered) and only counts the others, remembering the longest
-/// path they all lie under. [`push_with`](ErrorList::push_with) does not even build an error
+/// `MAX_ERRORS_BYTES` of them rendered) and only counts the others, remembering the longest
+/// path they all lie under. `push_with` does not even build an error
 /// that would not be kept, so collecting 760,000 errors costs 760,000 increments.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ErrorList {
@@ -619,17 +614,17 @@ pub struct ErrorList {
 
 impl ErrorList {
     /// An empty list.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Whether the list keeps no more errors: every further one is only counted.
-    pub fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.kept.len() >= MAX_ERRORS || self.kept_bytes >= MAX_ERRORS_BYTES
     }
 
     /// Appends one error (or counts it, when the list is full).
-    pub fn push(&mut self, error: FieldError) {
+    pub(crate) fn push(&mut self, error: FieldError) {
         if self.is_full() {
             self.omit(&error.path, 1);
             return;
@@ -649,7 +644,7 @@ impl ErrorList {
     /// Appends the error `make` builds, or, when the list is full, only counts it as an error
     /// under `under` (a path the error lies under, cheap to have at hand, such as
     /// `spec.filters` for `spec.filters[123]`) without calling `make`.
-    pub fn push_with(&mut self, under: &Path, make: impl FnOnce() -> FieldError) {
+    pub(crate) fn push_with(&mut self, under: &Path, make: impl FnOnce() -> FieldError) {
         if self.is_full() {
             self.omit(under, 1);
         } else {
@@ -658,7 +653,7 @@ impl ErrorList {
     }
 
     /// Counts `count` errors under `under` that are not kept.
-    pub fn omit(&mut self, under: &Path, count: usize) {
+    pub(crate) fn omit(&mut self, under: &Path, count: usize) {
         if count == 0 {
             return;
         }
@@ -671,7 +666,7 @@ impl ErrorList {
     }
 
     /// Appends every error of another list (its counted errors stay counted).
-    pub fn extend(&mut self, other: ErrorList) {
+    pub(crate) fn extend(&mut self, other: ErrorList) {
         let (kept, omitted) = other.into_parts();
         for error in kept {
             self.push(error);
@@ -691,13 +686,8 @@ impl ErrorList {
         self.kept.len().saturating_add(self.omitted)
     }
 
-    /// How many errors were found but not kept.
-    pub fn omitted(&self) -> usize {
-        self.omitted
-    }
-
     /// The longest path every error that was not kept lies under, with their number.
-    pub fn omitted_under(&self) -> Option<(&Path, usize)> {
+    pub(crate) fn omitted_under(&self) -> Option<(&Path, usize)> {
         self.omitted_under.as_ref().map(|path| (path, self.omitted))
     }
 
@@ -721,15 +711,16 @@ impl ErrorList {
     }
 
     /// The kept errors and, when some were not kept, the path they lie under and their number.
-    pub fn into_parts(self) -> (Vec<FieldError>, Option<(Path, usize)>) {
+    pub(crate) fn into_parts(self) -> (Vec<FieldError>, Option<(Path, usize)>) {
         let omitted = self.omitted_under.map(|under| (under, self.omitted));
         (self.kept, omitted)
     }
 
+    #[cfg(test)]
     /// The errors whose path is under `root` (for example the `spec` errors only); counted
     /// errors stay counted when the path they lie under is below `root`, and are dropped
     /// otherwise.
-    pub fn under(&self, root: &str) -> ErrorList {
+    pub(crate) fn under(&self, root: &str) -> ErrorList {
         let mut list = ErrorList::new();
         for error in self.kept.iter().filter(|e| e.path.is_under(root)) {
             list.push(error.clone());
@@ -896,7 +887,7 @@ mod tests {
         assert_eq!(built, MAX_ERRORS, "errors past the cap are never built");
         assert_eq!(list.len(), 760_000);
         assert_eq!(list.iter().count(), MAX_ERRORS);
-        assert_eq!(list.omitted(), 760_000 - MAX_ERRORS);
+        assert_eq!(list.len() - list.iter().count(), 760_000 - MAX_ERRORS);
         let shown: Vec<FieldError> = list.shown().collect();
         assert_eq!(shown.len(), MAX_ERRORS + 1);
         let more = shown.last().unwrap();

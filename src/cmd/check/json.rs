@@ -123,7 +123,7 @@ impl From<&LoadError> for JsonFailure {
 }
 
 /// The JSON report, pretty-printed.
-pub fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     let invalid = outcome
         .peers
         .iter()

@@ -21,7 +21,7 @@ fn subject(peer: &PeerResult) -> String {
 /// [`MAX_ERRORS`](field::MAX_ERRORS)) and one line saying how many more there were; warnings
 /// are at most [`MAX_WARNINGS`](bgppeer_core::bgppeer::warnings::MAX_WARNINGS); names are cut at
 /// [`MAX_NAME_LEN`](field::MAX_NAME_LEN) bytes.
-pub fn render(outcome: &Outcome) -> String {
+pub(crate) fn render(outcome: &Outcome) -> String {
     let mut out = String::new();
     for peer in &outcome.peers {
         let subject = subject(peer);

@@ -54,7 +54,7 @@ pub enum DecodeError {
 pub struct Request {
     /// The request's attributes, with the review's `apiVersion` and `kind` (so that the
     /// response echoes them).
-    pub attributes: AdmissionRequest<DynamicObject>,
+    pub(crate) attributes: AdmissionRequest<DynamicObject>,
     /// The object of a CREATE or UPDATE, as kube's `DynamicObject` would re-encode it.
     pub object: Option<Value>,
     /// The stored object of an UPDATE or DELETE, likewise, read only as far as ratcheting needs

@@ -14,10 +14,10 @@
 //! - [`decode`]: bytes to a [`Request`] (kube's `AdmissionRequest` with the objects as plain
 //!   JSON, decoded once, never copied), with errors that say what was wrong.
 //! - [`cluster`]: the [`ClusterView`] a decision reads and the cluster rules over it.
-//! - [`target`]: whether a request is about a BGPPeer we know, and in which API group.
-//! - [`validate`]: the `/validate` decision (with UPDATE ratcheting).
-//! - [`mutate`]: the `/mutate` decision (a JSON Patch with the defaults).
-//! - [`status`]: the `422 Invalid` status that makes a denial look native to `kubectl`.
+//! - `target`: whether a request is about a BGPPeer we know, and in which API group.
+//! - `validate`: the `/validate` decision (with UPDATE ratcheting).
+//! - `mutate`: the `/mutate` decision (a JSON Patch with the defaults).
+//! - `status`: the `422 Invalid` status that makes a denial look native to `kubectl`.
 
 use std::fmt;
 
@@ -28,12 +28,12 @@ use kube_core::admission::{AdmissionResponse, Operation};
 
 pub mod cluster;
 pub mod decode;
-pub mod mutate;
+pub(crate) mod mutate;
 mod object;
-pub mod old_object;
-pub mod status;
-pub mod target;
-pub mod validate;
+pub(crate) mod old_object;
+pub(crate) mod status;
+pub(crate) mod target;
+pub(crate) mod validate;
 
 pub use cluster::{ClusterView, Findings, NoCluster, SkipReason};
 pub use decode::{DecodeError, Request};
@@ -130,7 +130,7 @@ impl Decision {
 ///
 /// The answer is final, except when the cluster rules found filters the view lacks: the view may
 /// lag behind the API server, so such a filter is not denied before the caller has asked the API
-/// server (see [`Confirmation`]). The cluster checks apply only where [`cluster_subject`] says.
+/// server (see [`Confirmation`]). The cluster checks apply only where `cluster_subject` says.
 pub fn decide(webhook: Webhook, request: &Request, cluster: &dyn ClusterView) -> Outcome {
     let mut outcome = match webhook {
         Webhook::Validate => validate::decide(request, cluster),
@@ -211,7 +211,7 @@ impl Confirmation {
 }
 
 /// The operation as the apiserver spells it (`CREATE`), for logs and metrics labels.
-pub fn operation_name(operation: &Operation) -> &'static str {
+pub(crate) fn operation_name(operation: &Operation) -> &'static str {
     match operation {
         Operation::Create => "CREATE",
         Operation::Update => "UPDATE",

@@ -16,10 +16,10 @@ use super::{Decision, summary_of};
 
 /// The largest value an `integer` field with `format: int32` accepts. Kubernetes 1.36 and later
 /// enforce the format, so a patched AS number above it is stored on older clusters only.
-pub use crate::bgppeer::api::INT32_MAX;
+use crate::bgppeer::api::INT32_MAX;
 
 /// Decides a `/mutate` request.
-pub fn decide(request: &Request) -> Decision {
+pub(crate) fn decide(request: &Request) -> Decision {
     let response = AdmissionResponse::from(request);
     let group = match target::of(request) {
         Target::BgpPeer(group) => group,
@@ -50,7 +50,7 @@ pub fn decide(request: &Request) -> Decision {
 
 /// Warnings for AS numbers that the patch sets above [`INT32_MAX`]: the v1 and v3 CRDs declare
 /// them `int32`, so newer apiservers reject the patched object.
-pub fn int32_warnings(operations: &[PatchOperation]) -> Vec<String> {
+pub(crate) fn int32_warnings(operations: &[PatchOperation]) -> Vec<String> {
     operations
         .iter()
         .filter_map(|operation| {

@@ -7,14 +7,14 @@ use super::decode::Request;
 
 /// Whether `metadata.deletionTimestamp` is set: the object is being deleted and only waits for
 /// its finalizers, so it must never be blocked.
-pub fn is_being_deleted(object: &Value) -> bool {
+pub(crate) fn is_being_deleted(object: &Value) -> bool {
     object
         .pointer("/metadata/deletionTimestamp")
         .is_some_and(|stamp| !stamp.is_null())
 }
 
 /// The name to report: the request's, or the object's own when the request has none.
-pub fn name_of(request: &Request, object: &Value) -> String {
+pub(crate) fn name_of(request: &Request, object: &Value) -> String {
     if !request.name.is_empty() {
         return request.name.clone();
     }

@@ -38,7 +38,7 @@ pub struct OldObject {
 impl OldObject {
     /// Reads the stored object `raw`, leaving out what equals `new` (the object of the same
     /// request); `shape` gives the parsed part the form every decoded object has.
-    pub fn read(
+    pub(crate) fn read(
         raw: &RawValue,
         new: Option<&Value>,
         shape: impl FnOnce(Value) -> Result<Value, serde_json::Error>,
@@ -92,8 +92,9 @@ impl OldObject {
         })
     }
 
+    #[cfg(test)]
     /// The old object whole (nothing left out): for callers that have it as a tree already.
-    pub fn whole(object: Value) -> Self {
+    pub(crate) fn whole(object: Value) -> Self {
         Self {
             partial: object,
             same_as_new: BTreeSet::new(),
@@ -101,19 +102,19 @@ impl OldObject {
     }
 
     /// Whether the old object is being deleted (`metadata.deletionTimestamp` set).
-    pub fn is_being_deleted(&self) -> bool {
+    pub(crate) fn is_being_deleted(&self) -> bool {
         super::object::is_being_deleted(&self.partial)
     }
 
     /// The old object without the `spec` fields that equal the new object's: its errors are
     /// the whole old object's errors in every other field.
-    pub fn partial(&self) -> &Value {
+    pub(crate) fn partial(&self) -> &Value {
         &self.partial
     }
 
     /// Whether `new` (the object this one was read against) has the same value as the old
     /// object at `pointer` (a JSON Pointer; both missing counts as the same).
-    pub fn unchanged_at(&self, new: &Value, pointer: &str) -> bool {
+    pub(crate) fn unchanged_at(&self, new: &Value, pointer: &str) -> bool {
         let mut tokens = pointer.split('/').skip(1);
         match (tokens.next(), tokens.next()) {
             (Some("spec"), Some(field)) if self.is_same_as_new(field) => true,
@@ -172,7 +173,7 @@ fn equal(value: &Value, text: &RawValue) -> bool {
 /// Compares JSON as it is read with a [`Value`], building nothing: `true` exactly when parsing
 /// the input would give a value `==` to it (numbers compare as `serde_json` does: `1` is not
 /// `1.0`). Objects whose input repeats a key compare unequal (the conservative answer).
-pub struct EqualTo<'a>(pub &'a Value);
+pub(crate) struct EqualTo<'a>(pub &'a Value);
 
 impl<'de> DeserializeSeed<'de> for EqualTo<'_> {
     type Value = bool;

@@ -18,14 +18,14 @@ use crate::field::{ErrorList, MAX_NAME_LEN, go_quote, shorten};
 use super::target::KIND;
 
 /// HTTP code of an invalid object (`422 Unprocessable Entity`), as the apiserver uses.
-pub const INVALID_CODE: u16 = 422;
+pub(crate) const INVALID_CODE: u16 = 422;
 /// `metav1.StatusReasonInvalid`.
-pub const INVALID_REASON: &str = "Invalid";
+pub(crate) const INVALID_REASON: &str = "Invalid";
 
 /// The most errors the `message` of a denial spells out; the causes list up to
 /// [`MAX_ERRORS`](crate::field::MAX_ERRORS). `kubectl` prints the causes, one per line; the
 /// message repeats the first errors for clients that show only it.
-pub const MAX_MESSAGE_ERRORS: usize = 10;
+pub(crate) const MAX_MESSAGE_ERRORS: usize = 10;
 
 /// The status of a BGPPeer that failed validation: code 422, reason `Invalid`, the message
 /// `BGPPeer.<group> "<name>" is invalid: <errors joined with ", ">` and one cause per error.
@@ -34,7 +34,7 @@ pub const MAX_MESSAGE_ERRORS: usize = 10;
 /// [`MAX_ERRORS`](crate::field::MAX_ERRORS)) and, when it counted more, one `FieldValueTooMany`
 /// cause with their number (`spec.filters: Too many: 759,912 more errors not shown`); the
 /// message spells out at most [`MAX_MESSAGE_ERRORS`] and ends the same way with the rest.
-pub fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
+pub(crate) fn invalid(group: ApiGroup, name: &str, errors: &ErrorList) -> Status {
     // A valid name has at most 253 bytes; a longer one (sent straight to the webhook, never by
     // the apiserver) is not echoed in full either.
     let name = shorten(name, MAX_NAME_LEN);
@@ -89,7 +89,7 @@ fn message_errors(errors: &ErrorList) -> String {
 
 /// The status of a request that cannot be checked because it is incomplete (for example a CREATE
 /// without an object): code 400, reason `BadRequest`.
-pub fn bad_request(message: impl Into<String>) -> Status {
+pub(crate) fn bad_request(message: impl Into<String>) -> Status {
     Status {
         status: Some(StatusSummary::Failure),
         code: 400,

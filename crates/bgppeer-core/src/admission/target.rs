@@ -8,13 +8,13 @@ use kube_core::admission::AdmissionRequest;
 use crate::bgppeer::ApiGroup;
 
 /// The kind every handled request is about.
-pub const KIND: &str = crate::bgppeer::api::BGP_PEER_KIND;
+pub(crate) const KIND: &str = crate::bgppeer::api::BGP_PEER_KIND;
 /// The resource every handled request is about.
-pub const RESOURCE: &str = crate::bgppeer::api::BGP_PEER_RESOURCE;
+pub(crate) const RESOURCE: &str = crate::bgppeer::api::BGP_PEER_RESOURCE;
 
 /// What a request is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// A BGPPeer of a known API group: validate or default it.
     BgpPeer(ApiGroup),
     /// Something else; the text explains what arrived and is returned as a warning.
@@ -25,7 +25,7 @@ pub enum Target {
 ///
 /// The `kind` (not the object's own `apiVersion`) decides the group: the apiserver converts the
 /// object to the version the webhook registered for before sending it.
-pub fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
+pub(crate) fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
     let kind = &request.kind;
     let resource = &request.resource;
     let api_version = if kind.group.is_empty() {

@@ -25,7 +25,7 @@ use super::{Confirmation, Decision, Outcome, status, summary_of};
 /// (either API group) being created or updated, with an object, neither it nor the stored object
 /// being deleted. A filter the view lacks makes the outcome a [`Confirmation`] (see
 /// [`super::decide`]).
-pub fn decide(request: &Request, cluster: &dyn ClusterView) -> Outcome {
+pub(crate) fn decide(request: &Request, cluster: &dyn ClusterView) -> Outcome {
     let (group, object, old_object) = match subject(request) {
         Ok(subject) => subject,
         Err(decision) => return Outcome::Decided(decision),
@@ -157,7 +157,7 @@ fn conclude(
 }
 
 /// The end of the warning that stands for an error the update did not introduce.
-pub const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
+pub(crate) const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
 
 /// Splits the errors of an UPDATE into those the update introduces (enforced) and those the
 /// old object already had (tolerated, returned as warnings), field by field as Kubernetes' CRD
@@ -178,7 +178,7 @@ pub const TOLERATED_SUFFIX: &str = " (already stored; allowed while unchanged)";
 /// counted, with the path they all lie under; they are tolerated together when the field that
 /// path belongs to is unchanged and its errors depend on it alone, and enforced otherwise: an
 /// error that cannot be shown to pre-exist is never tolerated.
-pub fn ratchet(
+pub(crate) fn ratchet(
     group: ApiGroup,
     object: &Value,
     old_object: &OldObject,

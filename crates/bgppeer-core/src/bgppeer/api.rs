@@ -7,16 +7,13 @@ pub const CRD_GROUP: &str = "crd.projectcalico.org";
 /// The version of [`CRD_GROUP`].
 pub const CRD_VERSION: &str = "v1";
 /// The group that calicoctl, the Calico API server and Calico's v3 CRDs serve.
-pub const V3_GROUP: &str = "projectcalico.org";
-/// The version of [`V3_GROUP`].
+pub(crate) const V3_GROUP: &str = "projectcalico.org";
+/// The version of `V3_GROUP`.
 pub const V3_VERSION: &str = "v3";
 /// `crd.projectcalico.org/v1`.
-pub const CRD_API_VERSION: &str = "crd.projectcalico.org/v1";
+pub(crate) const CRD_API_VERSION: &str = "crd.projectcalico.org/v1";
 /// `projectcalico.org/v3`.
-pub const V3_API_VERSION: &str = "projectcalico.org/v3";
-/// Both API groups, as `(group, version)`: Calico serves the same objects under each.
-pub const GROUP_VERSIONS: [(&str, &str); 2] = [(CRD_GROUP, CRD_VERSION), (V3_GROUP, V3_VERSION)];
-
+pub(crate) const V3_API_VERSION: &str = "projectcalico.org/v3";
 /// The kind this crate validates.
 pub const BGP_PEER_KIND: &str = "BGPPeer";
 /// The resource (plural) of [`BGP_PEER_KIND`].
@@ -32,23 +29,23 @@ pub const BGP_CONFIGURATION_RESOURCE: &str = "bgpconfigurations";
 
 /// The largest value an `integer` field with `format: int32` accepts (the CRDs declare the AS
 /// numbers so; Kubernetes 1.36 and later enforce the format).
-pub const INT32_MAX: u32 = 2_147_483_647;
+pub(crate) const INT32_MAX: u32 = 2_147_483_647;
 /// The largest AS number (`numorstring.ASNumber` is a uint32).
-pub const AS_NUMBER_MAX: u32 = u32::MAX;
+pub(crate) const AS_NUMBER_MAX: u32 = u32::MAX;
 /// The largest half of a dotted AS number (`x.y`, each 0–65535).
-pub const AS_DOT_PART_MAX: u32 = 65_535;
+pub(crate) const AS_DOT_PART_MAX: u32 = 65_535;
 /// The smallest port a `peerIP` may name (the largest is `u16::MAX`).
-pub const PORT_MIN: u16 = 1;
+pub(crate) const PORT_MIN: u16 = 1;
 /// The TCP port BGP uses when `peerIP` names none.
-pub const BGP_PORT: u16 = 179;
+pub(crate) const BGP_PORT: u16 = 179;
 /// The CRDs' `maxLength` for `node`: a DNS-1123 subdomain's.
-pub const NODE_MAX_LEN: usize = super::names::DNS1123_SUBDOMAIN_MAX_LEN;
+pub(crate) const NODE_MAX_LEN: usize = super::names::DNS1123_SUBDOMAIN_MAX_LEN;
 /// The CRDs' `maxLength` for `peerIP` and `reachableBy`; every valid value is shorter.
-pub const ADDRESS_MAX_LEN: usize = 64;
+pub(crate) const ADDRESS_MAX_LEN: usize = 64;
 /// The largest `ttlSecurity` (a uint8 in Go).
-pub const TTL_SECURITY_MAX: u8 = u8::MAX;
+pub(crate) const TTL_SECURITY_MAX: u8 = u8::MAX;
 /// The longest password BIRD accepts for a BGP session (TCP MD5 keys are at most 80 bytes).
-pub const MAX_PASSWORD_BYTES: usize = 80;
+pub(crate) const MAX_PASSWORD_BYTES: usize = 80;
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,7 @@ pub enum AsNumberError {
 }
 
 /// Decodes an AS number from JSON as Calico's `ASNumber.UnmarshalJSON` does: an integer
-/// 0–4294967295, or a string accepted by [`parse_str`].
+/// 0–4294967295, or a string accepted by `parse_str`.
 pub fn from_json(value: &Value) -> Result<AsNumberForm, AsNumberError> {
     match value {
         Value::Number(n) => n
@@ -60,7 +60,7 @@ pub fn from_json(value: &Value) -> Result<AsNumberForm, AsNumberError> {
 /// Calico's `ASNumberFromString`: `strconv.ParseUint(s, 10, 32)`, else exactly two dot-separated
 /// `ParseUint(part, 10, 16)` parts giving `hi << 16 | lo`. Leading zeros are accepted; signs,
 /// spaces, `0x` and `_` are not.
-pub fn parse_str(text: &str) -> Option<u32> {
+pub(crate) fn parse_str(text: &str) -> Option<u32> {
     if let Some(plain) = parse_decimal(text, u64::from(AS_NUMBER_MAX)) {
         return u32::try_from(plain).ok();
     }

@@ -21,7 +21,7 @@ use super::peer::Peer;
 
 /// The operations that default and normalise `object` (the whole BGPPeer), whose validation
 /// gave `peer`.
-pub fn operations(object: &Value, peer: &Peer) -> Vec<PatchOperation> {
+pub(crate) fn operations(object: &Value, peer: &Peer) -> Vec<PatchOperation> {
     let Some(object) = object.as_object() else {
         return Vec::new();
     };

@@ -18,7 +18,7 @@ pub enum Family {
 
 impl Family {
     /// `IPv4` or `IPv6`, for messages.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Family::V4 => "IPv4",
             Family::V6 => "IPv6",

@@ -14,12 +14,12 @@ use super::peer::Field;
 use crate::field::{ErrorList, FieldError, Path};
 
 /// The largest total size of all annotation keys and values, in bytes.
-pub const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
+pub(crate) const TOTAL_ANNOTATION_SIZE_LIMIT: usize = 256 * 1024;
 
 /// Validates `metadata` (`None` when the object has none), appending errors and warnings, and
 /// returns the name: `Unset` when there is none (a `generateName` creation, or an error), `Invalid`
 /// when it is present but not a valid name.
-pub fn validate(
+pub(crate) fn validate(
     metadata: Option<&Value>,
     errors: &mut ErrorList,
     warnings: &mut Vec<String>,

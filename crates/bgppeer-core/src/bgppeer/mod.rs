@@ -9,9 +9,9 @@
 //! every other module consumes instead of raw JSON.
 //!
 //! Modules, one job each: [`api`] (names and limits), [`peer`] (the typed peer), [`model`] (typed
-//! values), [`metadata`], [`spec`] (field rules), [`rules`] (cross-field rules), [`warnings`],
-//! [`defaults`](mod@defaults), and the value parsers [`ip`], [`asnumber`], [`duration`],
-//! [`names`].
+//! values), `metadata`, `spec` (field rules), `rules` (cross-field rules), [`warnings`],
+//! `defaults`](mod@defaults), and the value parsers [`ip`, [`asnumber`], [`duration`],
+//! `names`.
 
 use serde_json::Value;
 
@@ -19,15 +19,15 @@ use crate::field::{ErrorList, FieldError, Path};
 
 pub mod api;
 pub mod asnumber;
-pub mod defaults;
+pub(crate) mod defaults;
 pub mod duration;
 pub mod ip;
-pub mod metadata;
+pub(crate) mod metadata;
 pub mod model;
-pub mod names;
+pub(crate) mod names;
 pub mod peer;
-pub mod rules;
-pub mod spec;
+pub(crate) mod rules;
+pub(crate) mod spec;
 pub mod warnings;
 
 pub use peer::{Field, Peer, Remote, Scope, ScopeKey};
@@ -172,7 +172,7 @@ pub fn validate_document(object: &Value) -> Report {
 }
 
 /// The defaults and normalisations to apply to a BGPPeer object, as RFC 6902 operations. See
-/// [`mod@defaults`]: the object is validated (without judging it: `/mutate` never denies) so
+/// `mod@defaults`: the object is validated (without judging it: `/mutate` never denies) so
 /// that the facts come from the typed [`Peer`], and the operations address the raw JSON
 /// (unknown content is left untouched).
 ///

@@ -17,7 +17,7 @@ pub struct AsNumber(pub u32);
 
 impl AsNumber {
     /// Whether this is 0, Calico's "not set".
-    pub fn is_unset(&self) -> bool {
+    pub(crate) fn is_unset(&self) -> bool {
         self.0 == 0
     }
 }
@@ -45,16 +45,16 @@ impl<'de> Deserialize<'de> for AsNumber {
 
 /// A Go duration (`metav1.Duration`): the text as written and its value in nanoseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GoDuration {
+pub(crate) struct GoDuration {
     /// The string as written (`"2m"`); kept so that re-encoding changes nothing.
-    pub text: String,
+    pub(crate) text: String,
     /// The value in nanoseconds (negative values are allowed, as in Go).
-    pub nanos: i64,
+    pub(crate) nanos: i64,
 }
 
 impl GoDuration {
     /// Parses a Go duration string.
-    pub fn parse(text: &str) -> Result<Self, duration::DurationError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, duration::DurationError> {
         duration::parse(text).map(|nanos| GoDuration {
             text: text.to_owned(),
             nanos,
@@ -80,16 +80,16 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
+        pub(crate) enum $name {
             $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
             /// Every accepted spelling, in the order the CRD's `enum` lists them.
-            pub const ALL: &'static [&'static str] = &[$($text),+];
+            pub(crate) const ALL: &'static [&'static str] = &[$($text),+];
 
             /// The value for an exact (case-sensitive) spelling.
-            pub fn parse(text: &str) -> Option<Self> {
+            pub(crate) fn parse(text: &str) -> Option<Self> {
                 match text {
                     $($text => Some($name::$variant),)+
                     _ => None,
@@ -97,7 +97,7 @@ macro_rules! string_enum {
             }
 
             /// The JSON spelling.
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self {
                     $($name::$variant => $text),+
                 }

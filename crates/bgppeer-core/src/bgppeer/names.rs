@@ -7,10 +7,10 @@
 //! that the crate needs no regex engine and cannot be made to backtrack.
 
 /// Longest DNS-1123 subdomain (and Secret data key), in bytes.
-pub const DNS1123_SUBDOMAIN_MAX_LEN: usize = 253;
+pub(crate) const DNS1123_SUBDOMAIN_MAX_LEN: usize = 253;
 
 /// Longest name part of a qualified name, and longest label value, in bytes.
-pub const QUALIFIED_NAME_MAX_LEN: usize = 63;
+pub(crate) const QUALIFIED_NAME_MAX_LEN: usize = 63;
 
 const DNS1123_SUBDOMAIN_FMT: &str =
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*";
@@ -49,7 +49,7 @@ fn max_len_error(max: usize) -> String {
 }
 
 /// The message for a string that is not a DNS-1123 subdomain (without the length part).
-pub fn dns1123_subdomain_message() -> String {
+pub(crate) fn dns1123_subdomain_message() -> String {
     regex_error(
         DNS1123_SUBDOMAIN_MSG,
         DNS1123_SUBDOMAIN_FMT,
@@ -59,7 +59,7 @@ pub fn dns1123_subdomain_message() -> String {
 
 /// Whether `value` matches `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`
 /// (Calico's `nameRegex`), ignoring length.
-pub fn matches_dns1123_subdomain(value: &str) -> bool {
+pub(crate) fn matches_dns1123_subdomain(value: &str) -> bool {
     !value.is_empty() && value.split('.').all(is_dns1123_label_shape)
 }
 
@@ -77,12 +77,12 @@ fn is_dns1123_label_shape(part: &str) -> bool {
 
 /// Whether `value` is a valid DNS-1123 subdomain: [`dns1123_subdomain`] without building any
 /// message, so that checking a valid name allocates nothing.
-pub fn is_dns1123_subdomain(value: &str) -> bool {
+pub(crate) fn is_dns1123_subdomain(value: &str) -> bool {
     value.len() <= DNS1123_SUBDOMAIN_MAX_LEN && matches_dns1123_subdomain(value)
 }
 
 /// Kubernetes' `IsDNS1123Subdomain`: at most 253 bytes and [`matches_dns1123_subdomain`].
-pub fn dns1123_subdomain(value: &str) -> Vec<String> {
+pub(crate) fn dns1123_subdomain(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > DNS1123_SUBDOMAIN_MAX_LEN {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LEN));
@@ -110,7 +110,7 @@ fn matches_qualified_name_part(value: &str) -> bool {
 
 /// Kubernetes' `IsQualifiedName`: an optional DNS-1123 subdomain prefix and `/`, then a name of at
 /// most 63 characters. Used for label keys and (lower-cased) annotation keys.
-pub fn qualified_name(value: &str) -> Vec<String> {
+pub(crate) fn qualified_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     let examples = ["MyName", "my.name", "123-abc"];
     let mut parts = value.split('/');
@@ -154,7 +154,7 @@ pub fn qualified_name(value: &str) -> Vec<String> {
 }
 
 /// Kubernetes' `IsValidLabelValue`: empty, or at most 63 characters of the qualified-name shape.
-pub fn label_value(value: &str) -> Vec<String> {
+pub(crate) fn label_value(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > QUALIFIED_NAME_MAX_LEN {
         errs.push(max_len_error(QUALIFIED_NAME_MAX_LEN));
@@ -171,7 +171,7 @@ pub fn label_value(value: &str) -> Vec<String> {
 
 /// Kubernetes' `IsConfigMapKey` (also used for Secret data keys): at most 253 characters of
 /// `[-._a-zA-Z0-9]`, and not `.`, `..` or starting with `..`.
-pub fn config_map_key(value: &str) -> Vec<String> {
+pub(crate) fn config_map_key(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > DNS1123_SUBDOMAIN_MAX_LEN {
         errs.push(max_len_error(DNS1123_SUBDOMAIN_MAX_LEN));

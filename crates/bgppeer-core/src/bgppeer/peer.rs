@@ -36,7 +36,7 @@
 //!
 //! # Adding a spec field
 //!
-//! [`SpecField`] lists the spec's fields; validation (`spec::check_field`) matches it without a
+//! `SpecField` lists the spec's fields; validation (`spec::check_field`) matches it without a
 //! wildcard arm and [`PeerSpec`] is only ever built by struct literals naming every field. So a
 //! new field must be added to both, and each addition that is not handled fails to compile:
 //!
@@ -73,30 +73,16 @@ pub enum Field<T> {
 
 impl<T> Field<T> {
     /// The value, when valid.
-    pub fn get(&self) -> Option<&T> {
+    pub(crate) fn get(&self) -> Option<&T> {
         match self {
             Field::Valid(value) => Some(value),
             Field::Unset | Field::Invalid => None,
         }
     }
 
-    /// Whether the field is present (valid or not), as CEL's `has(x) && size(x) > 0`.
-    pub fn is_set(&self) -> bool {
-        !matches!(self, Field::Unset)
-    }
-
     /// Whether the field failed validation.
-    pub fn is_invalid(&self) -> bool {
+    pub(crate) fn is_invalid(&self) -> bool {
         matches!(self, Field::Invalid)
-    }
-
-    /// The value by reference.
-    pub fn as_ref(&self) -> Field<&T> {
-        match self {
-            Field::Unset => Field::Unset,
-            Field::Valid(value) => Field::Valid(value),
-            Field::Invalid => Field::Invalid,
-        }
     }
 }
 
@@ -114,16 +100,16 @@ macro_rules! spec_fields {
         /// reference documentation's field table, then the fields added in Calico v3.30–v3.32.
         /// Validation reports field errors in this order.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum SpecField {
+        pub(crate) enum SpecField {
             $($(#[$meta])* $variant),+
         }
 
         impl SpecField {
             /// Every field, in declaration order.
-            pub const ALL: [SpecField; SPEC_FIELD_COUNT] = [$(SpecField::$variant),+];
+            pub(crate) const ALL: [SpecField; SPEC_FIELD_COUNT] = [$(SpecField::$variant),+];
 
             /// The field's JSON name (`peerIP`).
-            pub const fn name(self) -> &'static str {
+            pub(crate) const fn name(self) -> &'static str {
                 match self {
                     $(SpecField::$variant => $name),+
                 }
@@ -136,7 +122,7 @@ macro_rules! spec_fields {
 }
 
 /// How many fields a spec has.
-pub const SPEC_FIELD_COUNT: usize = 18;
+pub(crate) const SPEC_FIELD_COUNT: usize = 18;
 
 spec_fields! {
     /// `node`.
@@ -182,63 +168,63 @@ spec_fields! {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Peer {
     /// `metadata.name`: `Unset` when absent or empty (a `generateName` creation).
-    pub name: Field<String>,
+    pub(crate) name: Field<String>,
     /// The spec, field by field.
     pub spec: PeerSpec,
     /// The valid AS numbers (`asNumber`, `localASNumber`) that were written as strings (`"1.10"`,
     /// `"64512"`), with their value, in declaration order: what `/mutate` rewrites as integers.
-    pub text_as_numbers: Vec<(SpecField, u32)>,
+    pub(crate) text_as_numbers: Vec<(SpecField, u32)>,
 }
 
-/// The typed `spec`: one [`Field`] per [`SpecField`], in the same order.
+/// The typed `spec`: one [`Field`] per `SpecField`, in the same order.
 ///
-/// Built only by struct literals that name every field ([`PeerSpec::unset`],
-/// [`PeerSpec::invalid`]), never with `..Default::default()`, so that adding a field here without
+/// Built only by struct literals that name every field (`PeerSpec::unset`,
+/// `PeerSpec::invalid`), never with `..Default::default()`, so that adding a field here without
 /// deciding its value everywhere is a compile error.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerSpec {
     /// The node this peering applies to (a DNS-1123 subdomain).
-    pub node: Field<String>,
+    pub(crate) node: Field<String>,
     /// The peer's address and optional port.
-    pub peer_ip: Field<PeerAddress>,
+    pub(crate) peer_ip: Field<PeerAddress>,
     /// The peer's AS number; 0 is `Unset`, as in Calico.
-    pub as_number: Field<AsNumber>,
+    pub(crate) as_number: Field<AsNumber>,
     /// The nodes that have this peering.
-    pub node_selector: Field<Selector>,
+    pub(crate) node_selector: Field<Selector>,
     /// The remote Calico nodes to peer with.
-    pub peer_selector: Field<Selector>,
+    pub(crate) peer_selector: Field<Selector>,
     /// Keep the original next hop (deprecated in favour of `nextHopMode: Keep`); `false` is
     /// `Valid(false)`.
-    pub keep_original_next_hop: Field<bool>,
+    pub(crate) keep_original_next_hop: Field<bool>,
     /// The BGP password.
-    pub password: Field<BgpPassword>,
+    pub(crate) password: Field<BgpPassword>,
     /// Which source address the peering uses; `""` is `Unset` (behaves as `UseNodeIP`).
-    pub source_address: Field<SourceAddress>,
+    pub(crate) source_address: Field<SourceAddress>,
     /// The graceful-restart time.
-    pub max_restart_time: Field<GoDuration>,
+    pub(crate) max_restart_time: Field<GoDuration>,
     /// How many times the local AS may appear in received paths (any int32).
-    pub num_allowed_local_as_numbers: Field<i32>,
+    pub(crate) num_allowed_local_as_numbers: Field<i32>,
     /// GTSM: the number of hops to the peer.
-    pub ttl_security: Field<u8>,
+    pub(crate) ttl_security: Field<u8>,
     /// The BGPFilter names; `Valid` only when every name is valid.
-    pub filters: Field<Filters>,
+    pub(crate) filters: Field<Filters>,
     /// The gateway through which the peer is reached.
-    pub reachable_by: Field<IpAddr>,
+    pub(crate) reachable_by: Field<IpAddr>,
     /// The local workloads to peer with.
-    pub local_workload_selector: Field<Selector>,
+    pub(crate) local_workload_selector: Field<Selector>,
     /// Next-hop handling.
-    pub next_hop_mode: Field<NextHopMode>,
+    pub(crate) next_hop_mode: Field<NextHopMode>,
     /// Whether the reverse peering is generated automatically.
-    pub reverse_peering: Field<ReversePeering>,
+    pub(crate) reverse_peering: Field<ReversePeering>,
     /// The local AS number for this peering (a pointer in Go: 0 is a set value).
-    pub local_as_number: Field<AsNumber>,
+    pub(crate) local_as_number: Field<AsNumber>,
     /// The BGP keepalive time.
-    pub keepalive_time: Field<GoDuration>,
+    pub(crate) keepalive_time: Field<GoDuration>,
 }
 
 impl PeerSpec {
     /// A spec with every field unset: an empty or missing `spec`.
-    pub fn unset() -> Self {
+    pub(crate) fn unset() -> Self {
         PeerSpec {
             node: Field::Unset,
             peer_ip: Field::Unset,
@@ -262,7 +248,7 @@ impl PeerSpec {
     }
 
     /// A spec with every field invalid: a `spec` that is not an object.
-    pub fn invalid() -> Self {
+    pub(crate) fn invalid() -> Self {
         PeerSpec {
             node: Field::Invalid,
             peer_ip: Field::Invalid,
@@ -285,30 +271,6 @@ impl PeerSpec {
         }
     }
 
-    /// Whether the field is present (valid or not).
-    pub fn is_set(&self, field: SpecField) -> bool {
-        match field {
-            SpecField::Node => self.node.is_set(),
-            SpecField::PeerIp => self.peer_ip.is_set(),
-            SpecField::AsNumber => self.as_number.is_set(),
-            SpecField::NodeSelector => self.node_selector.is_set(),
-            SpecField::PeerSelector => self.peer_selector.is_set(),
-            SpecField::KeepOriginalNextHop => self.keep_original_next_hop.is_set(),
-            SpecField::Password => self.password.is_set(),
-            SpecField::SourceAddress => self.source_address.is_set(),
-            SpecField::MaxRestartTime => self.max_restart_time.is_set(),
-            SpecField::NumAllowedLocalAsNumbers => self.num_allowed_local_as_numbers.is_set(),
-            SpecField::TtlSecurity => self.ttl_security.is_set(),
-            SpecField::Filters => self.filters.is_set(),
-            SpecField::ReachableBy => self.reachable_by.is_set(),
-            SpecField::LocalWorkloadSelector => self.local_workload_selector.is_set(),
-            SpecField::NextHopMode => self.next_hop_mode.is_set(),
-            SpecField::ReversePeering => self.reverse_peering.is_set(),
-            SpecField::LocalAsNumber => self.local_as_number.is_set(),
-            SpecField::KeepaliveTime => self.keepalive_time.is_set(),
-        }
-    }
-
     /// Whether some field failed its own rules.
     pub fn has_invalid_field(&self) -> bool {
         SpecField::ALL
@@ -317,7 +279,7 @@ impl PeerSpec {
     }
 
     /// Whether the field failed validation.
-    pub fn is_invalid(&self, field: SpecField) -> bool {
+    pub(crate) fn is_invalid(&self, field: SpecField) -> bool {
         match field {
             SpecField::Node => self.node.is_invalid(),
             SpecField::PeerIp => self.peer_ip.is_invalid(),
@@ -343,7 +305,7 @@ impl PeerSpec {
 
 impl Peer {
     /// A peer of which nothing could be read (the object, or its `spec`, is not a JSON object).
-    pub fn invalid() -> Self {
+    pub(crate) fn invalid() -> Self {
         Peer {
             name: Field::Invalid,
             spec: PeerSpec::invalid(),
@@ -352,7 +314,7 @@ impl Peer {
     }
 
     /// `metadata.name`, when valid.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.name.get().map(String::as_str)
     }
 
@@ -391,27 +353,27 @@ impl Peer {
     }
 
     /// The AS number of the peer, when set and valid (never 0).
-    pub fn as_number(&self) -> Option<u32> {
+    pub(crate) fn as_number(&self) -> Option<u32> {
         self.spec.as_number.get().map(|number| number.0)
     }
 
     /// The parsed `nodeSelector`, when set and valid.
-    pub fn node_selector(&self) -> Option<&Selector> {
+    pub(crate) fn node_selector(&self) -> Option<&Selector> {
         self.spec.node_selector.get()
     }
 
     /// The parsed `peerSelector`, when set and valid.
-    pub fn peer_selector(&self) -> Option<&Selector> {
+    pub(crate) fn peer_selector(&self) -> Option<&Selector> {
         self.spec.peer_selector.get()
     }
 
     /// The parsed `localWorkloadSelector`, when set and valid.
-    pub fn local_workload_selector(&self) -> Option<&Selector> {
+    pub(crate) fn local_workload_selector(&self) -> Option<&Selector> {
         self.spec.local_workload_selector.get()
     }
 
     /// `password.secretKeyRef`, when the password and its reference are valid.
-    pub fn secret_key_ref(&self) -> Option<&SecretKeySelector> {
+    pub(crate) fn secret_key_ref(&self) -> Option<&SecretKeySelector> {
         self.spec.password.get()?.secret_key_ref.get()
     }
 }
@@ -474,20 +436,20 @@ pub enum Remote {
 
 /// `password`: where the BGP password comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BgpPassword {
+pub(crate) struct BgpPassword {
     /// `secretKeyRef`: `Unset` means no password is configured.
-    pub secret_key_ref: Field<SecretKeySelector>,
+    pub(crate) secret_key_ref: Field<SecretKeySelector>,
 }
 
 /// `password.secretKeyRef`: Kubernetes' `SecretKeySelector`, with a valid name and key.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecretKeySelector {
+pub(crate) struct SecretKeySelector {
     /// The Secret's name (in calico-node's namespace).
-    pub name: String,
+    pub(crate) name: String,
     /// The data key within the Secret.
-    pub key: String,
+    pub(crate) key: String,
     /// Whether the Secret or key may be missing.
-    pub optional: Option<bool>,
+    pub(crate) optional: Option<bool>,
 }
 
 /// The names in `spec.filters`, all valid BGPFilter names (DNS-1123 subdomains), in order.
@@ -496,7 +458,7 @@ pub struct SecretKeySelector {
 /// buffer, joined by `,` (which no valid name contains): one allocation no larger than the list's
 /// JSON, rather than one per name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filters {
+pub(crate) struct Filters {
     joined: String,
     len: usize,
 }
@@ -515,24 +477,9 @@ impl Filters {
         self.len = self.len.saturating_add(1);
     }
 
-    /// How many names there are.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether the list is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The names in order (a name's index is its position in `spec.filters`).
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.joined.split(',').filter(|name| !name.is_empty())
-    }
-
-    /// Whether the list names `name`.
-    pub fn contains(&self, name: &str) -> bool {
-        self.iter().any(|known| known == name)
     }
 }
 
@@ -718,13 +665,11 @@ mod tests {
     #[test]
     fn filters_iterate_in_order() {
         let mut filters = Filters::default();
-        assert!(filters.is_empty());
         assert_eq!(filters.iter().count(), 0);
         for name in ["a", "b.c", "", "x,y", "d-1"] {
             filters.push(name);
         }
-        assert_eq!(filters.len(), 3, "only valid names are kept");
+        assert_eq!(filters.iter().count(), 3, "only valid names are kept");
         assert_eq!(filters.iter().collect::<Vec<_>>(), ["a", "b.c", "d-1"]);
-        assert!(filters.contains("b.c") && !filters.contains("b"));
     }
 }

@@ -15,7 +15,7 @@ use crate::field::{ErrorList, FieldError, Path};
 
 /// Every `spec` field a cross-field rule reads or reports at: the errors of any other field
 /// depend on that field's value alone (UPDATE ratcheting relies on it).
-pub const CROSS_FIELD_NAMES: &[&str] = &[
+pub(crate) const CROSS_FIELD_NAMES: &[&str] = &[
     "node",
     "nodeSelector",
     "peerIP",
@@ -28,7 +28,12 @@ pub const CROSS_FIELD_NAMES: &[&str] = &[
 ];
 
 /// Appends the errors of every violated cross-field rule, in Calico's CEL order.
-pub fn check(raw: &Map<String, Value>, checked: &CheckedSpec, path: &Path, errors: &mut ErrorList) {
+pub(crate) fn check(
+    raw: &Map<String, Value>,
+    checked: &CheckedSpec,
+    path: &Path,
+    errors: &mut ErrorList,
+) {
     let set = |name: &str| is_set(raw.get(name));
     let as_number_set = as_number_is_set(raw.get("asNumber"));
     let local_workloads = set("localWorkloadSelector");
@@ -123,7 +128,7 @@ fn is_set(value: Option<&Value>) -> bool {
 
 /// `asNumber` is set unless absent, null or zero (in any valid spelling, such as `"0.0"`); an
 /// invalid value counts as set.
-pub fn as_number_is_set(value: Option<&Value>) -> bool {
+pub(crate) fn as_number_is_set(value: Option<&Value>) -> bool {
     match value {
         None | Some(Value::Null) => false,
         Some(value) => asnumber::from_json(value).map_or(true, |form| form.value() != 0),

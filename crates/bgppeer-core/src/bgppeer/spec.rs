@@ -20,16 +20,16 @@ use calico_selector::{self as selector, Selector};
 
 /// The result of checking the fields of a spec one by one.
 #[derive(Clone, Debug)]
-pub struct CheckedSpec {
+pub(crate) struct CheckedSpec {
     /// Every field, typed: valid values parsed, failed ones [`Field::Invalid`].
-    pub spec: PeerSpec,
+    pub(crate) spec: PeerSpec,
     /// Which of `asNumber` / `localASNumber` were written as strings (valid ones only).
-    pub as_numbers_written_as_text: Vec<(SpecField, u32)>,
+    pub(crate) as_numbers_written_as_text: Vec<(SpecField, u32)>,
 }
 
 /// Checks every field of `spec` (a JSON object at `path`), appending errors in declaration order
 /// after any unknown-field errors.
-pub fn check(
+pub(crate) fn check(
     group: ApiGroup,
     spec: &Map<String, Value>,
     path: &Path,

@@ -18,29 +18,29 @@ use calico_selector as selector;
 pub const MAX_LEN: usize = 120;
 
 /// The warning for a `peerIP` without an `asNumber`.
-pub const PEER_IP_WITHOUT_AS_NUMBER: &str =
+pub(crate) const PEER_IP_WITHOUT_AS_NUMBER: &str =
     "peerIP set without asNumber: works only if the peer is a Calico node";
 
 /// The warning for a peering that selects no peer.
 pub const NO_PEER: &str = "neither peerIP nor peerSelector (nor localWorkloadSelector) is set: this BGPPeer creates no session";
 
 /// The warning for `maxRestartTime`.
-pub const MAX_RESTART_TIME: &str = "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)";
+pub(crate) const MAX_RESTART_TIME: &str = "maxRestartTime is set: a wrong value can break networking in the cluster (BIRD's default is 120s)";
 
 /// The warning for a password.
-pub const PASSWORD: &str = "password: the Secret must be in calico-node's namespace, readable by \
+pub(crate) const PASSWORD: &str = "password: the Secret must be in calico-node's namespace, readable by \
      calico-node, and the password at most 80 characters";
 
 /// The warning for a `password` without `secretKeyRef`.
-pub const PASSWORD_WITHOUT_SECRET: &str =
+pub(crate) const PASSWORD_WITHOUT_SECRET: &str =
     "password has no secretKeyRef: the peering is configured without a password";
 
 /// The warning for `keepOriginalNextHop: true`.
-pub const KEEP_ORIGINAL_NEXT_HOP: &str =
+pub(crate) const KEEP_ORIGINAL_NEXT_HOP: &str =
     "keepOriginalNextHop is deprecated since Calico v3.30: use nextHopMode: Keep instead";
 
 /// Collects the warnings for a checked spec (`raw_spec` is the spec as sent, if any).
-pub fn collect(
+pub(crate) fn collect(
     group: ApiGroup,
     raw_spec: Option<&Value>,
     checked: &CheckedSpec,
@@ -147,7 +147,7 @@ fn is_given(raw_spec: Option<&Value>, name: &str) -> bool {
 
 /// Shortens a warning to [`MAX_LEN`] characters, ending with `...` when cut: a last resort for
 /// warnings that quote user-chosen names, which can be long.
-pub fn fit(warning: String) -> String {
+pub(crate) fn fit(warning: String) -> String {
     if warning.chars().count() <= MAX_LEN {
         return warning;
     }
@@ -164,7 +164,7 @@ pub const MAX_WARNINGS: usize = 30;
 
 /// Shortens `text` so that `text + suffix` is at most [`MAX_LEN`] characters, cutting `text` and
 /// marking the cut with `...`; the suffix is always kept whole.
-pub fn fit_with_suffix(text: &str, suffix: &str) -> String {
+pub(crate) fn fit_with_suffix(text: &str, suffix: &str) -> String {
     let room = MAX_LEN.saturating_sub(suffix.chars().count());
     let mut out = if text.chars().count() <= room {
         text.to_owned()
@@ -179,7 +179,7 @@ pub fn fit_with_suffix(text: &str, suffix: &str) -> String {
 
 /// Caps a list of warnings at [`MAX_WARNINGS`], each at [`MAX_LEN`] characters; when there are
 /// more, the last one kept says how many more there were.
-pub fn cap(warnings: Vec<String>) -> Vec<String> {
+pub(crate) fn cap(warnings: Vec<String>) -> Vec<String> {
     let total = warnings.len();
     let mut warnings: Vec<String> = if total > MAX_WARNINGS {
         warnings.into_iter().take(MAX_WARNINGS - 1).collect()

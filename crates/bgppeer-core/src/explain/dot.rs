@@ -3,7 +3,7 @@
 //! Vertices are the nodes of the node list (boxes, labelled with their BGP addresses), the
 //! external peers by address (ellipses) and the local workloads a `localWorkloadSelector` peers
 //! with (notes). Each session is an edge from the node that opens it, labelled with the BGPPeer's
-//! name and the remote AS. Every identifier is a quoted DOT string ([`quote`]), so no name,
+//! name and the remote AS. Every identifier is a quoted DOT string (`quote`), so no name,
 //! selector or label can break the syntax.
 
 use std::fmt::Write;
@@ -13,7 +13,7 @@ use super::text::endpoint;
 use super::{Explanation, Target};
 
 /// The graph's name.
-pub const GRAPH_NAME: &str = "bgp-peerings";
+pub(crate) const GRAPH_NAME: &str = "bgp-peerings";
 
 /// Renders the peering graph of the valid peers.
 pub fn render(explanation: &Explanation) -> String {
@@ -115,7 +115,7 @@ fn node_label(node: &NodeInfo) -> Vec<String> {
 
 /// A quoted DOT string: `"` and `\` are escaped and line breaks become `\n`, so that any text is
 /// one ID token that Graphviz reads back unchanged.
-pub fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for c in text.chars() {

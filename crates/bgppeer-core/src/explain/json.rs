@@ -1,5 +1,5 @@
 //! The JSON output of `explain` (`-o json`): one object with a stable schema, versioned by
-//! [`JSON_SCHEMA_VERSION`] and documented in the README.
+//! `JSON_SCHEMA_VERSION` and documented in the README.
 
 use serde_json::{Value, json};
 
@@ -8,7 +8,7 @@ use super::{Explanation, PeerOutcome, PeerReport, Plan, Remote, Scope, Target};
 use crate::field::{MAX_NAME_LEN, shorten};
 
 /// The version of the `-o json` schema; bumped only on incompatible changes.
-pub const JSON_SCHEMA_VERSION: u32 = 1;
+pub(crate) const JSON_SCHEMA_VERSION: u32 = 1;
 
 /// Renders the whole explanation as pretty-printed JSON (no trailing newline).
 pub fn render(explanation: &Explanation) -> String {
@@ -17,7 +17,7 @@ pub fn render(explanation: &Explanation) -> String {
 }
 
 /// The explanation as a JSON value (the schema the README documents).
-pub fn to_value(explanation: &Explanation) -> Value {
+pub(crate) fn to_value(explanation: &Explanation) -> Value {
     let explained = explanation.plans().count();
     json!({
         "schemaVersion": JSON_SCHEMA_VERSION,

@@ -2,7 +2,7 @@
 //! caller reads the manifests and the node list; this module decides and renders.
 //!
 //! - [`nodes`]: Kubernetes `Node` objects to [`NodeInfo`] (name, labels, BGP address, AS).
-//! - [`plan`]: one BGPPeer to the nodes it applies to and the sessions they open, following the
+//! - `plan`: one BGPPeer to the nodes it applies to and the sessions they open, following the
 //!   "Peer scopes" section of Calico's BGPPeer reference.
 //! - [`text`], [`json`], [`dot`]: the three output formats of `bgppeer-webhook explain`.
 //!
@@ -26,7 +26,7 @@ use serde_json::Value;
 pub mod dot;
 pub mod json;
 pub mod nodes;
-pub mod plan;
+pub(crate) mod plan;
 pub mod text;
 
 pub use crate::bgppeer::Scope;
@@ -40,9 +40,9 @@ use crate::bgppeer::KIND;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Explanation {
     /// The nodes the peers were evaluated against, sorted by name.
-    pub nodes: Vec<NodeInfo>,
+    pub(crate) nodes: Vec<NodeInfo>,
     /// Problems with the node list that did not stop the explanation.
-    pub node_warnings: Vec<String>,
+    pub(crate) node_warnings: Vec<String>,
     /// The BGPPeers, in input order.
     pub peers: Vec<PeerReport>,
     /// Documents that are not BGPPeers, by source (`peers.yaml:doc 3`), with their kind.
@@ -73,7 +73,7 @@ impl Explanation {
     }
 
     /// The valid peers with their plans.
-    pub fn plans(&self) -> impl Iterator<Item = (&PeerReport, &Plan)> {
+    pub(crate) fn plans(&self) -> impl Iterator<Item = (&PeerReport, &Plan)> {
         self.peers.iter().filter_map(|peer| match &peer.outcome {
             PeerOutcome::Explained(plan) => Some((peer, plan)),
             PeerOutcome::Invalid(_) => None,

@@ -14,11 +14,11 @@ use crate::bgppeer::asnumber;
 use crate::field::json_type_name;
 
 /// The annotation in which calico-node publishes the node's BGP IPv4 address (`10.0.0.11/24`).
-pub const CALICO_IPV4_ANNOTATION: &str = "projectcalico.org/IPv4Address";
+pub(crate) const CALICO_IPV4_ANNOTATION: &str = "projectcalico.org/IPv4Address";
 /// The annotation in which calico-node publishes the node's BGP IPv6 address.
-pub const CALICO_IPV6_ANNOTATION: &str = "projectcalico.org/IPv6Address";
+pub(crate) const CALICO_IPV6_ANNOTATION: &str = "projectcalico.org/IPv6Address";
 /// The annotation in which calico-node publishes the node's own AS number, when it has one.
-pub const CALICO_AS_ANNOTATION: &str = "projectcalico.org/ASNumber";
+pub(crate) const CALICO_AS_ANNOTATION: &str = "projectcalico.org/ASNumber";
 
 /// One node, as far as BGP peering is concerned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -29,15 +29,16 @@ pub struct NodeInfo {
     pub labels: BTreeMap<String, String>,
     /// The addresses a BGP session to this node goes to (empty when none is known).
     pub addresses: Vec<NodeAddress>,
-    /// The node's own AS number from [`CALICO_AS_ANNOTATION`]; `None` means the cluster default
+    /// The node's own AS number from `CALICO_AS_ANNOTATION`; `None` means the cluster default
     /// (`BGPConfiguration.spec.asNumber`), which is not in the node list.
     pub as_number: Option<u32>,
 }
 
 impl NodeInfo {
+    #[cfg(test)]
     /// A node known only by its name and labels (no address, the cluster's default AS): what
     /// selectors and scopes need.
-    pub fn with_labels(name: &str, labels: &[(&str, &str)]) -> Self {
+    pub(crate) fn with_labels(name: &str, labels: &[(&str, &str)]) -> Self {
         Self {
             name: name.to_owned(),
             labels: labels
@@ -70,7 +71,7 @@ pub enum AddressSource {
 
 impl AddressSource {
     /// The spelling used in the JSON output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AddressSource::CalicoAnnotation => "calico-annotation",
             AddressSource::InternalIp => "internal-ip",

@@ -26,16 +26,16 @@ use calico_selector::Selector;
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeerReport {
     /// Where the document is (`peers.yaml:doc 2`), as the caller named it.
-    pub source: String,
+    pub(crate) source: String,
     /// `metadata.name`, when it is a string.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The peer's sessions, or why it could not be explained.
     pub outcome: PeerOutcome,
 }
 
 impl PeerReport {
     /// The name for messages: the quoted name, or `(unnamed)`.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         match &self.name {
             Some(name) => format!(
                 "{:?}",
@@ -145,7 +145,7 @@ pub enum Target {
 
 /// Explains one BGPPeer object (`apiVersion`, `kind`, `metadata`, `spec`) on `nodes`. The object
 /// is validated first, with the document's own `apiVersion`; an invalid peer is not explained.
-pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> PeerReport {
+pub(crate) fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> PeerReport {
     let name = object
         .get("metadata")
         .and_then(|m| m.get("name"))
@@ -171,7 +171,7 @@ pub fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> Pee
 }
 
 /// Computes the plan of a valid peer, whose [`Peer::scope`] and [`Peer::remote`] are given.
-pub fn plan(
+pub(crate) fn plan(
     peer: &Peer,
     scope: Scope,
     remote: PeerRemote,

@@ -48,7 +48,7 @@ impl SkipReason {
     }
 
     /// The single warning returned to the user when the checks are skipped.
-    pub fn warning(&self) -> String {
+    pub(crate) fn warning(&self) -> String {
         fit(format!(
             "cluster checks skipped ({self}); only the static rules were applied"
         ))

@@ -7,7 +7,7 @@
 //!   selectors, filters, password reference), taken from the typed peer validation returns.
 //! - [`rules`]: filters exist, password Secret key lengths, node exists, selectors match nodes,
 //!   duplicates by scope and address.
-//! - [`findings`]: what the rules found, or why they could not run ([`SkipReason`]).
+//! - `findings`: what the rules found, or why they could not run ([`SkipReason`]).
 //!
 //! Every question the trait asks can be answered from an index in O(1) or O(log n), or from a
 //! cache (which nodes a selector matches), so that a request never copies or re-parses the
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use calico_selector::Selector;
 
-pub mod findings;
+pub(crate) mod findings;
 pub mod rules;
 pub mod subject;
 

@@ -16,7 +16,7 @@ use super::findings::Findings;
 use super::subject::Subject;
 use super::{Availability, ClusterView, SelectorRef};
 
-pub use crate::bgppeer::api::MAX_PASSWORD_BYTES;
+use crate::bgppeer::api::MAX_PASSWORD_BYTES;
 
 /// Up to this many matching nodes (of more), a selector warning names them, so that a selector
 /// narrower than meant is seen at once.
@@ -43,7 +43,7 @@ pub struct Checked {
 /// Applies every cluster rule to a BGPPeer (either API group) being created or updated.
 ///
 /// `peer` is the typed object under review, `object` its JSON (its facts are read by
-/// [`Subject::of`]): on UPDATE, the stored peer of the same name is that
+/// `Subject::of`): on UPDATE, the stored peer of the same name is that
 /// object's old version and is not reported as its own duplicate. With the view
 /// [`Availability::Off`] nothing is checked; when it is [`Availability::Skipped`], the findings
 /// are that one warning.
@@ -88,7 +88,7 @@ pub fn resolve(mut findings: Findings, confirmed_missing: &[FilterMiss]) -> Find
 
 /// The error for a filter that does not exist, as Calico's client refuses it
 /// (`BGPFilter(s) not found`).
-pub fn filter_not_found(miss: &FilterMiss) -> FieldError {
+pub(crate) fn filter_not_found(miss: &FilterMiss) -> FieldError {
     FieldError::not_found(
         Path::new("spec").child("filters").index(miss.index),
         miss.name.as_str(),

@@ -2,9 +2,9 @@
 //! returns (parsed once: scope, address, selectors, password reference), so that a stored peer
 //! and an incoming one are compared with the same semantics.
 //!
-//! One fact is still read from the object's JSON: the names in `spec.filters`, item by item.
-//! The typed list is only `Valid` when every item is, while the rule reports on each string item
-//! (a missing filter is denied even when another item of the list is malformed).
+//! One fact may still be read from the object's JSON: the names in `spec.filters` when the list
+//! has a malformed item. The typed list is only `Valid` when every item is, while the rule
+//! reports on each string item (a missing filter is denied even beside a malformed one).
 
 use std::net::IpAddr;
 
@@ -20,36 +20,36 @@ pub type Address = (IpAddr, u16);
 
 /// A selector field of the object under review that is valid.
 #[derive(Clone)]
-pub struct SelectorField<'a> {
+pub(crate) struct SelectorField<'a> {
     /// `nodeSelector` or `peerSelector`.
-    pub field: &'static str,
+    pub(crate) field: &'static str,
     /// The parsed selector (from validation).
-    pub parsed: &'a Selector,
+    pub(crate) parsed: &'a Selector,
     /// Its canonical text (computed once: the selector cache key, and the scope key).
-    pub canonical: String,
+    pub(crate) canonical: String,
 }
 
 /// The object under review, reduced to what the cluster rules read.
 #[derive(Clone)]
 pub struct Subject<'a> {
     /// `metadata.name` (empty for a `generateName` creation, or when invalid).
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Which nodes it applies to, as a key; `None` when `node` or `nodeSelector` is invalid or
     /// both are set (the static rules report that).
-    pub scope: Option<ScopeKey>,
+    pub(crate) scope: Option<ScopeKey>,
     /// The remote end, when `peerIP` is valid.
-    pub address: Option<Address>,
+    pub(crate) address: Option<Address>,
     /// `nodeSelector` and `peerSelector`, those set and valid.
-    pub selectors: Vec<SelectorField<'a>>,
+    pub(crate) selectors: Vec<SelectorField<'a>>,
     /// `spec.filters`: position and name of each non-empty string item.
-    pub filters: Vec<(usize, &'a str)>,
+    pub(crate) filters: Vec<(usize, &'a str)>,
     /// `spec.password.secretKeyRef`: Secret name and key, when valid.
-    pub secret_ref: Option<(&'a str, &'a str)>,
+    pub(crate) secret_ref: Option<(&'a str, &'a str)>,
 }
 
 impl<'a> Subject<'a> {
     /// The facts of a BGPPeer from its typed peer and (for `spec.filters` only) its object.
-    pub fn of(peer: &'a Peer, object: &'a Value) -> Self {
+    pub(crate) fn of(peer: &'a Peer, object: &'a Value) -> Self {
         let selectors: Vec<SelectorField<'a>> = [
             ("nodeSelector", peer.node_selector()),
             ("peerSelector", peer.peer_selector()),
@@ -68,18 +68,24 @@ impl<'a> Subject<'a> {
             .iter()
             .find(|selector| selector.field == "nodeSelector")
             .map(|selector| selector.canonical.as_str());
-        let filters = object
-            .pointer("/spec/filters")
-            .and_then(Value::as_array)
-            .map(|filters| {
-                filters
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, name)| Some((index, name.as_str()?)))
-                    .filter(|(_, name)| !name.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let filters = match &peer.spec.filters {
+            Field::Valid(filters) => filters.iter().enumerate().collect(),
+            // A list with a malformed item: each string item is still checked (a missing filter
+            // is denied even beside a malformed one), so only here are the items read as JSON.
+            Field::Invalid => object
+                .pointer("/spec/filters")
+                .and_then(Value::as_array)
+                .map(|filters| {
+                    filters
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(index, name)| Some((index, name.as_str()?)))
+                        .filter(|(_, name)| !name.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Field::Unset => Vec::new(),
+        };
         Self {
             name: peer.name().unwrap_or_default(),
             scope: scope_key_with(peer, node_selector),
