@@ -32,9 +32,10 @@ build:
 release:
 	$(CARGO) build --release
 
+# Unit, integration and doc tests of every crate of the workspace (one integration-test binary
+# per crate). Benches and examples are not built here: `make lint` compiles every target.
 test: tools
-	HELM=$(HELM) $(CARGO) test --workspace --all-targets
-	$(CARGO) test --workspace --doc
+	HELM=$(HELM) $(CARGO) test --workspace
 
 lint:
 	$(CARGO) fmt --all -- --check
