@@ -189,10 +189,7 @@ fn request(body: &[u8], view: &dyn ClusterView) -> Vec<u8> {
         Outcome::Decided(decision) => decision,
         Outcome::Confirm(confirmation) => confirmation.finish(&request, Ok(Vec::new())),
     };
-    decision
-        .into_json()
-        .and_then(|review| serde_json::to_vec(&review))
-        .unwrap_or_default()
+    decision.encode().unwrap_or_default()
 }
 
 /// Allocations made by one call of `work`.

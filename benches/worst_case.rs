@@ -188,10 +188,7 @@ fn run_child(name: &str) {
             Ok(decision) => {
                 let allowed = decision.response.allowed;
                 let code = decision.response.result.code;
-                let json = decision
-                    .into_json()
-                    .map(|review| serde_json::to_vec(&review));
-                let bytes = json.map_or(0, |json| json.map_or(0, |json| json.len()));
+                let bytes = decision.encode().map_or(0, |json| json.len());
                 let what = if allowed {
                     "allowed".to_owned()
                 } else {

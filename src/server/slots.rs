@@ -113,6 +113,22 @@ impl ReviewSlots {
         }
     }
 
+    /// [`ReviewSlots::run`] for work that can itself fail: one `Result`, whose error type also
+    /// says why the work did not run or finish (`E: From<StepError>`).
+    pub(crate) async fn try_run<T, E, F>(
+        &self,
+        deadline: Instant,
+        placement: Placement,
+        work: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StepError> + Send + 'static,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        self.run(deadline, placement, work).await.map_err(E::from)?
+    }
+
     /// Runs `work` on the calling task's thread once a slot is free, if that happens before
     /// `deadline`: for work known to be short, where the hop to the blocking pool (a thread
     /// woken, two context switches) would cost more than the work itself.

@@ -347,8 +347,15 @@ async fn answer(
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
         "admission decision"
     );
-    match decision.into_json() {
-        Ok(review) => axum::Json(review).into_response(),
+    match decision.encode() {
+        Ok(review) => (
+            [(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            )],
+            review,
+        )
+            .into_response(),
         Err(err) => {
             tracing::error!(webhook = %webhook, error = %err, "cannot encode the admission response");
             error(
@@ -381,6 +388,12 @@ enum NoDecision {
     Malformed(DecodeError),
     /// A blocking step did not run or did not finish (see [`StepError`]).
     Step(StepError),
+}
+
+impl From<StepError> for NoDecision {
+    fn from(step: StepError) -> Self {
+        NoDecision::Step(step)
+    }
 }
 
 /// The answer when every decision slot stayed busy for the whole budget.
@@ -458,7 +471,7 @@ async fn review(
     let placement = state.placement(&body.0);
     let step = state
         .slots
-        .run(deadline, placement, move || {
+        .try_run(deadline, placement, move || {
             let request = admission::decode::request(&body.0).map_err(NoDecision::Malformed)?;
             let _ = uid.set(request.uid.clone());
             drop(body);
@@ -477,8 +490,7 @@ async fn review(
                 Outcome::Confirm(confirmation) => Step::Confirm(Box::new(request), confirmation),
             })
         })
-        .await
-        .map_err(NoDecision::Step)??;
+        .await?;
     let decision = match step {
         Step::Decided(decision) => decision,
         Step::Confirm(request, confirmation) => {

@@ -2,7 +2,7 @@
 //!
 //! The HTTP layer decodes the raw request body once ([`decode::request`]), hands it to
 //! [`decide`] with a read-only view of the cluster, and encodes the [`Decision`] once
-//! ([`Decision::into_json`]); everything between (dispatch on operation and kind, validation,
+//! ([`Decision::encode`]); everything between (dispatch on operation and kind, validation,
 //! ratcheting, the cluster rules, the Kubernetes-shaped denial, the defaulting patch) lives here
 //! so that it can be tested without a socket or a cluster.
 //!
@@ -21,13 +21,11 @@
 
 use std::fmt;
 
-use base64::Engine;
-use base64::prelude::BASE64_STANDARD;
-
 use kube_core::admission::{AdmissionResponse, Operation};
 
 pub mod cluster;
 pub mod decode;
+mod encode;
 pub(crate) mod mutate;
 mod object;
 pub(crate) mod old_object;
@@ -108,19 +106,11 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The AdmissionReview to send back, as JSON: the request's `apiVersion` and `kind` echoed,
-    /// and the patch (if any) base64-encoded as the `admission.k8s.io/v1` API defines it.
-    ///
-    /// `kube`'s `AdmissionResponse` serialises its patch bytes as a JSON array of numbers, which
-    /// Go happens to accept; the API's documented form is a base64 string, so that is what is
-    /// sent.
-    pub fn into_json(self) -> Result<serde_json::Value, serde_json::Error> {
-        let patch = self.response.patch.clone();
-        let mut review = serde_json::to_value(self.response.into_review())?;
-        if let (Some(patch), Some(response)) = (patch, review.get_mut("response")) {
-            response["patch"] = serde_json::Value::String(BASE64_STANDARD.encode(patch));
-        }
-        Ok(review)
+    /// The AdmissionReview to send back, as JSON bytes, encoded once: the request's
+    /// `apiVersion` and `kind` echoed, and the patch (if any) base64-encoded as the
+    /// `admission.k8s.io/v1` API defines it (see [`encode`](mod@encode)).
+    pub fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
+        encode::review(&self.response)
     }
 }
 
@@ -240,6 +230,8 @@ fn summary_of(request: &Request, response: &AdmissionResponse) -> Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::prelude::BASE64_STANDARD;
     use serde_json::{Value, json};
 
     fn body(operation: &str, spec: Value) -> Vec<u8> {
@@ -271,7 +263,7 @@ mod tests {
         .unwrap();
         assert_eq!(decision.summary.patch_operations, 1);
         assert!(decision.summary.dry_run);
-        let review = decision.into_json().unwrap();
+        let review: Value = serde_json::from_slice(&decision.encode().unwrap()).unwrap();
         assert_eq!(review["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(review["response"]["uid"], "u-1");
         assert_eq!(review["response"]["patchType"], "JSONPatch");
