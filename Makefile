@@ -34,8 +34,11 @@ release:
 
 # Unit, integration and doc tests of every crate of the workspace (one integration-test binary
 # per crate). Benches and examples are not built here: `make lint` compiles every target.
+# The integration tests mostly wait (on sockets, timers and child processes), so they run more
+# threads than the machine has cores.
+TEST_THREADS ?= 6
 test: tools
-	HELM=$(HELM) $(CARGO) test --workspace
+	HELM=$(HELM) $(CARGO) test --workspace -- --test-threads=$(TEST_THREADS)
 
 lint:
 	$(CARGO) fmt --all -- --check
