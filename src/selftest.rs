@@ -19,15 +19,6 @@ use serde_json::{Value, json};
 
 use bgppeer_core::bgppeer::api;
 
-/// API group of the probes: the CRD group every Calico installation serves.
-pub const GROUP: &str = api::CRD_GROUP;
-/// API version of the probes.
-pub const VERSION: &str = api::CRD_VERSION;
-/// Kind of the probes.
-pub const KIND: &str = api::BGP_PEER_KIND;
-/// Plural resource name of the probes (the URL segment).
-pub const PLURAL: &str = api::BGP_PEER_RESOURCE;
-
 /// The invalid field of [`invalid_peer`]: port 0 is outside 1-65535.
 pub(crate) const INVALID_PEER_IP: &str = "10.0.0.1:0";
 /// The default the mutating webhook adds to a BGPPeer without `spec.sourceAddress`.
@@ -73,8 +64,8 @@ fn probe(name_prefix: &str, labels: &BTreeMap<String, String>, spec: Value) -> V
         metadata["labels"] = json!(labels);
     }
     json!({
-        "apiVersion": format!("{GROUP}/{VERSION}"),
-        "kind": KIND,
+        "apiVersion": api::CRD_API_VERSION,
+        "kind": api::BGP_PEER_KIND,
         "metadata": metadata,
         "spec": spec,
     })
@@ -245,12 +236,16 @@ fn refused_for_another_reason(
              webhook configuration's caBundle matches the serving certificate"
         ),
         _ if code == 404 => format!(
-            "the API server does not serve {PLURAL}.{GROUP}/{VERSION} ({code} {reason}): is Calico \
-             installed? {message}"
+            "the API server does not serve {}.{} ({code} {reason}): is Calico \
+             installed? {message}",
+            api::BGP_PEER_RESOURCE,
+            api::CRD_API_VERSION
         ),
         _ if code == 403 => format!(
-            "the self-test may not create {PLURAL}.{GROUP} ({code} {reason}): its ServiceAccount \
-             needs the verb create on them (the chart's test ClusterRole grants it): {message}"
+            "the self-test may not create {}.{} ({code} {reason}): its ServiceAccount \
+             needs the verb create on them (the chart's test ClusterRole grants it): {message}",
+            api::BGP_PEER_RESOURCE,
+            api::CRD_GROUP
         ),
         _ => format!(
             "the {probe} BGPPeer was refused by the API server itself ({code} {reason}), not by \

@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use crate::manifests::{self, Document, LoadError, Source};
-use bgppeer_core::bgppeer::{self, KIND, Report};
+use bgppeer_core::bgppeer::api::BGP_PEER_KIND;
+use bgppeer_core::bgppeer::{self, Report};
 
 mod json;
 mod text;
@@ -181,7 +182,7 @@ pub fn check_documents(source: &Source, documents: &[Document], outcome: &mut Ou
         let location = Location::of(source, doc);
         let api_version = string_at(&doc.value, &["apiVersion"]);
         let kind = string_at(&doc.value, &["kind"]);
-        if kind.as_deref() != Some(KIND) {
+        if kind.as_deref() != Some(BGP_PEER_KIND) {
             outcome.skipped.push(Skipped {
                 location,
                 api_version,

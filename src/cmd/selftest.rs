@@ -14,6 +14,8 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use kube::{Client, Error as KubeError};
 use serde_json::Value;
 
+use bgppeer_core::bgppeer::api;
+
 use crate::selftest::{self, Answer, Report, Webhooks};
 
 /// Arguments of `bgppeer-webhook selftest`.
@@ -76,8 +78,8 @@ async fn probe_cluster(args: &Args) -> anyhow::Result<Report> {
     let client = Client::try_default().await.context(
         "cannot configure a Kubernetes client (no in-cluster ServiceAccount and no usable kubeconfig)",
     )?;
-    let gvk = GroupVersionKind::gvk(selftest::GROUP, selftest::VERSION, selftest::KIND);
-    let resource = ApiResource::from_gvk_with_plural(&gvk, selftest::PLURAL);
+    let gvk = GroupVersionKind::gvk(api::CRD_GROUP, api::CRD_VERSION, api::BGP_PEER_KIND);
+    let resource = ApiResource::from_gvk_with_plural(&gvk, api::BGP_PEER_RESOURCE);
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     let labels: BTreeMap<String, String> = args.labels.iter().cloned().collect();
     let timeout = Duration::from_secs(args.timeout_seconds);

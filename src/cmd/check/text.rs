@@ -1,7 +1,7 @@
 //! The text report of `check`: one line per error, then one per warning, then a summary.
 
 use super::{Outcome, PeerResult};
-use bgppeer_core::bgppeer::KIND;
+use bgppeer_core::bgppeer::api::BGP_PEER_KIND as KIND;
 use bgppeer_core::field;
 
 /// `BGPPeer "name"`, or `BGPPeer (unnamed)`.

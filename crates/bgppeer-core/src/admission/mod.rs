@@ -108,7 +108,7 @@ pub struct Decision {
 impl Decision {
     /// The AdmissionReview to send back, as JSON bytes, encoded once: the request's
     /// `apiVersion` and `kind` echoed, and the patch (if any) base64-encoded as the
-    /// `admission.k8s.io/v1` API defines it (see [`encode`](mod@encode)).
+    /// `admission.k8s.io/v1` API defines it.
     pub fn encode(&self) -> Result<Vec<u8>, serde_json::Error> {
         encode::review(&self.response)
     }

@@ -15,7 +15,7 @@ use kube_core::response::{StatusCause, StatusDetails, StatusSummary};
 use crate::bgppeer::ApiGroup;
 use crate::field::{ErrorList, MAX_NAME_LEN, go_quote, shorten};
 
-use super::target::KIND;
+use crate::bgppeer::api::BGP_PEER_KIND as KIND;
 
 /// HTTP code of an invalid object (`422 Unprocessable Entity`), as the apiserver uses.
 pub(crate) const INVALID_CODE: u16 = 422;

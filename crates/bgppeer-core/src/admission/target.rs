@@ -6,11 +6,7 @@ use kube_core::DynamicObject;
 use kube_core::admission::AdmissionRequest;
 
 use crate::bgppeer::ApiGroup;
-
-/// The kind every handled request is about.
-pub(crate) const KIND: &str = crate::bgppeer::api::BGP_PEER_KIND;
-/// The resource every handled request is about.
-pub(crate) const RESOURCE: &str = crate::bgppeer::api::BGP_PEER_RESOURCE;
+use crate::bgppeer::api::{BGP_PEER_KIND, BGP_PEER_RESOURCE};
 
 /// What a request is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,8 +33,8 @@ pub(crate) fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
     let sub_resource = request.sub_resource.as_deref().unwrap_or("");
     match group {
         Some(group)
-            if kind.kind == KIND
-                && resource.resource == RESOURCE
+            if kind.kind == BGP_PEER_KIND
+                && resource.resource == BGP_PEER_RESOURCE
                 && resource.group == kind.group
                 && sub_resource.is_empty() =>
         {
@@ -46,7 +42,7 @@ pub(crate) fn of(request: &AdmissionRequest<DynamicObject>) -> Target {
         }
         _ => {
             let mut what = format!("{} {api_version}", kind.kind);
-            if resource.resource != RESOURCE || !sub_resource.is_empty() {
+            if resource.resource != BGP_PEER_RESOURCE || !sub_resource.is_empty() {
                 what.push_str(&format!(" (resource {}", resource.resource));
                 if !sub_resource.is_empty() {
                     what.push_str(&format!("/{sub_resource}"));

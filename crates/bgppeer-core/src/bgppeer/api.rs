@@ -11,7 +11,7 @@ pub(crate) const V3_GROUP: &str = "projectcalico.org";
 /// The version of `V3_GROUP`.
 pub const V3_VERSION: &str = "v3";
 /// `crd.projectcalico.org/v1`.
-pub(crate) const CRD_API_VERSION: &str = "crd.projectcalico.org/v1";
+pub const CRD_API_VERSION: &str = "crd.projectcalico.org/v1";
 /// `projectcalico.org/v3`.
 pub(crate) const V3_API_VERSION: &str = "projectcalico.org/v3";
 /// The kind this crate validates.

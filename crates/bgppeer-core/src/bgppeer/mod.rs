@@ -32,9 +32,6 @@ pub mod warnings;
 
 pub use peer::{Field, Peer, Remote, Scope, ScopeKey};
 
-/// The resource kind this module validates.
-pub const KIND: &str = api::BGP_PEER_KIND;
-
 /// The API group (and version) a BGPPeer was written in. The rules differ slightly: only
 /// `projectcalico.org/v3` accepts AS numbers as (dotted) strings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

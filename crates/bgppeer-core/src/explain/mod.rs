@@ -33,7 +33,7 @@ pub use crate::bgppeer::Scope;
 pub use nodes::{NodeInfo, NodeList};
 pub use plan::{PeerOutcome, PeerReport, Plan, Remote, Session, Target};
 
-use crate::bgppeer::KIND;
+use crate::bgppeer::api::BGP_PEER_KIND;
 
 /// Everything `explain` found: the nodes, every BGPPeer, what was skipped and what could not be
 /// read.
@@ -94,7 +94,7 @@ pub fn explain<'a>(
     };
     for (source, object) in documents {
         let kind = object.get("kind").and_then(Value::as_str);
-        if kind == Some(KIND) {
+        if kind == Some(BGP_PEER_KIND) {
             let report = plan::explain_object(source, object, &nodes.nodes);
             explanation.peers.push(report);
         } else {
