@@ -504,8 +504,7 @@ async fn review(
                 .run(deadline, placement, move || {
                     confirmation.finish(&request, missing)
                 })
-                .await
-                .map_err(NoDecision::Step)?
+                .await?
         }
     };
     if let Some(reason) = &decision.summary.cluster_skipped {
