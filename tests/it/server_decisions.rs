@@ -171,6 +171,18 @@ async fn recorded_requests_get_the_documented_decisions() {
                     "{context}"
                 );
             }
+            // `nodeSelector: !has(route-reflector)` unquoted: YAML dropped the selector as a
+            // tag and kubectl sent "": allowed (Calico reads it as unset), with the warning.
+            "046" => {
+                assert_eq!(response["allowed"], true, "{context}");
+                assert_eq!(
+                    warnings(&response),
+                    [
+                        "nodeSelector is empty, so this peer applies to every node: in YAML, quote a selector that starts with !"
+                    ],
+                    "{context}"
+                );
+            }
             "033" | "035" => {
                 assert_eq!(response["allowed"], true, "ratcheting: {context}");
                 let warnings = warnings(&response);

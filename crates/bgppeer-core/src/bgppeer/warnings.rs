@@ -35,6 +35,18 @@ pub(crate) const PASSWORD: &str = "password: the Secret must be in calico-node's
 pub(crate) const PASSWORD_WITHOUT_SECRET: &str =
     "password has no secretKeyRef: the peering is configured without a password";
 
+/// The warning for `nodeSelector: ""` without `node`.
+pub const EMPTY_NODE_SELECTOR: &str = "nodeSelector is empty, so this peer applies to every node: \
+     in YAML, quote a selector that starts with !";
+
+/// The warning for `peerSelector: ""`.
+pub const EMPTY_PEER_SELECTOR: &str = "peerSelector is empty, so it selects no node to peer with: \
+     in YAML, quote a selector that starts with !";
+
+/// The warning for `localWorkloadSelector: ""`.
+pub const EMPTY_LOCAL_WORKLOAD_SELECTOR: &str = "localWorkloadSelector is empty, so it selects no \
+     workload: in YAML, quote a selector that starts with !";
+
 /// The warning for `keepOriginalNextHop: true`.
 pub(crate) const KEEP_ORIGINAL_NEXT_HOP: &str =
     "keepOriginalNextHop is deprecated since Calico v3.30: use nextHopMode: Keep instead";
@@ -97,6 +109,9 @@ pub(crate) fn collect(
         }
     }
     for name in selectors {
+        if let Some(warning) = empty_selector_warning(raw_spec, name) {
+            warnings.push(warning.to_owned());
+        }
         let text = text(name);
         if text.is_empty() {
             continue;
@@ -132,6 +147,23 @@ pub(crate) fn collect(
         warnings.push(format!(
             "numAllowedLocalASNumbers is {n}: this disables BGP loop prevention for the peering; set it only if needed"
         ));
+    }
+}
+
+/// The warning for a selector field written as `""`, which Calico reads as unset: what that
+/// does, and the YAML trap that usually causes it. An unquoted selector starting with `!`
+/// (`nodeSelector: !has(route-reflector)`) is a YAML tag on an empty value, so kubectl sends
+/// `""`: the peer silently applies to every node, or selects no peer.
+fn empty_selector_warning(raw_spec: Option<&Value>, name: &str) -> Option<&'static str> {
+    let raw_spec = raw_spec?;
+    if !raw_spec.get(name)?.as_str()?.is_empty() {
+        return None;
+    }
+    match name {
+        "nodeSelector" if !is_given(Some(raw_spec), "node") => Some(EMPTY_NODE_SELECTOR),
+        "nodeSelector" => None,
+        "peerSelector" => Some(EMPTY_PEER_SELECTOR),
+        _ => Some(EMPTY_LOCAL_WORKLOAD_SELECTOR),
     }
 }
 

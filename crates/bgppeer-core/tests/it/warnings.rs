@@ -188,3 +188,39 @@ fn namespace_on_a_cluster_scoped_resource() {
         ["metadata.namespace is ignored: BGPPeer is cluster-scoped (remove the namespace)"]
     );
 }
+
+/// The YAML trap of Calico's reference page: `nodeSelector: !has(route-reflector)` unquoted is a
+/// tag on an empty value, and kubectl sends `nodeSelector: ""` (recorded request 046). Calico
+/// reads `""` as unset, so the peer silently applies to every node.
+#[test]
+fn an_empty_selector_says_what_it_does_and_how_to_quote_a_leading_bang() {
+    let trap = warnings(json!({"nodeSelector": "", "peerSelector": "route-reflector == 'true'"}));
+    assert_eq!(
+        trap,
+        [
+            "nodeSelector is empty, so this peer applies to every node: in YAML, quote a selector that starts with !"
+        ]
+    );
+    assert_eq!(
+        warnings(json!({"peerSelector": "", "peerIP": "10.0.0.1", "asNumber": 1})),
+        [
+            "peerSelector is empty, so it selects no node to peer with: in YAML, quote a selector that starts with !"
+        ]
+    );
+    assert_eq!(
+        warnings(json!({"localWorkloadSelector": "", "peerIP": "10.0.0.1", "asNumber": 1})),
+        [
+            "localWorkloadSelector is empty, so it selects no workload: in YAML, quote a selector that starts with !"
+        ]
+    );
+    // With `node`, an empty nodeSelector widens nothing: the peer stays on that node.
+    assert!(
+        warnings(json!({"node": "n1", "nodeSelector": "", "peerIP": "10.0.0.1", "asNumber": 1}))
+            .is_empty()
+    );
+    // Absent, null, or quoted: no such warning.
+    assert!(
+        warnings(json!({"nodeSelector": null, "peerIP": "10.0.0.1", "asNumber": 1})).is_empty()
+    );
+    assert!(warnings(json!({"nodeSelector": "!has(route-reflector)", "peerSelector": "route-reflector == 'true'"})).is_empty());
+}
