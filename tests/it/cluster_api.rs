@@ -239,6 +239,21 @@ fn settings(kubeconfig: PathBuf) -> Settings {
 }
 
 /// Waits until no cache is pending any more, and returns their states.
+/// A checker connected to the in-test API server at `addr` (its kubeconfig written in `dir`),
+/// not yet synced.
+async fn connect(addr: SocketAddr, dir: &Path) -> Checker {
+    Checker::connect(&settings(kubeconfig(dir, addr)))
+        .await
+        .unwrap()
+}
+
+/// A checker connected to the in-test API server and settled, with its sources' statuses.
+async fn connected(addr: SocketAddr, dir: &Path) -> (Checker, BTreeMap<String, SourceStatus>) {
+    let checker = connect(addr, dir).await;
+    let statuses = settled(&checker).await;
+    (checker, statuses)
+}
+
 async fn settled(checker: &Checker) -> BTreeMap<String, SourceStatus> {
     let limit = Instant::now() + Duration::from_secs(5);
     loop {
@@ -262,10 +277,7 @@ fn soon() -> Instant {
 async fn reflectors_sync_and_an_absent_group_is_empty_not_unsynced() {
     let (addr, _cluster) = start_api(calico_cluster()).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    let statuses = settled(&checker).await;
+    let (checker, statuses) = connected(addr, dir.path()).await;
     let expected: BTreeMap<String, SourceStatus> = [
         ("bgpfilters.crd.projectcalico.org", SourceStatus::Synced),
         ("bgpfilters.projectcalico.org", SourceStatus::Absent),
@@ -310,10 +322,7 @@ async fn reflectors_sync_and_an_absent_group_is_empty_not_unsynced() {
 async fn a_live_get_confirms_a_miss_before_denying() {
     let (addr, cluster) = start_api(calico_cluster()).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    settled(&checker).await;
+    let (checker, _) = connected(addr, dir.path()).await;
     let object = peer(
         "crd.projectcalico.org/v1",
         "p",
@@ -366,9 +375,7 @@ async fn caches_that_never_sync_skip_the_checks() {
     cluster.hanging.push(NODES.to_owned());
     let (addr, _cluster) = start_api(cluster).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
+    let checker = connect(addr, dir.path()).await;
     let object = peer(
         "crd.projectcalico.org/v1",
         "p",
@@ -407,10 +414,7 @@ async fn a_live_get_that_does_not_answer_in_time_skips_the_checks() {
     cluster.hanging.push(format!("{FILTERS_V1}/slow-to-answer"));
     let (addr, _cluster) = start_api(cluster).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    settled(&checker).await;
+    let (checker, _) = connected(addr, dir.path()).await;
     let object = peer(
         "crd.projectcalico.org/v1",
         "p",
@@ -436,10 +440,7 @@ async fn closed_port() -> SocketAddr {
 async fn an_unreachable_api_server_skips_the_checks_and_is_counted() {
     let addr = closed_port().await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    let statuses = settled(&checker).await;
+    let (checker, statuses) = connected(addr, dir.path()).await;
     assert!(
         statuses
             .values()
@@ -508,10 +509,7 @@ async fn an_unreachable_api_server_skips_the_checks_and_is_counted() {
 async fn the_webhook_denies_a_missing_filter_with_the_static_errors() {
     let (addr, _cluster) = start_api(calico_cluster()).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    settled(&checker).await;
+    let (checker, _) = connected(addr, dir.path()).await;
     let server = TestServer::start_with(|config| config.cluster = Some(checker)).await;
     let client = server.client(HttpVersion::Http2);
     let object = peer(
@@ -583,10 +581,7 @@ async fn the_webhook_denies_a_missing_filter_with_the_static_errors() {
 async fn with_cluster_checks_panics_are_contained_and_decisions_wait_for_a_slot() {
     let (addr, _cluster) = start_api(calico_cluster()).await;
     let dir = tempfile::tempdir().unwrap();
-    let checker = Checker::connect(&settings(kubeconfig(dir.path(), addr)))
-        .await
-        .unwrap();
-    settled(&checker).await;
+    let (checker, _) = connected(addr, dir.path()).await;
     let server = TestServer::start_with(|config| {
         config.cluster = Some(checker);
         config.max_concurrent_reviews = 1;
