@@ -97,8 +97,9 @@ pub(crate) struct Args {
 #[derive(Debug, clap::Args)]
 struct ClusterArgs {
     /// Check BGPPeers against the cluster too: filters that must exist, nodes and selectors
-    /// that should match, duplicate peers. Needs read access to BGPFilters, BGPPeers and Nodes;
-    /// never makes the webhook fail closed (see the README, "Cluster-aware checks").
+    /// that should match, duplicate peers. Needs read access (get, list, watch) to BGPFilters,
+    /// BGPPeers and BGPConfigurations (both Calico API groups) and Nodes; without it the checks
+    /// are skipped with a warning, never failing closed (see the README, "Cluster-aware checks").
     #[arg(long, env = "BGPPEER_WEBHOOK_CLUSTER_CHECKS")]
     cluster_checks: bool,
     /// With --cluster-checks, also check password Secrets (present, at most 80 bytes). Needs

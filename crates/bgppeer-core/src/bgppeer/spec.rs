@@ -219,10 +219,19 @@ fn enumerated<T>(
     parsed
 }
 
+/// Whether `text` is at most `max` bytes (a CRD's `maxLength`); a `Too long` error at `path`
+/// otherwise.
+fn within_max_len(text: &str, max: usize, path: &Path, errors: &mut ErrorList) -> bool {
+    if text.len() <= max {
+        return true;
+    }
+    errors.push(FieldError::too_long(path.clone(), text.len(), max));
+    false
+}
+
 /// R4.1: a DNS-1123 subdomain (Calico's `nameRegex`), at most 253 bytes (the CRD's `maxLength`).
 fn check_node(node: &str, path: &Path, errors: &mut ErrorList) -> Option<String> {
-    if node.len() > NODE_MAX_LEN {
-        errors.push(FieldError::too_long(path.clone(), node.len(), NODE_MAX_LEN));
+    if !within_max_len(node, NODE_MAX_LEN, path, errors) {
         None
     } else if !names::matches_dns1123_subdomain(node) {
         errors.push(FieldError::invalid(
@@ -238,12 +247,7 @@ fn check_node(node: &str, path: &Path, errors: &mut ErrorList) -> Option<String>
 
 /// R4.3 and R5: an IP, `IPv4:port` or `[IP]:port`.
 fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<PeerAddress> {
-    if text.len() > ADDRESS_MAX_LEN {
-        errors.push(FieldError::too_long(
-            path.clone(),
-            text.len(),
-            ADDRESS_MAX_LEN,
-        ));
+    if !within_max_len(text, ADDRESS_MAX_LEN, path, errors) {
         return None;
     }
     match ip::parse_peer_ip(text) {
@@ -257,12 +261,7 @@ fn check_peer_ip(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Peer
 
 /// R4.12: a plain IP address.
 fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option<IpAddr> {
-    if text.len() > ADDRESS_MAX_LEN {
-        errors.push(FieldError::too_long(
-            path.clone(),
-            text.len(),
-            ADDRESS_MAX_LEN,
-        ));
+    if !within_max_len(text, ADDRESS_MAX_LEN, path, errors) {
         return None;
     }
     let parsed = ip::parse_ip(text);
@@ -280,12 +279,7 @@ fn check_reachable_by(text: &str, path: &Path, errors: &mut ErrorList) -> Option
 /// treats `""` as unset; a blank selector is `all()`). The parsed selector is the one every other
 /// module uses: selectors are parsed nowhere else.
 fn check_selector(text: &str, path: &Path, errors: &mut ErrorList) -> Option<Selector> {
-    if text.len() > selector::MAX_LEN {
-        errors.push(FieldError::too_long(
-            path.clone(),
-            text.len(),
-            selector::MAX_LEN,
-        ));
+    if !within_max_len(text, selector::MAX_LEN, path, errors) {
         return None;
     }
     match selector::parse(text) {
