@@ -12,6 +12,7 @@ mod chart;
 mod check_cli;
 mod cluster_api;
 mod cluster_rules;
+mod docs;
 mod explain_cli;
 mod explain_logic;
 mod selector_cli;

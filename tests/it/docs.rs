@@ -1,0 +1,535 @@
+//! The documentation's links: every relative link and `#anchor` in the Markdown pages (the
+//! README, CONTRIBUTING.md, `docs/*.md` and the READMEs of `charts/`, `examples/` and `crates/`)
+//! points to a file of the repository and, for an anchor, to a heading of that file as GitHub
+//! names it. A page moved, renamed or split, or a heading reworded, fails here instead of
+//! leaving dead links.
+//!
+//! `docs/pending-*.md` are drafts waiting to be folded into the pages, not pages: they are not
+//! checked.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+/// The repository's root.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every page whose links are checked, as paths relative to the root.
+fn pages(root: &Path) -> Vec<PathBuf> {
+    let mut pages = vec![PathBuf::from("README.md"), PathBuf::from("CONTRIBUTING.md")];
+    pages.extend(
+        markdown_files(&root.join("docs"))
+            .into_iter()
+            .filter(|name| !name.starts_with("pending-"))
+            .map(|name| Path::new("docs").join(name)),
+    );
+    for single in ["charts/README.md", "examples/README.md"] {
+        if root.join(single).is_file() {
+            pages.push(PathBuf::from(single));
+        }
+    }
+    for parent in ["charts", "crates"] {
+        for dir in subdirectories(&root.join(parent)) {
+            let readme = Path::new(parent).join(dir).join("README.md");
+            if root.join(&readme).is_file() {
+                pages.push(readme);
+            }
+        }
+    }
+    pages
+}
+
+/// The names of the `*.md` files directly in `dir`, sorted.
+fn markdown_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|entry| entry.expect("directory entry").file_name())
+        .filter_map(|name| name.into_string().ok())
+        .filter(|name| name.ends_with(".md"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// The names of the directories directly in `dir`, sorted (none when `dir` does not exist).
+fn subdirectories(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.expect("directory entry"))
+        .filter(|entry| entry.path().is_dir())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A link found in a page: its 1-based line and its target as written.
+#[derive(Debug, PartialEq, Eq)]
+struct Link {
+    line: usize,
+    target: String,
+}
+
+/// The text of a page with fenced code blocks blanked and code spans replaced by spaces (lines
+/// keep their numbers and lengths), so that what is left is what GitHub renders as Markdown.
+fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut fence: Option<(char, usize)> = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run = marker.map_or(0, |c| trimmed.chars().take_while(|&d| d == c).count());
+        let indent = line.len() - trimmed.len();
+        match (fence, marker) {
+            (None, Some(c)) if run >= 3 && indent <= 3 => {
+                fence = Some((c, run));
+                blank(line, &mut out);
+            }
+            (Some((c, open)), Some(d))
+                if d == c && run >= open && trimmed[run..].trim().is_empty() =>
+            {
+                fence = None;
+                blank(line, &mut out);
+            }
+            (Some(_), _) => blank(line, &mut out),
+            (None, _) => out.push_str(line),
+        }
+    }
+    strip_code_spans(&out)
+}
+
+/// Appends `line` with everything but its line break blanked.
+fn blank(line: &str, out: &mut String) {
+    if line.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+/// Replaces every code span (a run of backticks up to the next run of the same length, within
+/// one paragraph) by spaces, keeping line breaks.
+fn strip_code_spans(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '`' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let open = chars[i..].iter().take_while(|&&c| c == '`').count();
+        match closing_run(&chars, i + open, open) {
+            Some(end) => {
+                for &c in &chars[i..end] {
+                    out.push(if c == '\n' { '\n' } else { ' ' });
+                }
+                i = end;
+            }
+            None => {
+                for _ in 0..open {
+                    out.push('`');
+                }
+                i += open;
+            }
+        }
+    }
+    out
+}
+
+/// Where the run of exactly `len` backticks closing a code span opened before `from` ends, if
+/// it comes before the paragraph does.
+fn closing_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars[j] == '\n' && chars.get(j + 1) == Some(&'\n') {
+            return None;
+        }
+        if chars[j] == '`' {
+            let run = chars[j..].iter().take_while(|&&c| c == '`').count();
+            if run == len {
+                return Some(j + run);
+            }
+            j += run;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+/// Every inline link `[text](target)`, image `![alt](target)` and reference definition
+/// `[name]: target` of a page, in order.
+fn links(text: &str) -> Vec<Link> {
+    let prose = prose(text);
+    let mut links = Vec::new();
+    for (index, line) in prose.lines().enumerate() {
+        let number = index + 1;
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let after = &rest[at + 2..];
+            let (target, used) = inline_target(after);
+            if !target.is_empty() {
+                links.push(Link {
+                    line: number,
+                    target,
+                });
+            }
+            rest = &after[used..];
+        }
+        if let Some(target) = reference_definition(line) {
+            links.push(Link {
+                line: number,
+                target,
+            });
+        }
+    }
+    links
+}
+
+/// The target at the start of `text` (just after `](`), and how many bytes it used: up to the
+/// `)` that balances the parentheses, without an optional title.
+fn inline_target(text: &str) -> (String, usize) {
+    if let Some(inner) = text.strip_prefix('<') {
+        let end = inner.find('>').unwrap_or(inner.len());
+        return (inner[..end].to_owned(), end + 1);
+    }
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                let target = text[..i].split_whitespace().next().unwrap_or_default();
+                return (target.to_owned(), i + 1);
+            }
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    (String::new(), text.len())
+}
+
+/// The target of a reference definition (`[name]: target`), if the line is one.
+fn reference_definition(line: &str) -> Option<String> {
+    let line = line.trim_start();
+    let rest = line.strip_prefix('[')?;
+    let close = rest.find("]:")?;
+    if close == 0 || rest[..close].contains('[') {
+        return None;
+    }
+    let target = rest[close + 2..].split_whitespace().next()?;
+    Some(
+        target
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_owned(),
+    )
+}
+
+/// The anchors of a page's headings, as GitHub makes them: the heading's text without its
+/// Markdown (code-span backticks, emphasis, link targets), lower-cased, with everything but
+/// letters, digits, `-`, `_` and spaces removed and spaces turned into `-`; a repeated anchor
+/// gets `-1`, `-2`, ... in order.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut anchors = BTreeSet::new();
+    let mut fence: Option<(char, usize)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run = marker.map_or(0, |c| trimmed.chars().take_while(|&d| d == c).count());
+        match (fence, marker) {
+            (None, Some(c)) if run >= 3 => {
+                fence = Some((c, run));
+                continue;
+            }
+            (Some((c, open)), Some(d)) if d == c && run >= open => {
+                fence = None;
+                continue;
+            }
+            (Some(_), _) => continue,
+            _ => {}
+        }
+        let Some(heading) = heading_text(line) else {
+            continue;
+        };
+        let slug = slug(&heading);
+        let count = seen.entry(slug.clone()).or_insert(0);
+        let anchor = if *count == 0 {
+            slug
+        } else {
+            format!("{slug}-{count}")
+        };
+        *count += 1;
+        anchors.insert(anchor);
+    }
+    anchors
+}
+
+/// The text of an ATX heading (`## Text`), or `None` for any other line.
+fn heading_text(line: &str) -> Option<String> {
+    let trimmed = line.trim_start();
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let level = trimmed.chars().take_while(|&c| c == '#').count();
+    if !(1..=6).contains(&level) {
+        return None;
+    }
+    let rest = &trimmed[level..];
+    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t')) {
+        return None;
+    }
+    let text = rest.trim().trim_end_matches('#').trim_end();
+    Some(text.to_owned())
+}
+
+/// GitHub's anchor for a heading's text.
+fn slug(heading: &str) -> String {
+    let rendered = link_texts(heading);
+    rendered
+        .chars()
+        .filter(|&c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// `text` with every `[label](target)` replaced by its label, and the Markdown markers that do
+/// not render (`` ` ``, `*`) removed.
+fn link_texts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        let (_, used) = inline_target(&rest[at + 2..]);
+        out.push_str(&rest[..at]);
+        rest = &rest[at + 2 + used..];
+    }
+    out.push_str(rest);
+    out.replace(['`', '*', '[', ']'], "")
+}
+
+/// What is wrong with `link` on page `page` (relative to `root`), if anything.
+fn broken(root: &Path, page: &Path, link: &Link) -> Option<String> {
+    let target = link.target.as_str();
+    if has_scheme(target) {
+        return None;
+    }
+    let (path, fragment) = match target.split_once('#') {
+        Some((path, fragment)) => (path, Some(fragment)),
+        None => (target, None),
+    };
+    let resolved = if path.is_empty() {
+        page.to_path_buf()
+    } else if let Some(from_root) = path.strip_prefix('/') {
+        PathBuf::from(from_root)
+    } else {
+        page.parent().unwrap_or(Path::new("")).join(path)
+    };
+    let Some(resolved) = normalize(&resolved) else {
+        return Some("points outside the repository".to_owned());
+    };
+    let file = root.join(&resolved);
+    if !file.exists() {
+        return Some(format!("{} does not exist", resolved.display()));
+    }
+    let fragment = fragment?;
+    if file.extension().and_then(|e| e.to_str()) != Some("md") {
+        return None;
+    }
+    let text = fs::read_to_string(&file).ok()?;
+    if anchors(&text).contains(fragment) {
+        None
+    } else {
+        Some(format!(
+            "{} has no heading with the anchor #{fragment}",
+            resolved.display()
+        ))
+    }
+}
+
+/// Whether a link target is absolute (`https://...`, `mailto:...`): not a file of ours.
+fn has_scheme(target: &str) -> bool {
+    match target.split_once(':') {
+        Some((scheme, _)) => {
+            !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                && !scheme.contains('/')
+        }
+        None => false,
+    }
+}
+
+/// `path` with `.` and `..` resolved, or `None` when it climbs above the root.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
+/// Every broken link of the pages under `root`, one line each: `page:line: target: reason`.
+fn broken_links(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for page in pages(root) {
+        let text = fs::read_to_string(root.join(&page))
+            .unwrap_or_else(|err| panic!("{}: {err}", page.display()));
+        for link in links(&text) {
+            if let Some(reason) = broken(root, &page, &link) {
+                problems.push(format!(
+                    "{}:{}: {}: {reason}",
+                    page.display(),
+                    link.line,
+                    link.target
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_relative_link_and_anchor_in_the_docs_resolves() {
+    let root = root();
+    let checked = pages(&root);
+    assert!(
+        checked.len() >= 8,
+        "expected the README, CONTRIBUTING.md and the docs pages, found {checked:?}"
+    );
+    let problems = broken_links(&root);
+    assert!(
+        problems.is_empty(),
+        "broken links in the documentation:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_readme_and_the_docs_index_link_every_page() {
+    let root = root();
+    let expected: Vec<String> = markdown_files(&root.join("docs"))
+        .into_iter()
+        .filter(|name| !name.starts_with("pending-") && name != "README.md")
+        .collect();
+    assert!(!expected.is_empty());
+    for (index, prefix) in [("README.md", "docs/"), ("docs/README.md", "")] {
+        let text = fs::read_to_string(root.join(index)).expect("index page");
+        let targets: BTreeSet<String> = links(&text)
+            .into_iter()
+            .map(|link| link.target.split('#').next().unwrap_or_default().to_owned())
+            .collect();
+        for name in &expected {
+            let target = format!("{prefix}{name}");
+            assert!(targets.contains(&target), "{index} does not link {target}");
+        }
+    }
+    let readme = fs::read_to_string(root.join("README.md")).expect("README.md");
+    let targets: Vec<String> = links(&readme).into_iter().map(|link| link.target).collect();
+    for page in ["CONTRIBUTING.md", "docs/README.md"] {
+        assert!(
+            targets.iter().any(|target| target == page),
+            "README.md does not link {page}"
+        );
+    }
+}
+
+#[test]
+fn anchors_follow_githubs_rules() {
+    let page = "# Installing with Helm\n\
+                ## Checking an installation: `helm test` and `selftest`\n\
+                ### `explain -o text` (the default)\n\
+                ## Health, readiness and shutdown\n\
+                ### `/validate`\n\
+                ## Values\n\
+                ## Values\n\
+                ```sh\n\
+                # not a heading\n\
+                ```\n\
+                #not a heading either\n\
+                ## See [the rules](rules.md) ##\n";
+    let expected: BTreeSet<String> = [
+        "installing-with-helm",
+        "checking-an-installation-helm-test-and-selftest",
+        "explain--o-text-the-default",
+        "health-readiness-and-shutdown",
+        "validate",
+        "values",
+        "values-1",
+        "see-the-rules",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(anchors(page), expected);
+}
+
+#[test]
+fn links_are_found_outside_code_only() {
+    let page = "See [the install page](docs/install.md#values) and\n\
+                [CONTRIBUTING.md](CONTRIBUTING.md).\n\
+                `[not a link](in-a-code-span.md)` and ``a `[nested](x.md)` span``\n\
+                ```text\n\
+                [not a link](in-a-fence.md)\n\
+                ```\n\
+                ![a picture](img/a.png \"title\") and [web](https://example.com/a_(b))\n\
+                [ref]: <docs/cli.md#check>\n";
+    let found = links(page);
+    let found: Vec<(usize, &str)> = found
+        .iter()
+        .map(|link| (link.line, link.target.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (1, "docs/install.md#values"),
+            (2, "CONTRIBUTING.md"),
+            (7, "img/a.png"),
+            (7, "https://example.com/a_(b)"),
+            (8, "docs/cli.md#check"),
+        ]
+    );
+}
+
+#[test]
+fn missing_files_missing_anchors_and_escapes_are_reported() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path();
+    fs::create_dir_all(root.join("docs")).expect("docs/");
+    fs::write(
+        root.join("README.md"),
+        "# Front\n\n[ok](docs/a.md#part-one) [self](#front) [web](https://example.com)\n\
+         [gone](docs/gone.md) [no anchor](docs/a.md#part-two) [out](../outside.md)\n",
+    )
+    .expect("README.md");
+    fs::write(root.join("CONTRIBUTING.md"), "# Contributing\n").expect("CONTRIBUTING.md");
+    fs::write(
+        root.join("docs/a.md"),
+        "# A\n\n## Part one\n\n[back](../README.md#front) [bad](../README.md#back)\n",
+    )
+    .expect("docs/a.md");
+    fs::write(root.join("docs/pending-x.md"), "[draft](nowhere.md)\n").expect("pending");
+    assert_eq!(
+        broken_links(root),
+        vec![
+            "README.md:4: docs/gone.md: docs/gone.md does not exist".to_owned(),
+            "README.md:4: docs/a.md#part-two: docs/a.md has no heading with the anchor #part-two"
+                .to_owned(),
+            "README.md:4: ../outside.md: points outside the repository".to_owned(),
+            "docs/a.md:5: ../README.md#back: README.md has no heading with the anchor #back"
+                .to_owned(),
+        ]
+    );
+}
