@@ -533,3 +533,178 @@ fn missing_files_missing_anchors_and_escapes_are_reported() {
         ]
     );
 }
+
+/// A fenced code block of a page: its info string (`json`, `sh`, ...) and its content.
+#[derive(Debug)]
+struct CodeBlock {
+    info: String,
+    content: String,
+}
+
+/// Every fenced code block of a page, in order.
+fn code_blocks(text: &str) -> Vec<CodeBlock> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, usize, CodeBlock)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let run = trimmed.chars().take_while(|&c| c == '`').count();
+        match &mut open {
+            None if run >= 3 => {
+                let block = CodeBlock {
+                    info: trimmed[run..].trim().to_owned(),
+                    content: String::new(),
+                };
+                open = Some(("`".repeat(run), run, block));
+            }
+            Some((_, len, _)) if run >= *len && trimmed[run..].trim().is_empty() => {
+                if let Some((_, _, block)) = open.take() {
+                    blocks.push(block);
+                }
+            }
+            Some((_, _, block)) => {
+                block.content.push_str(line);
+                block.content.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// The page `docs/NAME`.
+fn page(name: &str) -> String {
+    let path = root().join("docs").join(name);
+    fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
+}
+
+/// The sample request a documented `curl --data @examples/FILE` sends.
+fn sample_review(command: &str) -> serde_json::Value {
+    let file = command
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("@examples/"))
+        .unwrap_or_else(|| panic!("no --data @examples/... in {command}"));
+    let text = fs::read_to_string(root().join("examples").join(file)).expect("sample request");
+    serde_json::from_str(&text).expect("sample request is JSON")
+}
+
+/// The curl examples of "Trying it locally" show what the server answers, byte for byte in
+/// meaning: the denial as JSON, as kubectl prints it, and the `/mutate` patch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_documented_curl_examples_show_the_servers_answers() {
+    use base64::Engine;
+    use base64::prelude::BASE64_STANDARD;
+
+    let text = page("validation.md");
+    let blocks = code_blocks(&text);
+    let server = crate::support::TestServer::start().await;
+    let client = server.client(crate::support::HttpVersion::Http2);
+    let mut compared = 0;
+    for (i, block) in blocks.iter().enumerate() {
+        if block.info != "sh" || !block.content.contains("--data @examples/") {
+            continue;
+        }
+        let review = sample_review(&block.content);
+        let path = if block.content.contains("/mutate") {
+            "/mutate"
+        } else {
+            "/validate"
+        };
+        let answer = client.review(path, &review).await;
+        assert_eq!(answer.status, hyper::StatusCode::OK);
+        let answer = answer.json();
+        let shown = blocks.get(i + 1).expect("the command's output follows it");
+        assert_eq!(shown.info, "json", "{}", block.content);
+        let shown: serde_json::Value =
+            serde_json::from_str(&shown.content).expect("documented output is JSON");
+        if path == "/mutate" {
+            let patch = answer["response"]["patch"].as_str().expect("a patch");
+            let patch = BASE64_STANDARD.decode(patch).expect("base64 patch");
+            let patch: serde_json::Value = serde_json::from_slice(&patch).expect("JSON patch");
+            assert_eq!(patch, shown, "the /mutate example in docs/validation.md");
+        } else {
+            assert_eq!(answer, shown, "the /validate example in docs/validation.md");
+            // What kubectl prints for it, when the page shows that too.
+            if let Some(kubectl) = blocks.get(i + 2).filter(|b| b.info == "text") {
+                let status = &answer["response"]["status"];
+                let warnings = answer["response"]["warnings"]
+                    .as_array()
+                    .map(|warnings| {
+                        warnings
+                            .iter()
+                            .map(|w| format!("Warning: {}\n", w.as_str().unwrap_or_default()))
+                            .collect::<String>()
+                    })
+                    .unwrap_or_default();
+                let printed = warnings + &crate::support::kubectl_error_text(status);
+                assert_eq!(
+                    kubectl.content, printed,
+                    "the kubectl output in docs/validation.md"
+                );
+            }
+        }
+        compared += 1;
+    }
+    assert_eq!(
+        compared, 2,
+        "expected the /validate and the /mutate example"
+    );
+    server.stop().await;
+}
+
+/// The words of a documented shell command line (`'...'`, `"..."` and bare words).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// The `selector` transcripts in docs/cli.md (`$ bgppeer-webhook selector ...` and what it
+/// prints, standard output then standard error) are what the binary prints. Pipelines are
+/// skipped: they need kubectl.
+#[test]
+fn the_documented_selector_transcripts_are_the_binarys_output() {
+    let text = page("cli.md");
+    let transcript = code_blocks(&text)
+        .into_iter()
+        .find(|block| {
+            block.info == "console" && block.content.contains("$ bgppeer-webhook selector")
+        })
+        .expect("the selector transcript in docs/cli.md");
+    let mut checked = 0;
+    for session in transcript.content.split("\n\n") {
+        let mut lines = session.lines();
+        let Some(command) = lines.next().and_then(|line| line.strip_prefix("$ ")) else {
+            continue;
+        };
+        if command.ends_with('\\') || command.contains('|') {
+            continue;
+        }
+        let words = shell_words(command);
+        assert_eq!(words[..2], ["bgppeer-webhook", "selector"], "{command}");
+        let args: Vec<&str> = words[2..].iter().map(String::as_str).collect();
+        let output = crate::binary::run("selector", &args, b"");
+        let printed = format!(
+            "{}{}",
+            crate::binary::stdout(&output),
+            crate::binary::stderr(&output)
+        );
+        let shown: String = lines.map(|line| format!("{line}\n")).collect();
+        assert_eq!(printed, shown, "docs/cli.md: $ {command}");
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} transcripts were checked");
+}
