@@ -1,8 +1,12 @@
-//! The documentation's links: every relative link and `#anchor` in the Markdown pages (the
-//! README, CONTRIBUTING.md, `docs/*.md` and the READMEs of `charts/`, `examples/` and `crates/`)
-//! points to a file of the repository and, for an anchor, to a heading of that file as GitHub
-//! names it. A page moved, renamed or split, or a heading reworded, fails here instead of
-//! leaving dead links.
+//! The documentation does not rot:
+//!
+//! - every relative link and `#anchor` in the Markdown pages (the README, CONTRIBUTING.md,
+//!   `docs/*.md` and the READMEs of `charts/`, `examples/` and `crates/`) points to a file of the
+//!   repository and, for an anchor, to a heading of that file as GitHub names it, so a page
+//!   moved, renamed or split, or a heading reworded, fails here instead of leaving dead links;
+//! - the README and the docs index link every page;
+//! - the examples that show output (the curl examples of `docs/validation.md`, the `selector`
+//!   transcripts of `docs/cli.md`) are what the real server and the real binary print.
 //!
 //! `docs/pending-*.md` are drafts waiting to be folded into the pages, not pages: they are not
 //! checked.
