@@ -652,6 +652,20 @@ async fn the_documented_curl_examples_show_the_servers_answers() {
         compared, 2,
         "expected the /validate and the /mutate example"
     );
+    // "The other samples": one allowed, one allowed with its stored errors as warnings.
+    for (sample, warned) in [
+        ("validate-valid-peer.json", false),
+        ("validate-label-update-on-invalid-peer.json", true),
+    ] {
+        assert!(text.contains(&format!("`examples/{sample}`")), "{sample}");
+        let review = sample_review(&format!("--data @examples/{sample}"));
+        let answer = client.review("/validate", &review).await.json();
+        assert_eq!(answer["response"]["allowed"], true, "{sample}");
+        let warnings = answer["response"]["warnings"]
+            .as_array()
+            .map_or(0, Vec::len);
+        assert_eq!(warnings > 0, warned, "{sample}: {answer}");
+    }
     server.stop().await;
 }
 
