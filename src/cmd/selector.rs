@@ -51,7 +51,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sel = match selector::parse_field(&args.expr) {
         Ok(sel) => sel,
         Err(err) => {
-            eprintln!("{}", err.render(&args.expr));
+            output::eprint_line(&err.render(&args.expr));
             return Ok(ExitCode::from(1));
         }
     };

@@ -477,6 +477,12 @@ fn junit_report_follows_the_schema_with_a_case_per_peer_and_unreadable_input() {
     );
     let good = &report.suites[2].cases[0];
     assert!(good.failure.is_none() && good.error.is_none() && good.system_out.is_none());
+    assert!(
+        xml.contains(&format!(
+            "<testcase classname=\"{mixed}\" name=\"BGPPeer/good-peer (doc 1, line 1)\"/>\n"
+        )),
+        "a passing test case is one empty element: {xml}"
+    );
     let risky = &report.suites[2].cases[2];
     assert!(risky.failure.is_none(), "a warning alone is no failure");
     assert!(
