@@ -100,12 +100,9 @@ fn write_failure(out: &mut String, failure: &LoadError) {
             properties.push(("title", "cannot parse the input".to_owned()));
             (properties, message.clone())
         }
-        LoadError::Read { source_name, error } => {
-            let mut properties = file_property(source_name);
-            properties.push(("title", "cannot read the input".to_owned()));
-            (properties, format!("{source_name}: {error}"))
-        }
-        LoadError::TooLarge { source_name } | LoadError::NotUtf8 { source_name } => {
+        LoadError::Read { source_name, .. }
+        | LoadError::TooLarge { source_name }
+        | LoadError::NotUtf8 { source_name } => {
             let mut properties = file_property(source_name);
             properties.push(("title", "cannot read the input".to_owned()));
             (properties, failure.to_string())

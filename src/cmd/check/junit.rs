@@ -17,6 +17,7 @@
 //! U+FFFD. Bounded like the text report: at most the errors each report kept, names cut at
 //! [`MAX_NAME_LEN`](bgppeer_core::field::MAX_NAME_LEN) bytes.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::{Location, Outcome, PeerResult};
@@ -71,26 +72,32 @@ pub(crate) fn render(outcome: &Outcome) -> String {
 /// outcome, then the BGPPeers in input order.
 fn suites(outcome: &Outcome) -> Vec<Suite<'_>> {
     let mut suites: Vec<Suite<'_>> = Vec::new();
-    fn suite_for<'a, 'b>(suites: &'b mut Vec<Suite<'a>>, file: &'a str) -> &'b mut Suite<'a> {
-        let at = match suites.iter().position(|s| s.file == file) {
-            Some(at) => at,
-            None => {
-                suites.push(Suite {
-                    file,
-                    ..Suite::default()
-                });
-                suites.len() - 1
-            }
-        };
-        &mut suites[at]
+    // Where each file's suite is in `suites`: one lookup per BGPPeer, however many files.
+    let mut by_file: HashMap<&str, usize> = HashMap::new();
+    let mut suite_for = |file| {
+        *by_file.entry(file).or_insert_with(|| {
+            suites.push(Suite {
+                file,
+                ..Suite::default()
+            });
+            suites.len() - 1
+        })
+    };
+    let failures: Vec<_> = outcome
+        .failures
+        .iter()
+        .map(|failure| (suite_for(failure_file(failure)), failure))
+        .collect();
+    let peers: Vec<_> = outcome
+        .peers
+        .iter()
+        .map(|peer| (suite_for(peer.location.file.as_str()), peer))
+        .collect();
+    for (at, failure) in failures {
+        suites[at].failures.push(failure);
     }
-    for failure in &outcome.failures {
-        suite_for(&mut suites, failure_file(failure))
-            .failures
-            .push(failure);
-    }
-    for peer in &outcome.peers {
-        suite_for(&mut suites, &peer.location.file).peers.push(peer);
+    for (at, peer) in peers {
+        suites[at].peers.push(peer);
     }
     suites
 }
