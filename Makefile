@@ -6,8 +6,9 @@
 #   make bench  criterion benchmarks
 #   make throughput  /validate against a bare server on the same stack, over TLS (release build)
 #   make fuzz   run every cargo-fuzz target for FUZZ_SECONDS each (default 60; not part of test)
-#   make tools  install helm and kubectl into .tools/ (the chart tests need helm), and Graphviz
-#               (the explain tests render their DOT output with it) when apt-get is usable
+#   make tools  install helm and kubectl into .tools/ (the chart tests need helm), Graphviz
+#               (the explain tests render their DOT output with it) and xmllint (the check tests
+#               validate their JUnit output with it) when apt-get is usable
 #   make image  build the container image (needs a docker engine)
 
 CARGO ?= cargo
@@ -24,7 +25,7 @@ DOCKER ?= docker
 # The crate version: the image tag and the chart's appVersion.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: build release test lint fmt bench throughput fuzz cargo-fuzz run clean tools graphviz image
+.PHONY: build release test lint fmt bench throughput fuzz cargo-fuzz run clean tools graphviz xmllint image
 
 build:
 	$(CARGO) build
@@ -103,15 +104,18 @@ fuzz-%: cargo-fuzz
 cargo-fuzz:
 	@$(CARGO) fuzz --version >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
+# A local run has no endpoints to drain, so no shutdown delay: Ctrl-C stops it at once (a
+# second Ctrl-C also ends a server that is still draining requests). `certs` keeps an existing
+# set of certificates.
 run: build
-	@test -f certs/tls.crt || $(BIN) certs --out certs
+	$(BIN) certs --out certs
 	$(BIN) serve --listen 127.0.0.1:8443 --metrics-listen 127.0.0.1:9090 \
-		--tls-cert-file certs/tls.crt --tls-key-file certs/tls.key
+		--tls-cert-file certs/tls.crt --tls-key-file certs/tls.key --shutdown-delay 0s
 
 clean:
 	$(CARGO) clean
 
-tools: $(HELM) $(KUBECTL) graphviz
+tools: $(HELM) $(KUBECTL) graphviz xmllint
 
 # Graphviz's `dot` lets the explain tests render their `-o dot` output (they always check its
 # syntax themselves). Installed from Debian when running as root with apt-get (as CI does);
@@ -125,6 +129,20 @@ graphviz:
 			|| echo "note: installing graphviz failed; the explain tests will check DOT syntax without rendering"; \
 	else \
 		echo "note: graphviz (dot) is not installed; the explain tests will check DOT syntax without rendering"; \
+	fi
+
+# xmllint (Debian's libxml2-utils) validates `check -o junit` output against the JUnit schema in
+# tests/fixtures/junit/. Installed like graphviz; without it that test says so and only parses
+# the XML.
+xmllint:
+	@if command -v xmllint >/dev/null 2>&1; then \
+		:; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing libxml2-utils (xmllint) with apt-get"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libxml2-utils >/dev/null; } \
+			|| echo "note: installing libxml2-utils failed; the check tests will parse JUnit output without validating it against the schema"; \
+	else \
+		echo "note: xmllint (libxml2-utils) is not installed; the check tests will parse JUnit output without validating it against the schema"; \
 	fi
 
 # One recipe installs both binaries (grouped target): they come from the same archive.

@@ -70,7 +70,7 @@ pub struct DevCerts {
 pub enum CertsError {
     /// A requested name is not acceptable in a certificate, or signing failed.
     #[error("cannot generate the certificates: {0}")]
-    Rcgen(#[from] rcgen::Error),
+    Rcgen(rcgen::Error),
     /// A requested DNS name is not a valid host name.
     #[error(
         "{0:?} is not a valid DNS name: use letters, digits, '-' and '.', such as webhook.example.svc"
@@ -80,6 +80,13 @@ pub enum CertsError {
     /// verify it.
     #[error("the serving certificate needs at least one DNS name or IP address")]
     NoNames,
+}
+
+/// rcgen's message is part of ours, so it is not also the error's `source()`.
+impl From<rcgen::Error> for CertsError {
+    fn from(error: rcgen::Error) -> Self {
+        Self::Rcgen(error)
+    }
 }
 
 /// Generates a fresh CA (ECDSA P-256) and a serving certificate signed by it.

@@ -56,8 +56,7 @@ pub enum LoadError {
     Read {
         /// The file, directory or stdin.
         source_name: String,
-        /// The underlying I/O error.
-        #[source]
+        /// The underlying I/O error (part of the message, so not also the error's `source()`).
         error: std::io::Error,
     },
     /// Input larger than `MAX_INPUT_BYTES`.

@@ -12,7 +12,7 @@
 //! server cannot be reached, the checks are skipped with one warning ([`SkipReason`]).
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use kube::Client;
@@ -53,12 +53,12 @@ pub struct Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// The kubeconfig cannot be read or used.
-    #[error("cannot use the kubeconfig {path}")]
+    #[error("{}", kubeconfig_message(path, error))]
     Kubeconfig {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it (printed after the message, as its cause).
-        source: kube::config::KubeconfigError,
+        /// What is wrong with it (part of the message, so not also the error's `source()`).
+        error: kube::config::KubeconfigError,
     },
     /// Neither in-cluster configuration nor a default kubeconfig was found.
     #[error(
@@ -68,6 +68,18 @@ pub enum ConnectError {
     /// The client cannot be built from the configuration.
     #[error("cannot create the Kubernetes client")]
     Client(#[from] kube::Error),
+}
+
+/// Why a kubeconfig cannot be used, naming the file once: kube's own message for an unreadable
+/// file quotes the path again (`failed to read kubeconfig from '"/x"'`) and ends with its cause,
+/// which it also exposes as its source.
+pub(crate) fn kubeconfig_message(path: &Path, error: &kube::config::KubeconfigError) -> String {
+    match error {
+        kube::config::KubeconfigError::ReadConfig(io, _) => {
+            format!("cannot read the kubeconfig {}: {io}", path.display())
+        }
+        other => format!("cannot use the kubeconfig {}: {other}", path.display()),
+    }
 }
 
 /// The cluster checks as the webhook runs them: the index, its watches and live lookups. Cheap
@@ -93,17 +105,17 @@ impl Checker {
     pub async fn connect(settings: &Settings) -> Result<Self, ConnectError> {
         let config = match &settings.kubeconfig {
             Some(path) => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|source| {
+                let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|error| {
                     ConnectError::Kubeconfig {
                         path: path.clone(),
-                        source,
+                        error,
                     }
                 })?;
                 kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
                     .await
-                    .map_err(|source| ConnectError::Kubeconfig {
+                    .map_err(|error| ConnectError::Kubeconfig {
                         path: path.clone(),
-                        source,
+                        error,
                     })?
             }
             None => kube::Config::infer().await?,

@@ -1,4 +1,10 @@
-//! The `certs` subcommand: writes a development CA and a serving pair signed by it.
+//! The `certs` subcommand: writes a development CA and a serving pair signed by it (does I/O:
+//! the files, and one line on standard output saying what it did).
+//!
+//! Existing certificates are kept: when all four files are already there, nothing is written
+//! and the command succeeds saying so (so `make run` can call it every time). A partial set is
+//! refused, since keeping it would pair a new key with an old certificate. `--force` replaces
+//! whatever is there.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -9,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 
+use super::output;
 use crate::certs;
 
 /// Arguments of `bgppeer-webhook certs`.
@@ -28,7 +35,8 @@ pub(crate) struct Args {
     /// How many days both certificates are valid.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3650))]
     days: u32,
-    /// Overwrite existing files instead of refusing.
+    /// Replace existing files. Without it, a complete existing set (ca.crt, ca.key, tls.crt and
+    /// tls.key) is kept and the command succeeds; a partial set is refused.
     #[arg(long)]
     force: bool,
 }
@@ -47,14 +55,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         request.ips = args.ips;
     }
     if !args.force {
-        for name in FILES {
-            let path = args.out.join(name);
-            if path.exists() {
-                bail!(
-                    "{} already exists; pass --force to replace the certificates",
-                    path.display()
-                );
-            }
+        let (present, missing): (Vec<&str>, Vec<&str>) =
+            FILES.iter().partition(|name| args.out.join(name).exists());
+        if missing.is_empty() {
+            output::print(&format!(
+                "kept the existing certificates in {} ({}); pass --force to replace them\n",
+                args.out.display(),
+                FILES.join(", ")
+            ))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !present.is_empty() {
+            bail!(
+                "{} holds {} but not {}: a partial set cannot be kept; pass --force to write a new \
+                 set of all four files",
+                args.out.display(),
+                present.join(", "),
+                missing.join(", ")
+            );
         }
     }
     let generated = certs::generate(&request)?;
@@ -70,13 +88,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .cloned()
         .chain(request.ips.iter().map(IpAddr::to_string))
         .collect();
-    println!(
-        "wrote {} (CA) and {} (serving certificate for {}, valid {} days)",
+    output::print(&format!(
+        "wrote {} (CA) and {} (serving certificate for {}, valid {} days)\n",
         args.out.join("ca.crt").display(),
         args.out.join("tls.crt").display(),
         names.join(", "),
         args.days
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -3,8 +3,12 @@
 //! The same rules as the admission webhook ([`bgppeer_core::bgppeer::validate_document`]), applied to
 //! files, directories and stdin. Documents of other kinds are skipped and counted.
 //!
-//! Exit codes: 0 every BGPPeer is valid, 1 at least one is invalid, 2 some input could not be
-//! read or parsed (the others are still checked and reported).
+//! Exit codes, the same in every output format: 0 every BGPPeer is valid, 1 at least one is
+//! invalid, 2 some input could not be read or parsed (the others are still checked and reported).
+//!
+//! Output: this module reads and checks; the formats are rendered by [`text`], [`json`], [`junit`]
+//! and [`github`] (pure functions of the [`Outcome`]) and written by [`super::output`], which
+//! ends quietly when the reader of standard output has gone away.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,16 +19,26 @@ use crate::manifests::{self, Document, LoadError, Source};
 use bgppeer_core::bgppeer::api::BGP_PEER_KIND;
 use bgppeer_core::bgppeer::{self, Report};
 
+mod github;
 mod json;
+mod junit;
 mod text;
+
+use super::output;
 
 /// Arguments of `bgppeer-webhook check`.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit status: 0 all BGPPeers valid, 1 any invalid, \
-                        2 unreadable input or unparseable YAML/JSON.")]
+#[command(
+    after_help = "Exit status (every output format): 0 all BGPPeers valid, 1 any invalid, \
+                        2 unreadable input or unparseable YAML/JSON. When standard output is \
+                        closed early (`| head`), the rest of the report is dropped silently and \
+                        the exit status is still the verdict's."
+)]
 pub(crate) struct Args {
-    /// Output format: `text` (one line per error, then warnings, then a summary) or `json`
-    /// (a stable schema, documented in the README).
+    /// Output format: `text` (one line per error, then warnings, then a summary), `json` (a
+    /// stable schema: docs/schemas/check.schema.json), `junit` (JUnit XML for GitLab's and
+    /// Jenkins' test reports: one test case per BGPPeer) or `github` (GitHub Actions
+    /// `::error`/`::warning` annotations, then the summary).
     #[arg(
         short = 'o',
         long,
@@ -47,6 +61,30 @@ pub(crate) enum Format {
     Text,
     /// One JSON object on stdout.
     Json,
+    /// JUnit XML: a test suite per input file, a test case per BGPPeer.
+    Junit,
+    /// GitHub Actions workflow commands: an annotation per error and warning.
+    Github,
+}
+
+impl Format {
+    /// The whole report in this format. Unreadable inputs are part of every report; the text
+    /// format also names them on standard error, which this returns as its second part.
+    fn render(self, outcome: &Outcome) -> (String, Vec<String>) {
+        match self {
+            Format::Text => (
+                text::render(outcome),
+                outcome
+                    .failures
+                    .iter()
+                    .map(|failure| format!("error: {failure}"))
+                    .collect(),
+            ),
+            Format::Json => (json::render(outcome) + "\n", Vec::new()),
+            Format::Junit => (junit::render(outcome), Vec::new()),
+            Format::Github => (github::render(outcome), Vec::new()),
+        }
+    }
 }
 
 /// Runs `bgppeer-webhook check`. A path that cannot be read is reported and the others are
@@ -63,15 +101,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut outcome = check_sources(&sources);
     outcome.files += unreadable.len();
     outcome.failures.splice(0..0, unreadable);
-    match args.output {
-        Format::Text => {
-            for failure in &outcome.failures {
-                eprintln!("error: {failure}");
-            }
-            print!("{}", text::render(&outcome));
-        }
-        Format::Json => println!("{}", json::render(&outcome)),
+    let (report, notes) = args.output.render(&outcome);
+    for note in &notes {
+        output::eprint_line(note);
     }
+    output::print(&report)?;
     Ok(ExitCode::from(outcome.exit_code()))
 }
 

@@ -16,7 +16,9 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
+use crate::cluster;
 use crate::cmd::check::Location;
+use crate::cmd::output;
 use crate::manifests::{self, Source};
 use bgppeer_core::explain::{self, Explanation, nodes};
 
@@ -117,13 +119,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     explanation.input_errors = input_errors;
     for error in &explanation.input_errors {
-        eprintln!("error: {error}");
+        output::eprint_line(&format!("error: {error}"));
     }
-    match args.output {
-        Format::Text => print!("{}", explain::text::render(&explanation)),
-        Format::Json => println!("{}", explain::json::render(&explanation)),
-        Format::Dot => print!("{}", explain::dot::render(&explanation)),
-    }
+    let report = match args.output {
+        Format::Text => explain::text::render(&explanation),
+        Format::Json => explain::json::render(&explanation) + "\n",
+        Format::Dot => explain::dot::render(&explanation),
+    };
+    output::print(&report)?;
     Ok(ExitCode::from(explanation.exit_code()))
 }
 
@@ -147,13 +150,13 @@ fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
         .context("starting the async runtime")?;
     runtime.block_on(async {
         let config = kube::config::Kubeconfig::read_from(kubeconfig)
-            .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
+            .map_err(|err| anyhow::anyhow!(cluster::kubeconfig_message(kubeconfig, &err)))?;
         let config = kube::Config::from_custom_kubeconfig(
             config,
             &kube::config::KubeConfigOptions::default(),
         )
         .await
-        .with_context(|| format!("loading kubeconfig {}", kubeconfig.display()))?;
+        .map_err(|err| anyhow::anyhow!(cluster::kubeconfig_message(kubeconfig, &err)))?;
         let cluster = config.cluster_url.to_string();
         let client = kube::Client::try_from(config).context("creating the Kubernetes client")?;
         let api: Api<Node> = Api::all(client);

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use super::output;
 use calico_selector as selector;
 
 /// Labels to evaluate a selector against, by name.
@@ -50,25 +51,25 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sel = match selector::parse_field(&args.expr) {
         Ok(sel) => sel,
         Err(err) => {
-            eprintln!("{}", err.render(&args.expr));
+            output::eprint_line(&err.render(&args.expr));
             return Ok(ExitCode::from(1));
         }
     };
-    println!("{sel}");
     for warning in selector::warnings(&args.expr) {
-        eprintln!("warning: {warning}");
+        output::eprint_line(&format!("warning: {warning}"));
     }
-    Ok(match labels {
-        None => ExitCode::SUCCESS,
-        Some(labels) if sel.matches(&labels) => {
-            println!("matches");
-            ExitCode::SUCCESS
-        }
-        Some(_) => {
-            println!("does not match");
-            ExitCode::from(3)
-        }
-    })
+    let (verdict, code) = match labels {
+        None => (None, ExitCode::SUCCESS),
+        Some(labels) if sel.matches(&labels) => (Some("matches"), ExitCode::SUCCESS),
+        Some(_) => (Some("does not match"), ExitCode::from(3)),
+    };
+    let mut report = format!("{sel}\n");
+    if let Some(verdict) = verdict {
+        report.push_str(verdict);
+        report.push('\n');
+    }
+    output::print(&report)?;
+    Ok(code)
 }
 
 /// Parses `--labels`: `KEY=VALUE` pairs separated by commas. Values may be empty and may contain

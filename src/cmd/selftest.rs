@@ -66,7 +66,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let report = runtime.block_on(probe_cluster(&args))?;
-    println!("{report}");
+    super::output::print(&format!("{report}\n"))?;
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

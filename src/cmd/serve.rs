@@ -1,4 +1,8 @@
 //! The `serve` subcommand: runs the admission webhook until SIGTERM or SIGINT.
+//!
+//! The first signal begins the graceful shutdown (readiness false, `--shutdown-delay`, then
+//! draining for up to `--drain-timeout`). A second signal during it ends the process at once
+//! with exit code 130 (SIGINT) or 143 (SIGTERM), as a second Ctrl-C does in most programs.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,7 +46,8 @@ pub(crate) struct Args {
         value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
     max_body_bytes: u64,
     /// After SIGTERM, keep serving this long with readiness already false, so that endpoints
-    /// stop routing here before the port closes (Go duration: 5s, 500ms).
+    /// stop routing here before the port closes (Go duration: 5s, 500ms; 0s outside
+    /// Kubernetes). A second signal ends the process at once.
     #[arg(long, env = "BGPPEER_WEBHOOK_SHUTDOWN_DELAY", default_value = "5s", value_parser = duration::parse)]
     shutdown_delay: Duration,
     /// After the shutdown delay, how long to wait for in-flight requests before closing.
@@ -171,7 +176,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let stopped: anyhow::Result<Stopped> = runtime.block_on(async move {
+        // Listening before anything starts: a signal that arrives while the server starts is
+        // seen once it has, instead of killing the process.
+        let mut signals = Signals::listen().context("cannot listen for SIGTERM and SIGINT")?;
         if let Some(settings) = &cluster_settings {
             let checker = cluster::Checker::connect(settings)
                 .await
@@ -185,18 +193,37 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         let running = server::start(config).await?;
         let handle = running.shutdown_handle();
+        let (forced_tx, forced_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
-            match wait_for_signal().await {
-                Ok(signal) => tracing::info!(signal, "received a shutdown signal"),
-                Err(err) => {
-                    tracing::error!(error = %err, "cannot listen for signals; shutting down")
-                }
-            }
+            let signal = signals.next().await;
+            tracing::info!(signal, "received a shutdown signal");
             handle.shutdown();
+            let signal = signals.next().await;
+            tracing::info!(signal, "received a second signal; stopping now");
+            let _ = forced_tx.send(signal);
         });
-        running.wait().await;
-        Ok(ExitCode::SUCCESS)
-    })
+        tokio::select! {
+            () = running.wait() => Ok(Stopped::Gracefully),
+            Ok(signal) = forced_rx => Ok(Stopped::Forced(signal)),
+        }
+    });
+    match stopped {
+        Ok(Stopped::Gracefully) => Ok(ExitCode::SUCCESS),
+        Ok(Stopped::Forced(signal)) => {
+            // The server's tasks are abandoned, not awaited: that is what the second signal asks.
+            runtime.shutdown_background();
+            Ok(ExitCode::from(if signal == "SIGTERM" { 143 } else { 130 }))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// How `serve` ended.
+enum Stopped {
+    /// After the graceful shutdown.
+    Gracefully,
+    /// At once, on a second signal (named).
+    Forced(&'static str),
 }
 
 /// Raises the open-files limit to its hard limit and warns if the connection caps do not fit.
@@ -224,20 +251,50 @@ fn raise_open_files_limit(max_connections: usize, metrics_max_connections: usize
     }
 }
 
-/// Waits for SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn wait_for_signal() -> std::io::Result<&'static str> {
-    #[cfg(unix)]
-    {
+/// SIGTERM (Kubernetes stopping the pod) and SIGINT (Ctrl-C), listened for from creation on:
+/// from then on they no longer end the process by themselves.
+#[cfg(unix)]
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    /// Starts listening (needs the Tokio runtime).
+    fn listen() -> std::io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next signal, by name.
+    async fn next(&mut self) -> &'static str {
         tokio::select! {
-            _ = terminate.recv() => Ok("SIGTERM"),
-            result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT"),
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn next(&mut self) -> &'static str {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "SIGINT",
+            // Without a way to hear Ctrl-C, never stop on one.
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 

@@ -146,12 +146,12 @@ pub enum StartError {
     #[error(transparent)]
     Tls(#[from] TlsError),
     /// A port cannot be bound.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}: {error}")]
     Bind {
         /// The address.
         address: SocketAddr,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (part of the message, so not also the error's `source()`).
+        error: std::io::Error,
     },
 }
 
@@ -361,11 +361,11 @@ pub(crate) async fn stopped(signal: &mut watch::Receiver<bool>) {
 async fn bind(address: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| StartError::Bind { address, source })
+        .map_err(|error| StartError::Bind { address, error })
 }
 
 fn local_addr(listener: &TcpListener, address: SocketAddr) -> Result<SocketAddr, StartError> {
     listener
         .local_addr()
-        .map_err(|source| StartError::Bind { address, source })
+        .map_err(|error| StartError::Bind { address, error })
 }

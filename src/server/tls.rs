@@ -28,12 +28,12 @@ pub(crate) const ALPN_PROTOCOLS: [&[u8]; 2] = [b"h2", b"http/1.1"];
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (part of the message, so not also the error's `source()`).
+        error: std::io::Error,
     },
     /// The file holds no PEM item of the expected type, or a malformed one.
     #[error("{path} holds no usable {what} in PEM format ({detail})")]
@@ -45,15 +45,23 @@ pub enum TlsError {
         /// What the PEM parser said.
         detail: String,
     },
-    /// rustls rejected the key, or the key does not belong to the certificate.
-    #[error("the key in {key} cannot serve the certificate in {cert}: {source}")]
+    /// The private key does not belong to the certificate.
+    #[error("the private key in {key} does not match the certificate in {cert}")]
     Mismatch {
         /// The certificate file.
         cert: PathBuf,
         /// The key file.
         key: PathBuf,
-        /// What rustls said.
-        source: rustls::Error,
+    },
+    /// rustls cannot use the key with the certificate, or cannot tell whether they match.
+    #[error("the private key in {key} cannot be used with the certificate in {cert}: {detail}")]
+    KeyUnusable {
+        /// The certificate file.
+        cert: PathBuf,
+        /// The key file.
+        key: PathBuf,
+        /// Why, in words.
+        detail: String,
     },
     /// The certificate cannot be parsed as X.509.
     #[error("the first certificate in {path} is not valid X.509: {detail}")]
@@ -85,7 +93,7 @@ pub enum TlsError {
     },
     /// rustls rejected the configuration (protocol versions).
     #[error("cannot configure TLS: {0}")]
-    Config(#[from] rustls::Error),
+    Config(rustls::Error),
 }
 
 /// A serving pair that has been read, parsed and checked.
@@ -133,11 +141,7 @@ pub(crate) fn load_pair(
         detail: err.to_string(),
     })?;
     let (not_before, not_after) = validity(&chain[0], cert_path)?;
-    let mismatch = |source| TlsError::Mismatch {
-        cert: cert_path.to_owned(),
-        key: key_path.to_owned(),
-        source,
-    };
+    let mismatch = |error| key_error(error, cert_path, key_path);
     let certified = CertifiedKey::from_der(chain, key, &provider()).map_err(mismatch)?;
     certified.keys_match().map_err(mismatch)?;
     let now = unix_seconds(now);
@@ -215,7 +219,8 @@ pub(crate) fn server_config(
     client_verifier: Option<Arc<dyn ClientCertVerifier>>,
 ) -> Result<ServerConfig, TlsError> {
     let builder = ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .map_err(TlsError::Config)?;
     let builder = match client_verifier {
         Some(verifier) => builder.with_client_cert_verifier(verifier),
         None => builder.with_no_client_auth(),
@@ -234,10 +239,33 @@ pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
-    fs::read(path).map_err(|source| TlsError::Read {
+    fs::read(path).map_err(|error| TlsError::Read {
         path: path.to_owned(),
-        source,
+        error,
     })
+}
+
+/// What rustls said about a certificate and key that do not go together, in words.
+fn key_error(error: rustls::Error, cert: &Path, key: &Path) -> TlsError {
+    let (cert, key) = (cert.to_owned(), key.to_owned());
+    match error {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+            TlsError::Mismatch { cert, key }
+        }
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown) => {
+            TlsError::KeyUnusable {
+                cert,
+                key,
+                detail: "its public key cannot be derived to check that they match".to_owned(),
+            }
+        }
+        rustls::Error::General(detail) => TlsError::KeyUnusable { cert, key, detail },
+        other => TlsError::KeyUnusable {
+            cert,
+            key,
+            detail: other.to_string(),
+        },
+    }
 }
 
 fn parse_certificates(bytes: &[u8], path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
@@ -316,9 +344,9 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, TlsError::Mismatch { .. }), "{err}");
-        assert!(
-            err.to_string().contains("the key in tls.key cannot serve"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "the private key in tls.key does not match the certificate in tls.crt"
         );
     }
 

@@ -344,7 +344,7 @@ async fn answer(
         errors = summary.errors,
         warnings = summary.warnings,
         patch_operations = summary.patch_operations,
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        latency_ms = latency_ms(started.elapsed()),
         "admission decision"
     );
     match decision.encode() {
@@ -364,6 +364,13 @@ async fn answer(
             )
         }
     }
+}
+
+/// A latency in milliseconds for the log, to the microsecond (`0.123`, not `0.12345678`): finer
+/// digits are timer noise. The exact value goes to the latency histogram.
+fn latency_ms(latency: Duration) -> f64 {
+    // Whole microseconds fit an f64 exactly for any latency this server can see.
+    latency.as_micros() as f64 / 1000.0
 }
 
 /// `started + budget`, or (should the sum not be representable) `started` plus the longest
@@ -615,6 +622,19 @@ pub(crate) fn error(status: StatusCode, message: String) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_latency_is_rounded_to_the_microsecond() {
+        assert_eq!(
+            latency_ms(Duration::from_nanos(123_456_789)).to_string(),
+            "123.456"
+        );
+        assert_eq!(
+            latency_ms(Duration::from_nanos(123_456)).to_string(),
+            "0.123"
+        );
+        assert_eq!(latency_ms(Duration::from_nanos(999)).to_string(), "0");
+    }
 
     #[test]
     fn budget_follows_the_timeout_query() {

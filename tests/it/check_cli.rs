@@ -292,3 +292,540 @@ fn a_huge_object_gives_bounded_output() {
     assert_eq!(errors[100]["field"], "spec.filters");
     assert_eq!(report["summary"]["errors"], 50_001);
 }
+
+// ---- CI output formats (`-o junit`, `-o github`), the JSON schema, a closed standard output ----
+
+/// The `-o junit` document, as CI systems read it (attributes are `@name`, text is `$text`).
+mod junit {
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    pub struct TestSuites {
+        #[serde(rename = "@name")]
+        pub name: String,
+        #[serde(rename = "@tests")]
+        pub tests: usize,
+        #[serde(rename = "@failures")]
+        pub failures: usize,
+        #[serde(rename = "@errors")]
+        pub errors: usize,
+        #[serde(rename = "testsuite", default)]
+        pub suites: Vec<TestSuite>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct TestSuite {
+        #[serde(rename = "@name")]
+        pub name: String,
+        #[serde(rename = "@tests")]
+        pub tests: usize,
+        #[serde(rename = "@failures")]
+        pub failures: usize,
+        #[serde(rename = "@errors")]
+        pub errors: usize,
+        #[serde(rename = "testcase", default)]
+        pub cases: Vec<TestCase>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct TestCase {
+        #[serde(rename = "@classname")]
+        pub classname: String,
+        #[serde(rename = "@name")]
+        pub name: String,
+        pub failure: Option<Problem>,
+        pub error: Option<Problem>,
+        #[serde(rename = "system-out")]
+        pub system_out: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    pub struct Problem {
+        #[serde(rename = "@message")]
+        pub message: String,
+        #[serde(rename = "@type")]
+        pub kind: String,
+        #[serde(rename = "$text", default)]
+        pub text: String,
+    }
+
+    pub fn parse(xml: &str) -> TestSuites {
+        quick_xml::de::from_str(xml).unwrap_or_else(|err| panic!("{err}\n{xml}"))
+    }
+}
+
+/// Validates `xml` against the JUnit schema in tests/fixtures/junit/ with `xmllint`, when it is
+/// installed (`make tools` installs it on Debian). Set `BGPPEER_WEBHOOK_REQUIRE_XMLLINT=1` to
+/// make a missing `xmllint` a failure.
+fn validate_junit_schema(xml: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/junit/junit.xsd"
+    );
+    let child = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema", schema, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(err) => {
+            assert!(
+                std::env::var_os("BGPPEER_WEBHOOK_REQUIRE_XMLLINT").is_none(),
+                "BGPPEER_WEBHOOK_REQUIRE_XMLLINT is set but `xmllint` cannot run: {err}"
+            );
+            eprintln!(
+                "note: `xmllint` not found ({err}); parsed the JUnit XML without validating it \
+                 against tests/fixtures/junit/junit.xsd (`make tools` installs libxml2-utils)"
+            );
+            return;
+        }
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(xml.as_bytes()).unwrap();
+    drop(stdin);
+    let result = child.wait_with_output().unwrap();
+    assert!(
+        result.status.success(),
+        "xmllint rejects the JUnit output:\n{}\n{xml}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn junit_report_follows_the_schema_with_a_case_per_peer_and_unreadable_input() {
+    let output = check(&[
+        "-o",
+        "junit",
+        &fixture("mixed.yaml"),
+        &fixture("invalid.yaml"),
+        &fixture("broken.yaml"),
+        "tests/fixtures/manifests/missing.yaml",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit codes do not depend on the format"
+    );
+    assert_eq!(stderr(&output), "");
+    let xml = stdout(&output);
+    assert!(
+        xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "),
+        "{xml}"
+    );
+    validate_junit_schema(xml);
+
+    let report = junit::parse(xml);
+    assert_eq!(report.name, "bgppeer-webhook check");
+    assert_eq!(
+        (report.tests, report.failures, report.errors),
+        (6, 2, 2),
+        "4 BGPPeers (2 invalid) and 2 unreadable inputs"
+    );
+    let suites: Vec<(&str, usize, usize, usize)> = report
+        .suites
+        .iter()
+        .map(|s| (s.name.as_str(), s.tests, s.failures, s.errors))
+        .collect();
+    let (mixed, invalid, broken) = (
+        fixture("mixed.yaml"),
+        fixture("invalid.yaml"),
+        fixture("broken.yaml"),
+    );
+    assert_eq!(
+        suites,
+        [
+            ("tests/fixtures/manifests/missing.yaml", 1, 0, 1),
+            (broken.as_str(), 1, 0, 1),
+            (mixed.as_str(), 3, 1, 0),
+            (invalid.as_str(), 1, 1, 0),
+        ]
+    );
+
+    let missing = &report.suites[0].cases[0];
+    let error = missing.error.as_ref().unwrap();
+    assert_eq!(error.kind, "unreadable input");
+    assert!(
+        error
+            .message
+            .starts_with("tests/fixtures/manifests/missing.yaml: No such file or directory"),
+        "{error:?}"
+    );
+    let parse = &report.suites[1].cases[0];
+    assert_eq!(parse.classname, broken);
+    assert_eq!(parse.name, format!("read {broken}"));
+    assert_eq!(
+        parse.error.as_ref().unwrap().text,
+        format!("{broken}:5:5: illegal placement of ':' indicator")
+    );
+
+    let names: Vec<&str> = report.suites[2]
+        .cases
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "BGPPeer/good-peer (doc 1, line 1)",
+            "BGPPeer/denied-peer (doc 3, line 17)",
+            "BGPPeer/risky-peer (doc 4, line 25)",
+        ]
+    );
+    let good = &report.suites[2].cases[0];
+    assert!(good.failure.is_none() && good.error.is_none() && good.system_out.is_none());
+    assert!(
+        xml.contains(&format!(
+            "<testcase classname=\"{mixed}\" name=\"BGPPeer/good-peer (doc 1, line 1)\"/>\n"
+        )),
+        "a passing test case is one empty element: {xml}"
+    );
+    let risky = &report.suites[2].cases[2];
+    assert!(risky.failure.is_none(), "a warning alone is no failure");
+    assert!(
+        risky
+            .system_out
+            .as_deref()
+            .unwrap()
+            .starts_with(&format!("{mixed}:25: warning: maxRestartTime is set")),
+        "{risky:?}"
+    );
+
+    let bad = &report.suites[3].cases[0];
+    assert_eq!(bad.classname, invalid);
+    assert_eq!(bad.name, "BGPPeer/bad-peer (doc 1, line 2)");
+    let failure = bad.failure.as_ref().unwrap();
+    assert_eq!(failure.kind, "invalid BGPPeer");
+    assert_eq!(
+        failure.message,
+        "6 errors; the first: spec.peerIp: Unknown field"
+    );
+    let expected = [
+        format!("{invalid}:2: spec.peerIp: Unknown field"),
+        format!(
+            "{invalid}:2: spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"
+        ),
+        format!(
+            "{invalid}:2: spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '==' at offset 4"
+        ),
+        format!(
+            "{invalid}:2: spec.sourceAddress: Unsupported value: \"Bogus\": supported values: \"UseNodeIP\", \"None\""
+        ),
+        format!("{invalid}:2: spec.node: Forbidden: node and nodeSelector cannot both be set"),
+        format!(
+            "{invalid}:2: spec.reachableBy: Invalid value: \"2001:db8::1\": must be the same address family as peerIP (IPv4), not IPv6"
+        ),
+        format!(
+            "{invalid}:2: warning: peerIP set without asNumber: works only if the peer is a Calico node"
+        ),
+    ];
+    assert_eq!(failure.text, expected.join("\n") + "\n");
+    assert_eq!(
+        bad.system_out.as_deref(),
+        Some(format!("{}\n", expected[6]).as_str())
+    );
+}
+
+#[test]
+fn junit_report_escapes_names_paths_and_characters_xml_cannot_carry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a&b<\"c\">'.yaml");
+    // The name holds markup, an escape character and a NUL-like control (U+0001): YAML lets a
+    // double-quoted string carry them.
+    std::fs::write(
+        &path,
+        "apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\n\
+         metadata: {name: \"x<y>&z\\\"q\\u0001\\e]]>\"}\nspec: {peerIP: '10.0.0.1:0'}\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let output = check(&["-o", "junit", file]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let xml = stdout(&output);
+    assert!(!xml.contains('\u{1}') && !xml.contains('\u{1b}'), "{xml:?}");
+    validate_junit_schema(xml);
+    let report = junit::parse(xml);
+    let suite = &report.suites[0];
+    assert_eq!(suite.name, file);
+    let case = &suite.cases[0];
+    assert_eq!(case.classname, file);
+    assert_eq!(
+        case.name,
+        "BGPPeer/x<y>&z\"q\u{fffd}\u{fffd}]]> (doc 1, line 1)"
+    );
+    let failure = case.failure.as_ref().unwrap();
+    assert!(
+        failure.message.starts_with("2 errors; the first: "),
+        "{failure:?}"
+    );
+    assert!(
+        failure.text.starts_with(&format!("{file}:1: ")),
+        "{failure:?}"
+    );
+}
+
+#[test]
+fn junit_report_without_bgppeers_is_an_empty_valid_document() {
+    let output = check(&["-o", "junit", &fixture("other-kinds.yaml")]);
+    assert_eq!(output.status.code(), Some(0));
+    let xml = stdout(&output);
+    assert_eq!(
+        xml,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"bgppeer-webhook check\" tests=\"0\" failures=\"0\" errors=\"0\">\n\
+         </testsuites>\n"
+    );
+    validate_junit_schema(xml);
+}
+
+#[test]
+fn github_annotations_one_line_per_problem_then_the_summary() {
+    let output = check(&[
+        "-o",
+        "github",
+        &fixture("mixed.yaml"),
+        &fixture("broken.yaml"),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), "");
+    let mixed = fixture("mixed.yaml");
+    let broken = fixture("broken.yaml");
+    let expected = [
+        format!(
+            "::error file={broken},line=5,col=5,title=cannot parse the input::illegal placement of ':' indicator"
+        ),
+        format!(
+            "::error file={mixed},line=17,title=BGPPeer \"denied-peer\" (doc 3)::spec.peerIP: Invalid value: \"10.0.0.1:0\": port must be between 1 and 65535"
+        ),
+        format!(
+            "::error file={mixed},line=17,title=BGPPeer \"denied-peer\" (doc 3)::spec.nodeSelector: Invalid value: \"a ==\": expected a string literal after '==' at offset 4"
+        ),
+        format!(
+            "::warning file={mixed},line=17,title=BGPPeer \"denied-peer\" (doc 3)::peerIP set without asNumber: works only if the peer is a Calico node"
+        ),
+        format!(
+            "::warning file={mixed},line=25,title=BGPPeer \"risky-peer\" (doc 4)::maxRestartTime is set"
+        ),
+    ];
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 6, "{text}");
+    for (line, expected) in lines.iter().zip(&expected) {
+        assert!(
+            line.starts_with(expected.as_str()),
+            "{line}\nexpected {expected}"
+        );
+    }
+    assert_eq!(
+        lines[5],
+        "3 BGPPeers checked in 2 files: 2 valid, 1 invalid (2 errors), 2 warnings; 1 other document skipped; 1 input could not be read or parsed"
+    );
+}
+
+#[test]
+fn github_annotations_escape_properties_and_messages_as_the_toolkit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a,b:c%d.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\n\
+         metadata: {name: 'n:1,2%'}\nspec: {peerIP: 10.0.0.1, asNumber: 64512}\n",
+    )
+    .unwrap();
+    let file = path.to_str().unwrap();
+    let output = check(&["-o", "github", file]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let escaped_file = file
+        .replace('%', "%25")
+        .replace(':', "%3A")
+        .replace(',', "%2C");
+    let first = text.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "::error file={escaped_file},line=1,title=BGPPeer \"n%3A1%2C2%25\" (doc 1)::\
+             metadata.name: Invalid value: \"n:1,2%25\": a lowercase RFC 1123 subdomain must \
+             consist of lower case alphanumeric characters, '-' or '.', and must start and end \
+             with an alphanumeric character (e.g. 'example.com', regex used for validation is \
+             '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+        )
+    );
+
+    // Standard input has no file to annotate.
+    let output = check_stdin(
+        &["-o", "github", "-"],
+        br#"{"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer", "metadata": {"name": "p"}, "spec": {"peerIP": "x"}}"#,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with(
+            "::error line=1,title=BGPPeer \"p\" (doc 1)::spec.peerIP: Invalid value: \"x\""
+        ),
+        "{}",
+        stdout(&output)
+    );
+}
+
+/// Runs `check` with `args` and validates its `-o json` report against the published schema.
+fn check_json_against_schema(
+    validator: &jsonschema::Validator,
+    args: &[&str],
+    stdin: &[u8],
+) -> Value {
+    let mut all = vec!["-o", "json"];
+    all.extend_from_slice(args);
+    let output = check_stdin(&all, stdin);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("{err}: {}", stdout(&output)));
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|err| format!("{}: {err}", err.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{args:?}: {errors:#?}\n{report:#}");
+    assert_eq!(report["exitCode"], output.status.code().unwrap());
+    report
+}
+
+#[test]
+fn json_report_matches_the_published_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/schemas/check.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        jsonschema::meta::is_valid(&schema),
+        "not a valid JSON Schema"
+    );
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+
+    let valid = check_json_against_schema(&validator, &[&fixture("valid")], b"");
+    assert_eq!(valid["exitCode"], 0);
+    let invalid = check_json_against_schema(&validator, &[&fixture("invalid.yaml")], b"");
+    assert_eq!(invalid["exitCode"], 1);
+    let warnings = check_json_against_schema(
+        &validator,
+        &[
+            &fixture("mixed.yaml"),
+            &fixture("list.yaml"),
+            &fixture("other-kinds.yaml"),
+        ],
+        b"",
+    );
+    assert_eq!(warnings["summary"]["warnings"], 2);
+    let unreadable = check_json_against_schema(
+        &validator,
+        &[
+            &fixture("broken.yaml"),
+            "tests/fixtures/manifests/missing.yaml",
+            "-",
+        ],
+        b"\xff not UTF-8",
+    );
+    assert_eq!(unreadable["summary"]["failures"], 3);
+    let dir = tempfile::tempdir().unwrap();
+    let json_file = dir.path().join("peers.json");
+    std::fs::write(
+        &json_file,
+        r#"{"kind": "List", "items": [{"kind": "BGPPeer", "spec": {}}, 7]}"#,
+    )
+    .unwrap();
+    let json_input = check_json_against_schema(&validator, &[json_file.to_str().unwrap()], b"");
+    assert_eq!(json_input["results"][0]["line"], Value::Null);
+    assert_eq!(json_input["results"][0]["item"], 1);
+    assert_eq!(json_input["results"][0]["name"], Value::Null);
+    assert_eq!(json_input["skipped"][0]["kind"], Value::Null);
+
+    // The schema is closed: a field it does not describe is an error.
+    let mut extended = valid.clone();
+    extended["summary"]["unknown"] = Value::from(1);
+    assert!(!validator.is_valid(&extended));
+}
+
+/// `count` valid BGPPeers as one YAML stream (at most 1,024 documents are read from one input).
+fn many_peers(count: usize) -> Vec<u8> {
+    (0..count)
+        .map(|i| {
+            format!(
+                "---\napiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata: {{name: peer-{i}}}\n\
+                 spec: {{peerIP: 10.0.{}.{}, asNumber: 64512}}\n",
+                i / 250,
+                i % 250 + 1
+            )
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Runs `check ARGS -` on `input`, reads one line of its standard output and closes it, as
+/// `| head -1` does; returns the exit code and standard error.
+fn check_with_stdout_closed_early(args: &[&str], input: Vec<u8>) -> (Option<i32>, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+        .arg("check")
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(!line.is_empty());
+    drop(stdout);
+    writer.join().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (child.wait().unwrap().code(), stderr)
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_the_verdict() {
+    // Hundreds of kilobytes of report in every format: far more than a pipe holds.
+    let input = many_peers(1_000);
+    // The text and GitHub reports list only problems: there each peer warns.
+    let warning = String::from_utf8(input.clone())
+        .unwrap()
+        .replace("asNumber: 64512}", "asNumber: 64512, maxRestartTime: 10m}")
+        .into_bytes();
+    for format in ["json", "junit", "github", "text"] {
+        let input = match format {
+            "text" | "github" => warning.clone(),
+            _ => input.clone(),
+        };
+        let (code, stderr) = check_with_stdout_closed_early(&["-o", format], input);
+        assert_eq!(code, Some(0), "-o {format}: {stderr}");
+        assert_eq!(stderr, "", "-o {format}");
+    }
+    // The verdict survives: invalid peers still exit 1, silently.
+    let invalid = String::from_utf8(many_peers(1_000))
+        .unwrap()
+        .replace("asNumber: 64512}", "asNumber: 64512, ttlSecurity: 256}")
+        .into_bytes();
+    let (code, stderr) = check_with_stdout_closed_early(&["-o", "json"], invalid);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr, "");
+}

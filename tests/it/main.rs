@@ -10,6 +10,7 @@ mod support;
 
 mod chart;
 mod check_cli;
+mod cli_process;
 mod cluster_api;
 mod cluster_rules;
 mod docs;

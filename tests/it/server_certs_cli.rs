@@ -13,7 +13,7 @@ fn certs(args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn writes_a_pair_the_server_serves_and_refuses_to_overwrite() {
+async fn writes_a_pair_the_server_serves_and_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("certs");
     let out_str = out.to_str().unwrap();
@@ -36,16 +36,23 @@ async fn writes_a_pair_the_server_serves_and_refuses_to_overwrite() {
         }
     }
 
+    // Run again, the certificates are kept (and say so), not an error.
+    let ca = std::fs::read_to_string(out.join("ca.crt")).unwrap();
+    let key = std::fs::read_to_string(out.join("tls.key")).unwrap();
     let again = certs(&["--out", out_str]);
-    assert_eq!(again.status.code(), Some(2));
-    let stderr = String::from_utf8(again.stderr).unwrap();
-    assert!(
-        stderr.contains("already exists; pass --force to replace the certificates"),
-        "{stderr}"
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+    assert_eq!(
+        String::from_utf8(again.stdout).unwrap(),
+        format!(
+            "kept the existing certificates in {out_str} (ca.crt, ca.key, tls.crt, tls.key); \
+             pass --force to replace them\n"
+        )
     );
+    assert_eq!(String::from_utf8(again.stderr).unwrap(), "");
+    assert_eq!(std::fs::read_to_string(out.join("ca.crt")).unwrap(), ca);
+    assert_eq!(std::fs::read_to_string(out.join("tls.key")).unwrap(), key);
 
     // The written pair serves, and verifies under the in-cluster name.
-    let ca = std::fs::read_to_string(out.join("ca.crt")).unwrap();
     let mut config = bgppeer_webhook::server::Config::new(out.join("tls.crt"), out.join("tls.key"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.metrics_listen = "127.0.0.1:0".parse().unwrap();
@@ -73,5 +80,32 @@ async fn writes_a_pair_the_server_serves_and_refuses_to_overwrite() {
         stdout.contains("serving certificate for webhook.example, ::1, valid 7 days"),
         "{stdout}"
     );
+    assert_ne!(std::fs::read_to_string(out.join("ca.crt")).unwrap(), ca);
+}
+
+#[test]
+fn a_partial_set_is_refused_and_force_writes_a_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("certs");
+    let out_str = out.to_str().unwrap();
+    assert!(certs(&["--out", out_str]).status.success());
+    std::fs::remove_file(out.join("tls.key")).unwrap();
+    let ca = std::fs::read_to_string(out.join("ca.crt")).unwrap();
+
+    let partial = certs(&["--out", out_str]);
+    assert_eq!(partial.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(partial.stderr).unwrap(),
+        format!(
+            "error: {out_str} holds ca.crt, ca.key, tls.crt but not tls.key: a partial set cannot \
+             be kept; pass --force to write a new set of all four files\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(out.join("ca.crt")).unwrap(), ca);
+    assert!(!out.join("tls.key").exists());
+
+    let forced = certs(&["--out", out_str, "--force"]);
+    assert!(forced.status.success(), "{forced:?}");
+    assert!(out.join("tls.key").exists());
     assert_ne!(std::fs::read_to_string(out.join("ca.crt")).unwrap(), ca);
 }

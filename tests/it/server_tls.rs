@@ -402,7 +402,7 @@ async fn rotation_by_two_renames_is_not_a_failure() {
         .collect();
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(
-        errors[0].contains("cannot serve the certificate"),
+        errors[0].contains("does not match the certificate"),
         "{errors:#?}"
     );
 }

@@ -1,5 +1,5 @@
 //! The JSON report of `check` (`-o json`): a stable schema, versioned by
-//! [`JSON_SCHEMA_VERSION`] and documented in the README.
+//! [`JSON_SCHEMA_VERSION`] and described by `docs/schemas/check.schema.json` (JSON Schema 2020-12).
 
 use serde::Serialize;
 
@@ -9,7 +9,8 @@ use crate::manifests::LoadError;
 /// The version of the `-o json` output schema; bumped only on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
-/// The `-o json` document (schema version [`JSON_SCHEMA_VERSION`], described in the README).
+/// The `-o json` document (schema version [`JSON_SCHEMA_VERSION`], described by
+/// `docs/schemas/check.schema.json`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsonOutput<'a> {

@@ -5,7 +5,7 @@ use bgppeer_core::bgppeer::api::BGP_PEER_KIND as KIND;
 use bgppeer_core::field;
 
 /// `BGPPeer "name"`, or `BGPPeer (unnamed)`.
-fn subject(peer: &PeerResult) -> String {
+pub(super) fn subject(peer: &PeerResult) -> String {
     match &peer.name {
         Some(name) => format!(
             "{KIND} {}",
@@ -44,7 +44,7 @@ pub(crate) fn render(outcome: &Outcome) -> String {
 }
 
 /// `3 BGPPeers checked in 2 files: 1 valid, 2 invalid (5 errors), 1 warning; 4 other documents skipped`.
-fn summary_line(outcome: &Outcome) -> String {
+pub(super) fn summary_line(outcome: &Outcome) -> String {
     let invalid = outcome
         .peers
         .iter()

@@ -29,7 +29,7 @@ use super::old_object::OldObject;
 pub enum DecodeError {
     /// The body is not JSON, or not shaped like an AdmissionReview.
     #[error("the body is not a valid admission.k8s.io/v1 AdmissionReview: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// The body is an object of another kind or version.
     #[error(
         "expected kind \"AdmissionReview\" and apiVersion \"admission.k8s.io/v1\", got kind {kind:?} and apiVersion {api_version:?}"
@@ -43,6 +43,13 @@ pub enum DecodeError {
     /// The review has no `request` (a response was sent to us, or the field is missing).
     #[error("the AdmissionReview has no request")]
     MissingRequest,
+}
+
+/// serde_json's message is part of ours, so it is not also the error's `source()`.
+impl From<serde_json::Error> for DecodeError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Json(error)
+    }
 }
 
 /// A decoded admission request: its attributes, and its objects as plain JSON.
