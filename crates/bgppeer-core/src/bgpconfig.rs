@@ -435,6 +435,15 @@ impl BgpConfigurations {
         if let Some(port) = self.per_node.get(node).and_then(|c| c.listen_port) {
             return Some((port, PortSource::NodeConfiguration));
         }
+        self.default_listen_port()
+    }
+
+    /// The port of nodes without a `node.<nodename>` listen port; `None` when no
+    /// BGPConfiguration was given.
+    pub fn default_listen_port(&self) -> Option<(u16, PortSource)> {
+        if !self.given {
+            return None;
+        }
         Some(
             match self.default.as_ref().and_then(|config| config.listen_port) {
                 Some(port) => (port, PortSource::DefaultConfiguration),
@@ -567,8 +576,10 @@ mod tests {
         );
         assert_eq!(
             configs.notes(),
-            ["BGPConfiguration \"node.n1\": spec.asNumber is cluster-wide, read from \"default\" \
-              only; ignored here as Calico ignores it"]
+            [
+                "BGPConfiguration \"node.n1\": spec.asNumber is cluster-wide, read from \"default\" \
+              only; ignored here as Calico ignores it"
+            ]
         );
 
         let bare = BgpConfigurations::from_objects(&[]).unwrap();
