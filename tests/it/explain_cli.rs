@@ -287,7 +287,8 @@ fn serve_nodes() -> (u16, Arc<Mutex<Vec<String>>>) {
 }
 
 /// [`serve_nodes`], also serving `configurations` as the crd.projectcalico.org/v1
-/// BGPConfigurations when given (the projectcalico.org/v3 group is not served: 404).
+/// BGPConfigurations when given (the projectcalico.org/v3 group is not served: 404); the
+/// string `"forbidden"` instead refuses that list with 403, as without RBAC.
 fn serve_cluster(configurations: Option<Value>) -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -322,8 +323,16 @@ fn serve_cluster(configurations: Option<Value>) -> (u16, Arc<Mutex<Vec<String>>>
                 .unwrap()
                 .push(format!("{target} {authorization}"));
             let configs_path = "/apis/crd.projectcalico.org/v1/bgpconfigurations?";
-            let (status, body) = if let (true, Some(items)) =
-                (target.starts_with(configs_path), &configurations)
+            let (status, body) = if target.starts_with(configs_path)
+                && configurations.as_ref().is_some_and(|c| c == "forbidden")
+            {
+                (
+                    "403 Forbidden",
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                           "reason": "Forbidden", "code": 403,
+                           "message": "bgpconfigurations is forbidden"}),
+                )
+            } else if let (true, Some(items)) = (target.starts_with(configs_path), &configurations)
             {
                 (
                     "200 OK",
@@ -989,6 +998,31 @@ fn bgp_configurations_from_a_cluster() {
     ]);
     let json: Value = serde_json::from_str(stdout(&output)).unwrap();
     assert_eq!(json["bgpConfiguration"]["mesh"]["state"], "off");
+
+    // Not allowed to list them: unknown, with a note, and still explained.
+    let (port, _requests) = serve_cluster(Some(json!("forbidden")));
+    let config = kubeconfig(dir.path(), port);
+    let output = explain(&["--kubeconfig", &config, BGP_PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "BGP configuration: unknown\n\
+             \x20 node-to-node mesh: unknown (no BGPConfiguration could be read)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  note: listing bgpconfigurations.crd.projectcalico.org was refused (403 Forbidden): \
+             the mesh, the default AS and the listen ports are unknown\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 BGPPeers on 4 nodes: 4 explained"),
+        "{text}"
+    );
 }
 
 #[test]
