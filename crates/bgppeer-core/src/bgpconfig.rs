@@ -16,7 +16,7 @@
 //! - a `listenPort` of 0 is unset; a session to a Calico node goes to that node's `node.<name>`
 //!   `listenPort`, else the `default` one, else BGP's 179.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -32,6 +32,10 @@ pub const NODE_PREFIX: &str = "node.";
 pub const BUILT_IN_AS: u32 = 64512;
 /// The port BGP uses when nothing else is configured.
 pub const BGP_PORT: u16 = 179;
+/// At most this many notes are kept about the BGPConfigurations read (odd values, ignored
+/// names); the last one kept then says how many more there were, so that the output stays
+/// bounded whatever the input.
+pub const MAX_NOTES: usize = 20;
 
 /// The fields of one BGPConfiguration that decide sessions (absent or invalid values are
 /// `None`).
@@ -313,7 +317,7 @@ impl BgpConfigurations {
             given: true,
             ..Self::default()
         };
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: BTreeSet<String> = BTreeSet::new();
         for (i, object) in objects.into_iter().enumerate() {
             let index = i + 1;
             match object.get("kind").and_then(Value::as_str) {
@@ -350,10 +354,9 @@ impl BgpConfigurations {
                     });
                 }
             };
-            if seen.iter().any(|s| s == name) {
+            if !seen.insert(name.to_owned()) {
                 continue;
             }
-            seen.push(name.to_owned());
             let config = BgpConfiguration::read(spec, &mut configurations.notes, &shown_name);
             if name == DEFAULT_NAME {
                 configurations.default = Some(config);
@@ -379,6 +382,13 @@ impl BgpConfigurations {
                      and \"node.<nodename>\""
                 ));
             }
+        }
+        let total = configurations.notes.len();
+        if total > MAX_NOTES {
+            configurations.notes.truncate(MAX_NOTES - 1);
+            configurations
+                .notes
+                .push(format!("{} more notes not shown", total - (MAX_NOTES - 1)));
         }
         Ok(configurations)
     }
@@ -636,6 +646,24 @@ mod tests {
                 .unwrap_err()
                 .to_string(),
             "BGPConfiguration \"default\": spec must be an object, found an array"
+        );
+    }
+
+    #[test]
+    fn notes_are_bounded_and_duplicates_keep_the_first() {
+        let many: Vec<Value> = (0..1000)
+            .map(|i| config(&format!("other-{i}"), json!({})))
+            .chain([
+                config("default", json!({"asNumber": 1})),
+                config("default", json!({"asNumber": 2})),
+            ])
+            .collect();
+        let configs = BgpConfigurations::from_objects(&many).unwrap();
+        assert_eq!(configs.notes.len(), MAX_NOTES);
+        assert_eq!(configs.notes[MAX_NOTES - 1], "981 more notes not shown");
+        assert_eq!(
+            configs.default_as(),
+            Some((1, AsSource::DefaultConfiguration))
         );
     }
 
