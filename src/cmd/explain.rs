@@ -251,11 +251,13 @@ fn list_cluster(kubeconfig: &Path, configurations: bool) -> anyhow::Result<Liste
 }
 
 /// Lists the BGPConfigurations of both API groups, `crd.projectcalico.org` first (the copy
-/// calico-node reads wins when both serve one). A group not served (404) is skipped; when
-/// neither is served, or a list is refused, the note says why they are unknown.
+/// calico-node reads wins when both serve one). Both groups serve the same objects, so one
+/// group listed is enough: a group not served (404) or refused is skipped. When no group could
+/// be listed, the note says why they are unknown (the first refusal, else "not served").
 async fn list_bgp_configurations(client: &kube::Client) -> Result<Vec<Value>, String> {
     let mut objects = Vec::new();
     let mut served = false;
+    let mut refusal: Option<String> = None;
     for group in resources::GROUPS {
         let resource = resources::bgpconfigurations(group);
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
@@ -276,14 +278,14 @@ async fn list_bgp_configurations(client: &kube::Client) -> Result<Vec<Value>, St
             }
             Err(kube::Error::Api(status)) if status.code == 404 => {}
             Err(kube::Error::Api(status)) => {
-                return Err(format!(
+                refusal.get_or_insert(format!(
                     "listing {}.{} was refused ({} {}): the mesh, the default AS and the listen \
                      ports are unknown",
                     resource.plural, resource.group, status.code, status.reason
                 ));
             }
             Err(other) => {
-                return Err(format!(
+                refusal.get_or_insert(format!(
                     "listing {}.{} failed ({other}): the mesh, the default AS and the listen \
                      ports are unknown",
                     resource.plural, resource.group
@@ -291,13 +293,13 @@ async fn list_bgp_configurations(client: &kube::Client) -> Result<Vec<Value>, St
             }
         }
     }
-    if served {
-        Ok(objects)
-    } else {
-        Err(
+    match (served, refusal) {
+        (true, _) => Ok(objects),
+        (false, Some(refusal)) => Err(refusal),
+        (false, None) => Err(
             "the cluster serves no BGPConfiguration resource (is Calico installed?): the mesh, \
              the default AS and the listen ports are unknown"
                 .to_owned(),
-        )
+        ),
     }
 }
