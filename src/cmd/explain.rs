@@ -60,8 +60,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub(crate) bgp_configuration: Option<PathBuf>,
 
-    /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, documented in the
-    /// README) or `dot` (a Graphviz digraph of the peering graph).
+    /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, described by
+    /// docs/schemas/explain.schema.json) or `dot` (a Graphviz digraph of the peering graph).
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
 
