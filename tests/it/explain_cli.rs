@@ -861,7 +861,7 @@ fn a_bgp_configuration_file_resolves_as_numbers_ports_and_the_mesh() {
         // A peerIP that is a Calico node without a port: that node's listen port and AS.
         "    rack2-host1 -> 10.1.0.2 (AS unset)\n\
          \x20     iBGP: local AS 64512 (BGPConfiguration default), remote AS 64512 \
-         (BGPConfiguration default); port 2179 (the node's BGPConfiguration listenPort)\n",
+         (BGPConfiguration default); port 2179 (BGPConfiguration node.rr1 listenPort)\n",
         "  warning: peerSelector selects cluster nodes while the node-to-node mesh is on \
          (BGPConfiguration \"default\" spec.nodeToNodeMeshEnabled is unset, so true): these \
          nodes already peer through the mesh; set nodeToNodeMeshEnabled: false to peer them \

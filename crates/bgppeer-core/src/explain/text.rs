@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use super::nodes::{AddressSource, NodeAddress};
+use super::nodes::{AddressSource, NodeAddress, NodeInfo};
 use super::{Explanation, PeerOutcome, Plan, Remote, Scope, Session, Target};
 use crate::bgpconfig::{AsSource, BUILT_IN_AS, BgpConfigurations, PortSource};
 
@@ -37,7 +37,7 @@ pub fn render(explanation: &Explanation) -> String {
             }
             PeerOutcome::Explained(plan) => {
                 let _ = writeln!(out, "BGPPeer {} ({})", peer.display_name(), peer.source);
-                render_plan(&mut out, plan, explanation.nodes.len());
+                render_plan(&mut out, plan, &explanation.nodes);
             }
         }
     }
@@ -49,7 +49,8 @@ pub fn render(explanation: &Explanation) -> String {
 }
 
 /// The body of one valid peer's block.
-fn render_plan(out: &mut String, plan: &Plan, node_count: usize) {
+fn render_plan(out: &mut String, plan: &Plan, nodes: &[NodeInfo]) {
+    let node_count = nodes.len();
     let scope = match &plan.scope {
         Scope::Global => "global (no node, no nodeSelector): every node".to_owned(),
         Scope::Node(name) => format!("node {name}"),
@@ -101,7 +102,7 @@ fn render_plan(out: &mut String, plan: &Plan, node_count: usize) {
         let _ = writeln!(out, "  sessions: {}", plan.sessions.len());
         for session in &plan.sessions {
             let _ = writeln!(out, "    {} -> {}", session.node, target(&session.target));
-            let _ = writeln!(out, "      {}", resolution(session));
+            let _ = writeln!(out, "      {}", resolution(session, nodes));
             for warning in &session.warnings {
                 let _ = writeln!(out, "      warning: {warning}");
             }
@@ -162,14 +163,19 @@ fn render_bgp(out: &mut String, bgp: &BgpConfigurations) {
 
 /// `eBGP: local AS 64512 (BGPConfiguration default), remote AS 64500 (BGPPeer asNumber); port
 /// 179 (BGP's default)`.
-fn resolution(session: &Session) -> String {
+fn resolution(session: &Session, nodes: &[NodeInfo]) -> String {
     let kind = session.bgp_type().unwrap_or("iBGP or eBGP unknown");
     let as_part = |label: &str, value: Option<(u32, AsSource)>| match value {
         Some((n, source)) => format!("{label} AS {n} ({})", as_source(source)),
         None => format!("{label} AS unknown"),
     };
-    let remote_node = match &session.target {
-        Target::Node { name, .. } => name.as_str(),
+    // The node whose listen port it is, to name its BGPConfiguration.
+    let remote_node = match (&session.target, session.port) {
+        (Target::Node { name, .. }, _) => name.as_str(),
+        (Target::Address { ip, .. }, Some((_, PortSource::NodeConfiguration))) => nodes
+            .iter()
+            .find(|node| node.addresses.iter().any(|a| a.ip == *ip))
+            .map_or("", |node| node.name.as_str()),
         _ => "",
     };
     let port = match session.port {
