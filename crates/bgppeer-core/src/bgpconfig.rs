@@ -27,7 +27,7 @@ use crate::field::{MAX_NAME_LEN, json_type_name, shorten};
 /// The name of the cluster-wide BGPConfiguration.
 pub const DEFAULT_NAME: &str = "default";
 /// The prefix of a per-node BGPConfiguration's name (`node.<nodename>`).
-pub const NODE_PREFIX: &str = "node.";
+pub(crate) const NODE_PREFIX: &str = "node.";
 /// The AS number of a node when neither the node nor BGPConfiguration `default` sets one.
 pub const BUILT_IN_AS: u32 = 64512;
 /// The port BGP uses when nothing else is configured.
@@ -35,7 +35,7 @@ pub const BGP_PORT: u16 = 179;
 /// At most this many notes are kept about the BGPConfigurations read (odd values, ignored
 /// names); the last one kept then says how many more there were, so that the output stays
 /// bounded whatever the input.
-pub const MAX_NOTES: usize = 20;
+pub(crate) const MAX_NOTES: usize = 20;
 
 /// The fields of one BGPConfiguration that decide sessions (absent or invalid values are
 /// `None`).
@@ -394,22 +394,17 @@ impl BgpConfigurations {
     }
 
     /// Whether any BGPConfiguration was read.
-    pub fn given(&self) -> bool {
+    pub(crate) fn given(&self) -> bool {
         self.given
     }
 
     /// The notes: odd values, ignored names, why everything is unknown.
-    pub fn notes(&self) -> &[String] {
+    pub(crate) fn notes(&self) -> &[String] {
         &self.notes
     }
 
-    /// BGPConfiguration `default`, when given and present.
-    pub fn default_configuration(&self) -> Option<&BgpConfiguration> {
-        self.default.as_ref()
-    }
-
     /// The `node.<nodename>` configurations, by node name.
-    pub fn per_node(&self) -> &BTreeMap<String, BgpConfiguration> {
+    pub(crate) fn per_node(&self) -> &BTreeMap<String, BgpConfiguration> {
         &self.per_node
     }
 
@@ -450,7 +445,7 @@ impl BgpConfigurations {
 
     /// The port of nodes without a `node.<nodename>` listen port; `None` when no
     /// BGPConfiguration was given.
-    pub fn default_listen_port(&self) -> Option<(u16, PortSource)> {
+    pub(crate) fn default_listen_port(&self) -> Option<(u16, PortSource)> {
         if !self.given {
             return None;
         }
