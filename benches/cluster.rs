@@ -107,7 +107,7 @@ fn cluster() -> Index {
     index.replace(
         Source::Nodes,
         (0..NODES)
-            .map(|n| Item::Node(format!("node-{n:05}"), node_labels(n)))
+            .map(|n| Item::Node(format!("node-{n:05}"), node_labels(n), Vec::new()))
             .collect(),
     );
     index.replace(
@@ -262,10 +262,10 @@ fn bench(c: &mut Criterion) {
                 flip = !flip;
                 let mut labels = node_labels(7);
                 labels.insert("flip".to_owned(), flip.to_string());
-                index
-                    .write()
-                    .expect("not poisoned")
-                    .apply(Source::Nodes, Item::Node("node-00007".to_owned(), labels));
+                index.write().expect("not poisoned").apply(
+                    Source::Nodes,
+                    Item::Node("node-00007".to_owned(), labels, Vec::new()),
+                );
                 request(black_box(&body), &*index.read().expect("not poisoned"))
             })
         },

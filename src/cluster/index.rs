@@ -8,8 +8,11 @@
 //! - Node names and labels, with a generation counter bumped when a node's labels change (or a
 //!   node comes or goes), and a bounded cache of which nodes each selector matches, keyed by the
 //!   selector's canonical text and valid for one generation;
+//! - each Node's BGP addresses (calico-node's address annotations: at most one per family), and
+//!   an index from address to node for the mesh check;
 //! - the key lengths of the password Secrets (opt-in), never their values;
-//! - the BGPConfigurations of both groups, typed ([`BgpConfiguration`]);
+//! - the BGPConfigurations of both groups, typed ([`BgpConfiguration`]); `default` decides the
+//!   node-to-node mesh, unknown until one of the two sources has synced;
 //! - the state of each watch, and from it whether the view can be trusted.
 //!
 //! A request reads the index under a read lock, without copying or re-parsing anything: each
@@ -17,16 +20,18 @@
 //! node generation, which is evaluated once against every node.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
 
 use bgppeer_core::admission::cluster::subject::scope_key;
 use bgppeer_core::admission::cluster::{
-    Address, Availability, ClusterView, NodeMatch, ScopeKey, SelectorRef, SkipReason,
+    Address, Availability, ClusterView, Mesh, NodeMatch, ScopeKey, SelectorRef, SkipReason,
     rules::SMALL_MATCH,
 };
-use bgppeer_core::bgppeer::{self, ApiGroup, Peer, api, asnumber};
+use bgppeer_core::bgpconfig;
+use bgppeer_core::bgppeer::{self, ApiGroup, Peer, api};
 
 use super::status::{self, SourceStatus};
 
@@ -74,8 +79,8 @@ pub enum Item {
     Peer(StoredPeer),
     /// A BGPConfiguration and its name.
     BgpConfiguration(String, BgpConfiguration),
-    /// A Node: name and labels.
-    Node(String, Labels),
+    /// A Node: name, labels and BGP addresses (at most one per address family).
+    Node(String, Labels, Vec<IpAddr>),
     /// A Secret: name and the byte length of each key's value.
     Secret(String, KeyLengths),
 }
@@ -112,34 +117,8 @@ impl StoredPeer {
     }
 }
 
-/// What the next issues need of a `BGPConfiguration` (typed; absent or invalid values are
-/// `None`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BgpConfiguration {
-    /// `spec.nodeToNodeMeshEnabled`.
-    pub node_to_node_mesh_enabled: Option<bool>,
-    /// `spec.asNumber` (an integer or Calico's `"hi.lo"` form).
-    pub as_number: Option<u32>,
-    /// `spec.listenPort`.
-    pub listen_port: Option<u16>,
-}
-
-impl BgpConfiguration {
-    /// Reads the fields from a `spec` (either group).
-    pub(crate) fn from_spec(spec: &Value) -> Self {
-        Self {
-            node_to_node_mesh_enabled: spec.get("nodeToNodeMeshEnabled").and_then(Value::as_bool),
-            as_number: spec
-                .get("asNumber")
-                .and_then(|value| asnumber::from_json(value).ok())
-                .map(|form| form.value()),
-            listen_port: spec
-                .get("listenPort")
-                .and_then(Value::as_u64)
-                .and_then(|port| u16::try_from(port).ok()),
-        }
-    }
-}
+/// What the index keeps of a `BGPConfiguration` (the core's typed fields).
+pub use bgpconfig::BgpConfiguration;
 
 /// A source's name and state.
 #[derive(Clone, Debug)]
@@ -166,6 +145,8 @@ pub struct Index {
     peers: HashMap<String, PerGroup<StoredPeer>>,
     by_address: HashMap<Address, BTreeMap<String, ScopeKey>>,
     nodes: BTreeMap<String, Labels>,
+    node_addresses: HashMap<String, Vec<IpAddr>>,
+    by_ip: HashMap<IpAddr, String>,
     node_generation: u64,
     selectors: Mutex<HashMap<String, (u64, NodeMatch)>>,
     secrets: HashMap<String, KeyLengths>,
@@ -206,6 +187,8 @@ impl Index {
             peers: HashMap::new(),
             by_address: HashMap::new(),
             nodes: BTreeMap::new(),
+            node_addresses: HashMap::new(),
+            by_ip: HashMap::new(),
             node_generation: 0,
             selectors: Mutex::new(HashMap::new()),
             secrets: HashMap::new(),
@@ -281,7 +264,8 @@ impl Index {
             (Source::BgpConfigurations(group), Item::BgpConfiguration(name, config)) => {
                 self.bgp_configurations.entry(name).or_default()[slot(group)] = Some(config);
             }
-            (Source::Nodes, Item::Node(name, labels)) => {
+            (Source::Nodes, Item::Node(name, labels, addresses)) => {
+                self.set_node_addresses(&name, addresses);
                 if self.nodes.get(&name) != Some(&labels) {
                     self.nodes.insert(name, labels);
                     self.node_generation = self.node_generation.wrapping_add(1);
@@ -317,6 +301,7 @@ impl Index {
                 }
             }
             Source::Nodes => {
+                self.set_node_addresses(name, Vec::new());
                 if self.nodes.remove(name).is_some() {
                     self.node_generation = self.node_generation.wrapping_add(1);
                 }
@@ -332,13 +317,15 @@ impl Index {
     pub fn replace(&mut self, source: Source, items: Vec<Item>) {
         match source {
             Source::Nodes => {
-                let nodes: BTreeMap<String, Labels> = items
-                    .into_iter()
-                    .filter_map(|item| match item {
-                        Item::Node(name, labels) => Some((name, labels)),
-                        _ => None,
-                    })
-                    .collect();
+                self.node_addresses.clear();
+                self.by_ip.clear();
+                let mut nodes: BTreeMap<String, Labels> = BTreeMap::new();
+                for item in items {
+                    if let Item::Node(name, labels, addresses) = item {
+                        self.set_node_addresses(&name, addresses);
+                        nodes.insert(name, labels);
+                    }
+                }
                 if nodes != self.nodes {
                     self.nodes = nodes;
                     self.node_generation = self.node_generation.wrapping_add(1);
@@ -443,6 +430,35 @@ impl Index {
         }
     }
 
+    /// Sets a node's BGP addresses (empty: none, or the node is gone), keeping the index from
+    /// address to node. When two nodes claim one address, the first keeps it while it has it.
+    fn set_node_addresses(&mut self, name: &str, addresses: Vec<IpAddr>) {
+        if let Some(old) = self.node_addresses.remove(name) {
+            for ip in old {
+                if self.by_ip.get(&ip).is_some_and(|owner| owner == name) {
+                    self.by_ip.remove(&ip);
+                    // Another node claiming the same address (a misconfiguration, rare) takes
+                    // it over.
+                    if let Some(other) = self
+                        .node_addresses
+                        .iter()
+                        .find(|(_, addresses)| addresses.contains(&ip))
+                        .map(|(other, _)| other.clone())
+                    {
+                        self.by_ip.insert(ip, other);
+                    }
+                }
+            }
+        }
+        if addresses.is_empty() {
+            return;
+        }
+        for ip in &addresses {
+            self.by_ip.entry(*ip).or_insert_with(|| name.to_owned());
+        }
+        self.node_addresses.insert(name.to_owned(), addresses);
+    }
+
     /// Evaluates a selector against every node (a cache miss).
     fn evaluate(&self, selector: SelectorRef<'_>) -> NodeMatch {
         let mut matched = NodeMatch {
@@ -517,6 +533,24 @@ impl ClusterView for Index {
         matched
     }
 
+    /// Known once a BGPConfiguration source has synced (an absent group or a refused one
+    /// leaves it unknown: no mesh warning then).
+    fn node_to_node_mesh(&self) -> Mesh {
+        let synced = self.sources.iter().any(|state| {
+            matches!(state.source, Source::BgpConfigurations(_))
+                && state.status == SourceStatus::Synced
+        });
+        if synced {
+            Mesh::from_default(self.bgp_configuration(bgpconfig::DEFAULT_NAME))
+        } else {
+            Mesh::Unknown
+        }
+    }
+
+    fn node_at(&self, ip: IpAddr) -> Option<&str> {
+        self.by_ip.get(&ip).map(String::as_str)
+    }
+
     fn peers_at(&self, scope: &ScopeKey, address: Address) -> Vec<&str> {
         let Some(names) = self.by_address.get(&address) else {
             return Vec::new();
@@ -564,6 +598,7 @@ mod tests {
                 .iter()
                 .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
                 .collect(),
+            Vec::new(),
         )
     }
 
@@ -721,6 +756,52 @@ mod tests {
                 .and_then(|c| c.listen_port),
             Some(1179)
         );
+    }
+
+    #[test]
+    fn node_addresses_follow_the_node_events_and_a_relist() {
+        let mut index = ready(None);
+        let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+        index.replace(
+            Source::Nodes,
+            vec![
+                Item::Node(
+                    "n1".into(),
+                    Labels::new(),
+                    vec![ip("10.0.0.1"), ip("fd00::1")],
+                ),
+                Item::Node("n2".into(), Labels::new(), vec![ip("10.0.0.2")]),
+            ],
+        );
+        let generation = index.node_generation();
+        assert_eq!(index.node_at(ip("fd00::1")), Some("n1"));
+        // An address change is no label change: the selector cache stays valid.
+        index.apply(
+            Source::Nodes,
+            Item::Node("n1".into(), Labels::new(), vec![ip("10.0.0.11")]),
+        );
+        assert_eq!(index.node_generation(), generation);
+        assert_eq!(index.node_at(ip("10.0.0.1")), None);
+        assert_eq!(index.node_at(ip("fd00::1")), None);
+        assert_eq!(index.node_at(ip("10.0.0.11")), Some("n1"));
+        // Two nodes claiming one address: the first keeps it while it has it.
+        index.apply(
+            Source::Nodes,
+            Item::Node("n3".into(), Labels::new(), vec![ip("10.0.0.2")]),
+        );
+        assert_eq!(index.node_at(ip("10.0.0.2")), Some("n2"));
+        index.delete(Source::Nodes, "n2");
+        assert_eq!(index.node_at(ip("10.0.0.2")), Some("n3"));
+        index.delete(Source::Nodes, "n3");
+        assert_eq!(index.node_at(ip("10.0.0.2")), None);
+        // A relist keeps exactly the listed nodes' addresses.
+        index.replace(
+            Source::Nodes,
+            vec![Item::Node("n4".into(), Labels::new(), vec![ip("10.0.0.4")])],
+        );
+        assert_eq!(index.node_at(ip("10.0.0.11")), None);
+        assert_eq!(index.node_at(ip("10.0.0.4")), Some("n4"));
+        assert_eq!((index.node_addresses.len(), index.by_ip.len()), (1, 1));
     }
 
     #[test]

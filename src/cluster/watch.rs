@@ -18,6 +18,8 @@ use kube::{Api, Client, Resource};
 use serde_json::Value;
 use tokio::task::AbortHandle;
 
+use bgppeer_core::explain::nodes;
+
 use super::index::{BgpConfiguration, Index, Item, KeyLengths, Source, StoredPeer};
 use super::resources;
 use super::status::SourceStatus;
@@ -156,11 +158,20 @@ pub(crate) fn bgp_configuration(_: Source, object: &DynamicObject) -> Option<Ite
     ))
 }
 
-/// A Node: name and labels.
+/// A Node: name, labels and the BGP addresses calico-node published in its annotations (the
+/// addresses other nodes peer with; at most one per family, so memory stays bounded by the
+/// number of nodes).
 pub(crate) fn node(_: Source, object: &PartialObjectMeta<Node>) -> Option<Item> {
+    let annotations = object.metadata.annotations.as_ref();
+    let addresses = [nodes::CALICO_IPV4_ANNOTATION, nodes::CALICO_IPV6_ANNOTATION]
+        .into_iter()
+        .filter_map(|key| annotations?.get(key))
+        .filter_map(|text| nodes::bgp_address(text))
+        .collect();
     Some(Item::Node(
         object.metadata.name.clone()?,
         object.metadata.labels.clone().unwrap_or_default(),
+        addresses,
     ))
 }
 

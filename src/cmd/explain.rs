@@ -1,8 +1,14 @@
 //! The `explain` subcommand: which nodes each BGPPeer applies to and which BGP sessions they
 //! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster.
 //!
-//! Only I/O lives here (reading files, listing Nodes with the `kube` client); the decisions and
-//! the three output formats are in [`bgppeer_core::explain`].
+//! Only I/O lives here (reading files, listing Nodes and BGPConfigurations with the `kube`
+//! client); the decisions and the three output formats are in [`bgppeer_core::explain`], the
+//! BGPConfiguration semantics in [`bgppeer_core::bgpconfig`].
+//!
+//! The BGPConfigurations (node-to-node mesh, default AS, listen ports) come from
+//! `--bgp-configuration FILE`, else from the cluster with `--kubeconfig` (both Calico API groups;
+//! a group the API server does not serve is skipped, a refused list leaves them unknown with a
+//! note), else they are unknown and the output says so.
 //!
 //! Exit codes: 0 every BGPPeer is valid, 1 at least one is invalid (it is reported with its
 //! validation errors and not explained), 2 the nodes or some manifest could not be read, or the
@@ -13,13 +19,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
-use crate::cluster;
+use crate::cluster::{self, resources};
 use crate::cmd::check::Location;
 use crate::cmd::output;
 use crate::manifests::{self, Source};
+use bgppeer_core::bgpconfig::BgpConfigurations;
 use bgppeer_core::explain::{self, Explanation, nodes};
 
 /// How many Nodes one list request asks the API server for; large clusters are read in pages.
@@ -47,8 +54,15 @@ pub(crate) struct Args {
     #[arg(long, value_name = "PATH")]
     pub(crate) kubeconfig: Option<PathBuf>,
 
-    /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, documented in the
-    /// README) or `dot` (a Graphviz digraph of the peering graph).
+    /// The cluster's BGPConfigurations (`default` and `node.<name>`): one, a List, or several
+    /// documents, as JSON or YAML, or `-` for standard input. They decide the node-to-node mesh,
+    /// the default AS and the listen ports; with --kubeconfig and without this, they are listed
+    /// from the cluster; without either, those are reported as unknown.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) bgp_configuration: Option<PathBuf>,
+
+    /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, described by
+    /// docs/schemas/explain.schema.json) or `dot` (a Graphviz digraph of the peering graph).
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
 
@@ -73,15 +87,45 @@ pub(crate) enum Format {
 /// are still explained; nodes that cannot be read stop the command (exit 2).
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stdin = Path::new("-");
-    if args.nodes.as_deref() == Some(stdin) && args.paths.iter().any(|p| p == stdin) {
-        anyhow::bail!("standard input (`-`) can be used for --nodes or for the peers, not both");
+    let stdin_users: Vec<&str> = [
+        (args.nodes.as_deref() == Some(stdin), "--nodes"),
+        (
+            args.bgp_configuration.as_deref() == Some(stdin),
+            "--bgp-configuration",
+        ),
+        (args.paths.iter().any(|p| p == stdin), "the peers"),
+    ]
+    .into_iter()
+    .filter_map(|(uses, name)| uses.then_some(name))
+    .collect();
+    if let [first, rest @ .., last] = stdin_users.as_slice() {
+        let others: String = rest.iter().map(|name| format!(", for {name}")).collect();
+        let how_many = if rest.is_empty() { "both" } else { "all" };
+        anyhow::bail!(
+            "standard input (`-`) can be used for {first}{others} or for {last}, not {how_many}"
+        );
     }
-    let node_objects = match (&args.nodes, &args.kubeconfig) {
-        (Some(path), _) => read_node_file(path)?,
-        (None, Some(kubeconfig)) => list_cluster_nodes(kubeconfig)?,
+    let (node_objects, listed_configurations) = match (&args.nodes, &args.kubeconfig) {
+        (Some(path), _) => (read_node_file(path)?, None),
+        (None, Some(kubeconfig)) => {
+            let listed = list_cluster(kubeconfig, args.bgp_configuration.is_none())?;
+            (listed.nodes, listed.bgp_configurations)
+        }
         (None, None) => anyhow::bail!("one of --nodes or --kubeconfig is required"),
     };
     let node_list = nodes::from_objects(&node_objects).context("reading the nodes")?;
+    let bgp = match (&args.bgp_configuration, listed_configurations) {
+        (Some(path), _) => {
+            let objects = read_objects(path).context("reading --bgp-configuration")?;
+            BgpConfigurations::from_objects(&objects).context("reading --bgp-configuration")?
+        }
+        (None, Some(Ok(objects))) => BgpConfigurations::from_objects(&objects)
+            .context("reading the cluster's BGPConfigurations")?,
+        (None, Some(Err(note))) => BgpConfigurations::unknown(note),
+        (None, None) => BgpConfigurations::unknown(
+            "no BGPConfiguration given (--bgp-configuration FILE, or --kubeconfig)",
+        ),
+    };
 
     let mut input_errors = Vec::new();
     let mut documents: Vec<(String, Value)> = Vec::new();
@@ -111,11 +155,12 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    let mut explanation: Explanation = explain::explain(
+    let mut explanation: Explanation = explain::explain_with(
         documents
             .iter()
             .map(|(source, value)| (source.clone(), value)),
         &node_list,
+        bgp,
     );
     explanation.input_errors = input_errors;
     for error in &explanation.input_errors {
@@ -132,18 +177,33 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// Reads the Node objects of a file (or stdin), JSON or YAML, lists expanded.
 fn read_node_file(path: &Path) -> anyhow::Result<Vec<Value>> {
+    read_objects(path).context("reading --nodes")
+}
+
+/// Reads the objects of a file (or stdin), JSON or YAML, documents and lists expanded.
+fn read_objects(path: &Path) -> anyhow::Result<Vec<Value>> {
     let source = if path == Path::new("-") {
         Source::Stdin
     } else {
         Source::File(path.to_path_buf())
     };
-    let text = manifests::read_source(&source).context("reading --nodes")?;
-    let documents = manifests::parse_documents(&source, &text).context("reading --nodes")?;
+    let text = manifests::read_source(&source)?;
+    let documents = manifests::parse_documents(&source, &text)?;
     Ok(documents.into_iter().map(|doc| doc.value).collect())
 }
 
-/// Lists every Node of the cluster the kubeconfig's current context points to, page by page.
-fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
+/// What `explain` reads from a cluster.
+struct Listed {
+    /// Every Node.
+    nodes: Vec<Value>,
+    /// The BGPConfigurations of both groups (`crd.projectcalico.org` first), or the note saying
+    /// why they are unknown; `None` when not asked for.
+    bgp_configurations: Option<Result<Vec<Value>, String>>,
+}
+
+/// Lists the Nodes of the cluster the kubeconfig's current context points to and, when
+/// `configurations`, its BGPConfigurations.
+fn list_cluster(kubeconfig: &Path, configurations: bool) -> anyhow::Result<Listed> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -159,7 +219,7 @@ fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
         .map_err(|err| anyhow::anyhow!(cluster::kubeconfig_message(kubeconfig, &err)))?;
         let cluster = config.cluster_url.to_string();
         let client = kube::Client::try_from(config).context("creating the Kubernetes client")?;
-        let api: Api<Node> = Api::all(client);
+        let api: Api<Node> = Api::all(client.clone());
         let mut objects = Vec::new();
         let mut params = ListParams::default().limit(NODE_PAGE_SIZE);
         loop {
@@ -180,6 +240,68 @@ fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
                 None => break,
             }
         }
-        Ok(objects)
+        let bgp_configurations = if configurations {
+            Some(list_bgp_configurations(&client).await)
+        } else {
+            None
+        };
+        Ok(Listed {
+            nodes: objects,
+            bgp_configurations,
+        })
     })
+}
+
+/// Lists the BGPConfigurations of both API groups, `crd.projectcalico.org` first (the copy
+/// calico-node reads wins when both serve one). Both groups serve the same objects, so one
+/// group listed is enough: a group not served (404) or refused is skipped. When no group could
+/// be listed, the note says why they are unknown (the first refusal, else "not served").
+async fn list_bgp_configurations(client: &kube::Client) -> Result<Vec<Value>, String> {
+    let mut objects = Vec::new();
+    let mut served = false;
+    let mut refusal: Option<String> = None;
+    for group in resources::GROUPS {
+        let resource = resources::bgpconfigurations(group);
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+        match api.list(&ListParams::default()).await {
+            Ok(list) => {
+                served = true;
+                for item in list.items {
+                    let Ok(mut value) = serde_json::to_value(&item) else {
+                        continue;
+                    };
+                    if let Some(object) = value.as_object_mut() {
+                        object
+                            .entry("kind")
+                            .or_insert_with(|| Value::from(resource.kind.as_str()));
+                    }
+                    objects.push(value);
+                }
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(kube::Error::Api(status)) => {
+                refusal.get_or_insert(format!(
+                    "listing {}.{} was refused ({} {}): the mesh, the default AS and the listen \
+                     ports are unknown",
+                    resource.plural, resource.group, status.code, status.reason
+                ));
+            }
+            Err(other) => {
+                refusal.get_or_insert(format!(
+                    "listing {}.{} failed ({other}): the mesh, the default AS and the listen \
+                     ports are unknown",
+                    resource.plural, resource.group
+                ));
+            }
+        }
+    }
+    match (served, refusal) {
+        (true, _) => Ok(objects),
+        (false, Some(refusal)) => Err(refusal),
+        (false, None) => Err(
+            "the cluster serves no BGPConfiguration resource (is Calico installed?): the mesh, \
+             the default AS and the listen ports are unknown"
+                .to_owned(),
+        ),
+    }
 }

@@ -657,3 +657,101 @@ async fn with_cluster_checks_panics_are_contained_and_decisions_wait_for_a_slot(
     }
     server.stop().await;
 }
+
+/// The calico cluster with the mesh on (BGPConfiguration "default" without
+/// nodeToNodeMeshEnabled) and calico-node's address annotations on n1.
+fn meshed_cluster() -> Cluster {
+    let mut cluster = calico_cluster();
+    cluster.lists.insert(
+        CONFIGS_V1.into(),
+        vec![object(
+            "crd.projectcalico.org/v1",
+            "BGPConfiguration",
+            "default",
+            json!({"spec": {"asNumber": 64512}}),
+        )],
+    );
+    if let Some(nodes) = cluster.lists.get_mut(NODES) {
+        nodes[0]["metadata"]["annotations"] = json!({
+            "projectcalico.org/IPv4Address": "10.1.0.1/24",
+            "projectcalico.org/IPv6Address": "fd00::1/64",
+        });
+    }
+    cluster
+}
+
+#[tokio::test]
+async fn peering_nodes_while_the_mesh_is_on_is_warned_from_the_watched_configuration() {
+    let (addr, _cluster) = start_api(meshed_cluster()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (checker, _) = connected(addr, dir.path()).await;
+    assert!(checker.view().node_to_node_mesh().is_on());
+    assert_eq!(
+        checker.view().node_at("fd00::1".parse().unwrap()),
+        Some("n1")
+    );
+
+    let selects_nodes = peer(
+        "crd.projectcalico.org/v1",
+        "rr",
+        json!({"node": "n3", "peerSelector": "rack == 'a'"}),
+    );
+    let findings = checker.check(&selects_nodes, soon()).await;
+    assert!(findings.errors.is_empty(), "{findings:?}");
+    assert_eq!(
+        findings.warnings,
+        [
+            "spec.peerSelector matches only 2 of the 5 Nodes: n1, n2",
+            "spec.peerSelector: node-to-node mesh is on (unset in BGPConfiguration default); set \
+             nodeToNodeMeshEnabled: false",
+        ]
+    );
+    let to_node = peer(
+        "crd.projectcalico.org/v1",
+        "to-n1",
+        json!({"peerIP": "10.1.0.1", "asNumber": 64512}),
+    );
+    let findings = checker.check(&to_node, soon()).await;
+    assert_eq!(
+        findings.warnings,
+        [
+            "spec.peerIP is node \"n1\": mesh is on (unset in BGPConfiguration default); set \
+          nodeToNodeMeshEnabled: false"
+        ]
+    );
+    // A router outside the cluster: nothing.
+    let external = peer(
+        "crd.projectcalico.org/v1",
+        "tor",
+        json!({"peerIP": "192.0.2.50", "asNumber": 65000}),
+    );
+    assert!(checker.check(&external, soon()).await.warnings.is_empty());
+}
+
+#[tokio::test]
+async fn without_bgpconfigurations_served_the_mesh_is_unknown_and_not_warned() {
+    let mut cluster = meshed_cluster();
+    cluster.lists.remove(CONFIGS_V1);
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (checker, statuses) = connected(addr, dir.path()).await;
+    assert_eq!(
+        statuses["bgpconfigurations.crd.projectcalico.org"],
+        SourceStatus::Absent
+    );
+    assert_eq!(checker.view().availability(), Availability::Ready);
+    assert_eq!(
+        checker.view().node_to_node_mesh(),
+        bgppeer_core::bgpconfig::Mesh::Unknown
+    );
+    let selects_nodes = peer(
+        "crd.projectcalico.org/v1",
+        "rr",
+        json!({"node": "n3", "peerSelector": "rack == 'a'"}),
+    );
+    let findings = checker.check(&selects_nodes, soon()).await;
+    assert_eq!(
+        findings.warnings,
+        ["spec.peerSelector matches only 2 of the 5 Nodes: n1, n2"]
+    );
+}

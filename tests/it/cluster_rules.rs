@@ -3,24 +3,43 @@
 
 use std::collections::BTreeMap;
 
+use bgppeer_core::admission::cluster::NoCluster;
 use bgppeer_core::admission::cluster::rules::{self as check, FilterMiss};
 use bgppeer_core::admission::cluster::{
     Address, Availability, ClusterView, Findings, NodeMatch, ScopeKey, SelectorRef, SkipReason,
 };
 use bgppeer_core::bgppeer::{self, ApiGroup};
 use bgppeer_core::field::ErrorType;
-use bgppeer_webhook::cluster::index::{Index, Item, Source, StoredPeer};
+use bgppeer_webhook::cluster::index::{BgpConfiguration, Index, Item, Source, StoredPeer};
 use bgppeer_webhook::cluster::status::SourceStatus;
 use serde_json::{Value, json};
 
 fn node(name: &str, labels: &[(&str, &str)]) -> Item {
+    node_at(name, labels, &[])
+}
+
+/// A node with BGP addresses (calico-node's address annotations, as the watch reads them).
+fn node_at(name: &str, labels: &[(&str, &str)], addresses: &[&str]) -> Item {
     Item::Node(
         name.to_owned(),
         labels
             .iter()
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect(),
+        addresses.iter().map(|ip| ip.parse().unwrap()).collect(),
     )
+}
+
+/// Sets BGPConfiguration "default" (in the crd.projectcalico.org group), or removes it.
+fn set_default_configuration(index: &mut Index, spec: Option<Value>) {
+    let source = Source::BgpConfigurations(ApiGroup::CrdV1);
+    match spec {
+        Some(spec) => index.apply(
+            source,
+            Item::BgpConfiguration("default".into(), BgpConfiguration::from_spec(&spec)),
+        ),
+        None => index.replace(source, Vec::new()),
+    }
 }
 
 fn peer(name: &str, spec: Value) -> Value {
@@ -41,7 +60,11 @@ fn cluster_with(password_namespace: Option<&str>) -> Index {
     index.replace(
         Source::Nodes,
         vec![
-            node("n1", &[("rack", "a"), ("rr", "true")]),
+            node_at(
+                "n1",
+                &[("rack", "a"), ("rr", "true")],
+                &["10.1.0.1", "fd00::1"],
+            ),
             node("n2", &[("rack", "a")]),
             node("n3", &[("rack", "b")]),
             node("n4", &[("rack", "b")]),
@@ -78,6 +101,9 @@ fn cluster_with(password_namespace: Option<&str>) -> Index {
     keys.insert("long".to_owned(), 81);
     keys.insert("exact".to_owned(), 80);
     index.apply(Source::Secrets, Item::Secret("bgp".to_owned(), keys));
+    // The cluster of these tests peers nodes through BGPPeers: the mesh is off. The mesh tests
+    // turn it on.
+    set_default_configuration(&mut index, Some(json!({"nodeToNodeMeshEnabled": false})));
     index
 }
 
@@ -442,4 +468,112 @@ fn an_absent_group_is_an_empty_cache_not_a_skip() {
         ("nodes".to_owned(), SourceStatus::Synced),
     ];
     assert_eq!(availability(&sources), None);
+}
+
+/// The mesh warnings only.
+fn mesh_warnings(object: &Value, view: &dyn ClusterView) -> Vec<String> {
+    findings(object, view)
+        .warnings
+        .into_iter()
+        .filter(|warning| warning.contains("mesh"))
+        .collect()
+}
+
+#[test]
+fn peering_nodes_while_the_mesh_is_on_is_a_warning_naming_the_field() {
+    let selects_nodes = peer("rr", json!({"peerSelector": "rack == 'a'", "node": "n3"}));
+    let node_address = peer("to-n1", json!({"peerIP": "10.1.0.1", "asNumber": 64512}));
+    let node_v6_address = peer("to-n1-v6", json!({"peerIP": "[fd00::1]:179"}));
+    let external = peer("tor", json!({"peerIP": "10.9.9.9", "asNumber": 65000}));
+    let selects_none = peer("none", json!({"peerSelector": "rack == 'z'"}));
+    let mut index = cluster();
+
+    // The fixture's mesh is off: nothing to say.
+    for object in [&selects_nodes, &node_address, &external] {
+        assert!(mesh_warnings(object, &index).is_empty(), "{object}");
+    }
+
+    // nodeToNodeMeshEnabled unset: on.
+    set_default_configuration(&mut index, Some(json!({"asNumber": 64512})));
+    let warnings = findings(&selects_nodes, &index).warnings;
+    assert_eq!(
+        warnings,
+        [
+            "spec.peerSelector matches only 2 of the 6 Nodes: n1, n2",
+            "spec.peerSelector: node-to-node mesh is on (unset in BGPConfiguration default); set \
+             nodeToNodeMeshEnabled: false"
+        ]
+    );
+    assert_eq!(
+        mesh_warnings(&node_address, &index),
+        [
+            "spec.peerIP is node \"n1\": mesh is on (unset in BGPConfiguration default); set \
+          nodeToNodeMeshEnabled: false"
+        ]
+    );
+    assert_eq!(mesh_warnings(&node_v6_address, &index).len(), 1);
+    // A router outside the cluster, or a selector that selects no node: no mesh warning.
+    assert!(mesh_warnings(&external, &index).is_empty());
+    assert!(mesh_warnings(&selects_none, &index).is_empty());
+    // A warning, never a denial.
+    assert!(findings(&selects_nodes, &index).errors.is_empty());
+
+    // nodeToNodeMeshEnabled: true, and no BGPConfiguration "default" at all (Calico's default).
+    set_default_configuration(&mut index, Some(json!({"nodeToNodeMeshEnabled": true})));
+    assert_eq!(
+        mesh_warnings(&selects_nodes, &index),
+        [
+            "spec.peerSelector: node-to-node mesh is on (set in BGPConfiguration default); set \
+          nodeToNodeMeshEnabled: false"
+        ]
+    );
+    set_default_configuration(&mut index, None);
+    assert_eq!(
+        mesh_warnings(&selects_nodes, &index),
+        [
+            "spec.peerSelector: node-to-node mesh is on (no BGPConfiguration default); set \
+          nodeToNodeMeshEnabled: false"
+        ]
+    );
+
+    // The node's address goes with the node's annotations: changed, then removed.
+    index.apply(
+        Source::Nodes,
+        node_at("n1", &[("rack", "a")], &["10.1.0.99"]),
+    );
+    assert!(mesh_warnings(&node_address, &index).is_empty());
+    assert_eq!(
+        mesh_warnings(&peer("p", json!({"peerIP": "10.1.0.99"})), &index).len(),
+        1
+    );
+    index.apply(Source::Nodes, node_at("n1", &[("rack", "a")], &[]));
+    assert!(mesh_warnings(&peer("p", json!({"peerIP": "10.1.0.99"})), &index).is_empty());
+
+    // BGPConfigurations not served in either group: the mesh is unknown, no warning.
+    index.set_status(
+        Source::BgpConfigurations(ApiGroup::CrdV1),
+        SourceStatus::Absent,
+    );
+    index.set_status(
+        Source::BgpConfigurations(ApiGroup::V3),
+        SourceStatus::Absent,
+    );
+    assert_eq!(
+        index.node_to_node_mesh(),
+        bgppeer_core::bgpconfig::Mesh::Unknown
+    );
+    assert!(mesh_warnings(&selects_nodes, &index).is_empty());
+    // Served by one group only: known again.
+    index.set_status(
+        Source::BgpConfigurations(ApiGroup::V3),
+        SourceStatus::Synced,
+    );
+    assert!(index.node_to_node_mesh().is_on());
+
+    // Cluster checks off: nothing.
+    assert_eq!(
+        NoCluster.node_to_node_mesh(),
+        bgppeer_core::bgpconfig::Mesh::Unknown
+    );
+    assert!(findings(&selects_nodes, &NoCluster).warnings.is_empty());
 }

@@ -21,6 +21,9 @@ const NODES: &str = "tests/fixtures/explain/nodes/nodes.json";
 const PEERS: &str = "tests/fixtures/explain/peers/peers.yaml";
 const PROBLEMS: &str = "tests/fixtures/explain/peers/problems.yaml";
 const PEER_DIR: &str = "tests/fixtures/explain/peers";
+const BGP_PEERS: &str = "tests/fixtures/explain/bgp/peers.yaml";
+const MESH_UNSET: &str = "tests/fixtures/explain/bgp/mesh-unset.yaml";
+const MESH_OFF: &str = "tests/fixtures/explain/bgp/mesh-off.json";
 
 fn explain(args: &[&str]) -> Output {
     binary::run("explain", args, b"")
@@ -102,7 +105,12 @@ fn json_output() {
     assert_eq!(
         mesh["sessions"][2],
         json!({"node": "rr1", "peer": {"type": "node", "name": "rack2-host1", "asNumber": null,
-               "addresses": [{"ip": "192.168.2.11", "source": "internal-ip"}]}})
+               "addresses": [{"ip": "192.168.2.11", "source": "internal-ip"}]},
+               "localAs": {"asNumber": null, "source": "unknown"},
+               "remoteAs": {"asNumber": null, "source": "unknown"},
+               "bgpType": "unknown",
+               "port": {"port": null, "source": "unknown"},
+               "warnings": []})
     );
     let invalid = by_name("invalid");
     assert_eq!(invalid["valid"], false);
@@ -113,7 +121,12 @@ fn json_output() {
     assert_eq!(
         workloads["sessions"],
         json!([{"node": "rack2-host1", "peer": {"type": "localWorkloads",
-                "selector": "app == \"speaker\"", "asNumber": 64700}}])
+                "selector": "app == \"speaker\"", "asNumber": 64700},
+                "localAs": {"asNumber": null, "source": "unknown"},
+                "remoteAs": {"asNumber": 64700, "source": "bgpPeer"},
+                "bgpType": "unknown",
+                "port": {"port": 179, "source": "bgpDefault"},
+                "warnings": []}])
     );
     assert_eq!(json["skipped"][0]["kind"], "ConfigMap");
 }
@@ -268,7 +281,15 @@ fn usage_errors_give_exit_code_2() {
 
 /// A Kubernetes API endpoint that answers `GET /api/v1/nodes` from the fixture node list in two
 /// pages (so that the client has to follow the `continue` token) and records the request lines.
+/// It serves no BGPConfiguration (404, as a cluster without Calico's CRDs).
 fn serve_nodes() -> (u16, Arc<Mutex<Vec<String>>>) {
+    serve_cluster(None)
+}
+
+/// [`serve_nodes`], also serving `configurations` as the crd.projectcalico.org/v1
+/// BGPConfigurations when given (the projectcalico.org/v3 group is not served: 404); the
+/// string `"forbidden"` instead refuses that list with 403, as without RBAC.
+fn serve_cluster(configurations: Option<Value>) -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -301,7 +322,24 @@ fn serve_nodes() -> (u16, Arc<Mutex<Vec<String>>>) {
                 .lock()
                 .unwrap()
                 .push(format!("{target} {authorization}"));
-            let (status, body) = if !target.starts_with("/api/v1/nodes?") {
+            let configs_path = "/apis/crd.projectcalico.org/v1/bgpconfigurations?";
+            let (status, body) = if target.starts_with(configs_path)
+                && configurations.as_ref().is_some_and(|c| c == "forbidden")
+            {
+                (
+                    "403 Forbidden",
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                           "reason": "Forbidden", "code": 403,
+                           "message": "bgpconfigurations is forbidden"}),
+                )
+            } else if let (true, Some(items)) = (target.starts_with(configs_path), &configurations)
+            {
+                (
+                    "200 OK",
+                    json!({"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPConfigurationList",
+                           "metadata": {"resourceVersion": "3"}, "items": items}),
+                )
+            } else if !target.starts_with("/api/v1/nodes?") {
                 ("404 Not Found", json!({"kind": "Status", "code": 404}))
             } else if target.contains("continue=page-2") {
                 (
@@ -364,8 +402,20 @@ fn nodes_from_a_cluster() {
         requests,
         [
             "/api/v1/nodes?&limit=500 authorization: Bearer test-token",
-            "/api/v1/nodes?&limit=500&continue=page-2 authorization: Bearer test-token"
+            "/api/v1/nodes?&limit=500&continue=page-2 authorization: Bearer test-token",
+            "/apis/crd.projectcalico.org/v1/bgpconfigurations? authorization: Bearer test-token",
+            "/apis/projectcalico.org/v3/bgpconfigurations? authorization: Bearer test-token",
         ]
+    );
+    // Neither group serves BGPConfigurations here: unknown, with a note saying why.
+    assert_eq!(json["bgpConfiguration"]["given"], false);
+    assert_eq!(json["bgpConfiguration"]["mesh"]["state"], "unknown");
+    assert_eq!(
+        json["bgpConfiguration"]["notes"],
+        json!([
+            "the cluster serves no BGPConfiguration resource (is Calico installed?): the \
+                mesh, the default AS and the listen ports are unknown"
+        ])
     );
 }
 
@@ -766,4 +816,340 @@ fn a_huge_invalid_object_gives_bounded_output() {
             "{format}: {text}"
         );
     }
+}
+
+/// The sessions of the peer named `name` in a JSON explanation.
+fn sessions_of<'a>(json: &'a Value, name: &str) -> &'a Vec<Value> {
+    json["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|peer| peer["name"] == name)
+        .unwrap_or_else(|| panic!("no peer {name}"))["sessions"]
+        .as_array()
+        .unwrap()
+}
+
+#[test]
+fn a_bgp_configuration_file_resolves_as_numbers_ports_and_the_mesh() {
+    let output = explain(&[
+        "--nodes",
+        NODES,
+        "--bgp-configuration",
+        MESH_UNSET,
+        BGP_PEERS,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let text = stdout(&output);
+    for expected in [
+        "BGP configuration: read\n\
+         \x20 node-to-node mesh: on (BGPConfiguration \"default\" spec.nodeToNodeMeshEnabled is \
+         unset, so true)\n\
+         \x20 default AS: 64512 (BGPConfiguration default)\n\
+         \x20 listen port: 1179 (BGPConfiguration default listenPort); node rr1: 2179\n\
+         \x20 note: BGPConfiguration \"node.rr1\": spec.asNumber is cluster-wide, read from \
+         \"default\" only; ignored here as Calico ignores it\n",
+        // Default AS against the peer's: eBGP, to BGP's port.
+        "    rack1-host2 -> 192.0.2.1 (AS 64500)\n\
+         \x20     eBGP: local AS 64512 (BGPConfiguration default), remote AS 64500 (BGPPeer \
+         asNumber); port 179 (BGP's default)\n",
+        // A node's own AS (its annotation) overrides the default; rr1 listens on its own port.
+        "    rack1-host1 -> node rr1 at 10.1.0.2 (the cluster's default AS)\n\
+         \x20     eBGP: local AS 64601 (the node's own), remote AS 64512 (BGPConfiguration \
+         default); port 2179 (BGPConfiguration node.rr1 listenPort)\n",
+        "    rack1-host2 -> node rr1 at 10.1.0.2 (the cluster's default AS)\n\
+         \x20     iBGP: local AS 64512 (BGPConfiguration default), remote AS 64512 \
+         (BGPConfiguration default); port 2179 (BGPConfiguration node.rr1 listenPort)\n",
+        // A peerIP that is a Calico node without a port: that node's listen port and AS.
+        "    rack2-host1 -> 10.1.0.2 (AS unset)\n\
+         \x20     iBGP: local AS 64512 (BGPConfiguration default), remote AS 64512 \
+         (BGPConfiguration default); port 2179 (BGPConfiguration node.rr1 listenPort)\n",
+        "  warning: peerSelector selects cluster nodes while the node-to-node mesh is on \
+         (BGPConfiguration \"default\" spec.nodeToNodeMeshEnabled is unset, so true): these \
+         nodes already peer through the mesh; set nodeToNodeMeshEnabled: false to peer them \
+         through BGPPeers\n",
+        "  warning: peerIP is the BGP address of node \"rr1\" while the node-to-node mesh is on",
+        // An IPv4-only node and an IPv6 peer: the session cannot open.
+        "    rack1-host2 -> 2001:db8::1 (AS 65000)\n\
+         \x20     eBGP: local AS 64512 (BGPConfiguration default), remote AS 65000 (BGPPeer \
+         asNumber); port 179 (BGP's default)\n\
+         \x20     warning: cannot open: node \"rack1-host2\" has only IPv4 BGP addresses and \
+         peerIP 2001:db8::1 is IPv6\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+}
+
+#[test]
+fn with_the_mesh_off_there_is_no_mesh_warning() {
+    let output = explain(&[
+        "--nodes",
+        NODES,
+        "--bgp-configuration",
+        MESH_OFF,
+        "-o",
+        "json",
+        BGP_PEERS,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
+    let bgp = &json["bgpConfiguration"];
+    assert_eq!(
+        bgp["mesh"],
+        json!({"state": "off",
+               "reason": "BGPConfiguration \"default\" spec.nodeToNodeMeshEnabled is false"})
+    );
+    assert_eq!(
+        bgp["defaultAs"],
+        json!({"asNumber": 65010, "source": "bgpConfiguration"})
+    );
+    assert_eq!(
+        bgp["listenPort"],
+        json!({"port": 179, "source": "bgpDefault"})
+    );
+    let all_warnings = json["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|peer| peer["warnings"].as_array().unwrap().iter())
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>();
+    assert!(
+        all_warnings.iter().all(|w| !w.contains("mesh")),
+        "{all_warnings:?}"
+    );
+    let to_rr = sessions_of(&json, "to-rr");
+    assert_eq!(
+        to_rr[1],
+        json!({"node": "rack1-host2",
+               "peer": {"type": "node", "name": "rr1", "asNumber": null,
+                        "addresses": [{"ip": "10.1.0.2", "source": "calico-annotation"}]},
+               "localAs": {"asNumber": 65010, "source": "bgpConfiguration"},
+               "remoteAs": {"asNumber": 65010, "source": "bgpConfiguration"},
+               "bgpType": "iBGP",
+               "port": {"port": 179, "source": "bgpDefault"},
+               "warnings": []})
+    );
+    assert_eq!(to_rr[0]["bgpType"], "eBGP");
+    let v6 = sessions_of(&json, "v6-on-v4-node");
+    assert_eq!(
+        v6[0]["warnings"],
+        json!([
+            "cannot open: node \"rack1-host2\" has only IPv4 BGP addresses and peerIP \
+                2001:db8::1 is IPv6"
+        ])
+    );
+}
+
+#[test]
+fn without_bgp_configurations_the_unknowns_are_said_not_guessed() {
+    let output = explain(&["--nodes", NODES, BGP_PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for expected in [
+        "BGP configuration: unknown\n\
+         \x20 node-to-node mesh: unknown (no BGPConfiguration could be read)\n\
+         \x20 default AS unknown: no BGPConfiguration given; Calico's built-in default is 64512\n\
+         \x20 listen port unknown: no BGPConfiguration given; BGP's default is 179\n\
+         \x20 note: no BGPConfiguration given (--bgp-configuration FILE, or --kubeconfig)\n",
+        "    rack1-host2 -> 192.0.2.1 (AS 64500)\n\
+         \x20     iBGP or eBGP unknown: local AS unknown, remote AS 64500 (BGPPeer asNumber); \
+         port 179 (BGP's default)\n",
+        // rack1-host1 has its own AS, rr1 the cluster's unknown one; rr1's port is unknown too.
+        "    rack1-host1 -> node rr1 at 10.1.0.2 (the cluster's default AS)\n\
+         \x20     iBGP or eBGP unknown: local AS 64601 (the node's own), remote AS unknown; port \
+         unknown (the remote node's listenPort; BGP's default is 179)\n",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(!text.contains("mesh is on"), "{text}");
+}
+
+#[test]
+fn bgp_configurations_from_a_cluster() {
+    let configurations = json!([
+        {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPConfiguration",
+         "metadata": {"name": "default"}, "spec": {"asNumber": 64512}},
+        {"apiVersion": "crd.projectcalico.org/v1", "kind": "BGPConfiguration",
+         "metadata": {"name": "node.rr1"}, "spec": {"listenPort": 2179}}
+    ]);
+    let (port, _requests) = serve_cluster(Some(configurations));
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), port);
+    let output = explain(&["--kubeconfig", &config, "-o", "json", BGP_PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
+    let bgp = &json["bgpConfiguration"];
+    assert_eq!(bgp["given"], true);
+    assert_eq!(bgp["mesh"]["state"], "on");
+    assert_eq!(bgp["nodeListenPorts"], json!({"rr1": 2179}));
+    let to_rr = sessions_of(&json, "to-rr");
+    assert_eq!(
+        to_rr[0]["port"],
+        json!({"port": 2179, "source": "nodeBgpConfiguration"})
+    );
+    // A file given with --kubeconfig wins over the cluster's.
+    let output = explain(&[
+        "--kubeconfig",
+        &config,
+        "--bgp-configuration",
+        MESH_OFF,
+        "-o",
+        "json",
+        BGP_PEERS,
+    ]);
+    let json: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_eq!(json["bgpConfiguration"]["mesh"]["state"], "off");
+
+    // Not allowed to list them: unknown, with a note, and still explained.
+    let (port, _requests) = serve_cluster(Some(json!("forbidden")));
+    let config = kubeconfig(dir.path(), port);
+    let output = explain(&["--kubeconfig", &config, BGP_PEERS]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(
+            "BGP configuration: unknown\n\
+             \x20 node-to-node mesh: unknown (no BGPConfiguration could be read)\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  note: listing bgpconfigurations.crd.projectcalico.org was refused (403 Forbidden): \
+             the mesh, the default AS and the listen ports are unknown\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("4 BGPPeers on 4 nodes: 4 explained"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unreadable_bgp_configurations_give_exit_code_2() {
+    let output = explain(&["--nodes", NODES, "--bgp-configuration", NODES, BGP_PEERS]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: reading --bgp-configuration: object 1: expected kind BGPConfiguration, found \
+         kind Node\n"
+    );
+    let output = explain_with_stdin(
+        &["--nodes", "-", "--bgp-configuration", "-", BGP_PEERS],
+        Some(b""),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: standard input (`-`) can be used for --nodes or for --bgp-configuration, not \
+         both\n"
+    );
+}
+
+#[test]
+fn dot_output_shows_the_mesh_type_port_and_sessions_that_cannot_open() {
+    let output = explain(&[
+        "--nodes",
+        NODES,
+        "--bgp-configuration",
+        MESH_UNSET,
+        "-o",
+        "dot",
+        BGP_PEERS,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dot = stdout(&output);
+    let graph = dot_syntax::parse(dot).unwrap_or_else(|err| panic!("{err}\n{dot}"));
+    assert!(
+        dot.contains("  graph [rankdir=\"LR\", label=\"node-to-node mesh: on\"];\n"),
+        "{dot}"
+    );
+    assert!(graph.edges.contains(&(
+        "node:rack1-host1".to_owned(),
+        "node:rr1".to_owned(),
+        vec![(
+            "label".to_owned(),
+            "to-rr\\ndefault AS\\neBGP, port 2179".to_owned()
+        )]
+    )));
+    assert!(graph.edges.contains(&(
+        "node:rack1-host2".to_owned(),
+        "peer:2001:db8::1".to_owned(),
+        vec![
+            (
+                "label".to_owned(),
+                "v6-on-v4-node\\nAS 65000\\neBGP, port 179\\ncannot open: address families differ"
+                    .to_owned()
+            ),
+            ("color".to_owned(), "red".to_owned()),
+            ("style".to_owned(), "dashed".to_owned()),
+        ]
+    )));
+    render_with_graphviz(dot);
+}
+
+/// Validates explain's JSON against docs/schemas/explain.schema.json.
+fn assert_matches_schema(validator: &jsonschema::Validator, json: &Value, run: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(json)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{run}: {errors:#?}");
+}
+
+#[test]
+fn json_output_matches_its_schema() {
+    let path = format!(
+        "{}/docs/schemas/explain.schema.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        jsonschema::meta::is_valid(&schema),
+        "not a valid JSON Schema"
+    );
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let runs: [&[&str]; 6] = [
+        &["--nodes", NODES, PEER_DIR],
+        &["--nodes", NODES, PROBLEMS],
+        &[
+            "--nodes",
+            NODES,
+            "--bgp-configuration",
+            MESH_UNSET,
+            BGP_PEERS,
+        ],
+        &[
+            "--nodes",
+            NODES,
+            "--bgp-configuration",
+            MESH_OFF,
+            BGP_PEERS,
+            PEERS,
+        ],
+        &["--nodes", "tests/fixtures/explain/nodes/node.yaml", PEERS],
+        &["--nodes", NODES, "nope.yaml", PEERS],
+    ];
+    for run in runs {
+        let mut args = vec!["-o", "json"];
+        args.extend_from_slice(run);
+        let output = explain(&args);
+        let json: Value = serde_json::from_str(stdout(&output))
+            .unwrap_or_else(|err| panic!("{run:?}: {err}: {}", stdout(&output)));
+        assert_matches_schema(&validator, &json, &format!("{run:?}"));
+    }
+    // The schema is strict: an undocumented field, or a missing one, is refused.
+    let output = explain(&["-o", "json", "--nodes", NODES, PEERS]);
+    let mut json: Value = serde_json::from_str(stdout(&output)).unwrap();
+    json["peers"][0]["sessions"][0]["undocumented"] = json!(1);
+    assert!(!validator.is_valid(&json));
+    let mut json: Value = serde_json::from_str(stdout(&output)).unwrap();
+    json["bgpConfiguration"]
+        .as_object_mut()
+        .unwrap()
+        .remove("mesh");
+    assert!(!validator.is_valid(&json));
 }

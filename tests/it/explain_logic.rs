@@ -10,6 +10,7 @@
 
 use std::path::PathBuf;
 
+use bgppeer_core::bgpconfig::{AsSource, BgpConfigurations, Mesh, MeshSource, PortSource};
 use bgppeer_core::bgppeer::ScopeKey;
 use bgppeer_core::explain::nodes::{self, AddressSource, NodeList};
 use bgppeer_core::explain::{self, Explanation, PeerOutcome, Plan, Remote, Scope, Target};
@@ -465,12 +466,20 @@ fn text_rendering() {
         explain::explain([("peers.yaml:doc 1".to_owned(), &object)], &fixture_nodes());
     assert_eq!(
         explain::text::render(&explanation),
-        "BGPPeer \"to-rr\" (peers.yaml:doc 1)\n\
+        "BGP configuration: unknown\n\
+         \x20 node-to-node mesh: unknown (no BGPConfiguration could be read)\n\
+         \x20 default AS unknown: no BGPConfiguration given; Calico's built-in default is 64512\n\
+         \x20 listen port unknown: no BGPConfiguration given; BGP's default is 179\n\
+         \x20 note: no BGPConfiguration given\n\
+         \n\
+         BGPPeer \"to-rr\" (peers.yaml:doc 1)\n\
          \x20 scope: nodeSelector rack == \"r2\"\n\
          \x20 applies to: 1 of 4 nodes: rack2-host1\n\
          \x20 peers with: nodes matching peerSelector has(route-reflector): 1 node: rr1\n\
          \x20 sessions: 1\n\
          \x20   rack2-host1 -> node rr1 at 10.1.0.2 (the cluster's default AS)\n\
+         \x20     iBGP or eBGP unknown: local AS unknown, remote AS unknown; port unknown (the \
+         remote node's listenPort; BGP's default is 179)\n\
          \n\
          1 BGPPeer on 4 nodes: 1 explained (1 session), 0 invalid\n"
     );
@@ -511,7 +520,12 @@ fn json_rendering_follows_the_schema() {
     assert_eq!(
         peer["sessions"],
         json!([{"node": "rack1-host1",
-                "peer": {"type": "address", "ip": "10.1.0.1", "port": 179, "asNumber": 65546}}])
+                "peer": {"type": "address", "ip": "10.1.0.1", "port": 179, "asNumber": 65546},
+                "localAs": {"asNumber": 64601, "source": "node"},
+                "remoteAs": {"asNumber": 65546, "source": "bgpPeer"},
+                "bgpType": "eBGP",
+                "port": {"port": 179, "source": "peerIP"},
+                "warnings": []}])
     );
 }
 
@@ -526,8 +540,334 @@ fn dot_rendering_quotes_selectors() {
     assert!(dot.starts_with("digraph \"bgp-peerings\" {\n"), "{dot}");
     assert!(
         dot.contains(
-            r#""node:rack2-host1" -> "workloads:app == \"a\\\\b\" AS 7" [label="w-x\nAS 7"];"#
+            r#""node:rack2-host1" -> "workloads:app == \"a\\\\b\" AS 7" [label="w-x\nAS 7\nport 179"];"#
         ),
         "{dot}"
     );
+}
+
+fn bgp_config(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPConfiguration",
+           "metadata": {"name": name}, "spec": spec})
+}
+
+/// Explains one peer on the fixture nodes with these BGPConfigurations.
+fn explain_with(spec: Value, configurations: &[Value]) -> Plan {
+    let bgp = BgpConfigurations::from_objects(configurations).unwrap();
+    explain_with_bgp(spec, bgp)
+}
+
+fn explain_with_bgp(spec: Value, bgp: BgpConfigurations) -> Plan {
+    let object = peer("p", spec);
+    let explanation = explain::explain_with([("test".to_owned(), &object)], &fixture_nodes(), bgp);
+    match &explanation.peers[0].outcome {
+        PeerOutcome::Explained(plan) => plan.clone(),
+        PeerOutcome::Invalid(report) => panic!("invalid: {:?}", report.errors),
+    }
+}
+
+/// `node -> remote: local/remote AS, type, port` for every session.
+fn resolved(plan: &Plan) -> Vec<String> {
+    let as_text = |value: Option<(u32, AsSource)>| {
+        value.map_or("?".to_owned(), |(n, source)| {
+            format!("{n}({})", source.as_str())
+        })
+    };
+    session_pairs(plan)
+        .into_iter()
+        .zip(&plan.sessions)
+        .map(|(pair, s)| {
+            format!(
+                "{pair}: {} {} {} {}",
+                as_text(s.local_as),
+                as_text(s.remote_as),
+                s.bgp_type().unwrap_or("?"),
+                s.port.map_or("?".to_owned(), |(p, source)| format!(
+                    "{p}({})",
+                    source.as_str()
+                ))
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn default_as_node_override_listen_ports_and_bgp_types() {
+    let configurations = [
+        bgp_config("default", json!({"asNumber": 65000, "listenPort": 1179})),
+        bgp_config("node.rr1", json!({"listenPort": 2179})),
+    ];
+    let plan = explain_with(
+        json!({"nodeSelector": "!has(route-reflector)", "peerSelector": "has(route-reflector)"}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        [
+            // rack1-host1's own AS (its annotation) overrides the default: eBGP.
+            "rack1-host1 -> node:rr1: 64601(node) 65000(bgpConfiguration) eBGP 2179(nodeBgpConfiguration)",
+            "rack1-host2 -> node:rr1: 65000(bgpConfiguration) 65000(bgpConfiguration) iBGP 2179(nodeBgpConfiguration)",
+            "rack2-host1 -> node:rr1: 65000(bgpConfiguration) 65000(bgpConfiguration) iBGP 2179(nodeBgpConfiguration)",
+        ]
+    );
+    // The other direction goes to the default listen port.
+    let plan = explain_with(
+        json!({"node": "rr1", "peerSelector": "rack == 'r2'"}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        [
+            "rr1 -> node:rack2-host1: 65000(bgpConfiguration) 65000(bgpConfiguration) iBGP 1179(bgpConfiguration)"
+        ]
+    );
+    // An external router: the peer's AS, the peerIP's port or 179.
+    let plan = explain_with(
+        json!({"node": "rack1-host1", "peerIP": "192.0.2.1:1790", "asNumber": 64601}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        ["rack1-host1 -> 192.0.2.1:1790: 64601(node) 64601(bgpPeer) iBGP 1790(peerIP)"]
+    );
+    let plan = explain_with(
+        json!({"node": "rack1-host2", "peerIP": "192.0.2.1", "asNumber": 64500}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        ["rack1-host2 -> 192.0.2.1: 65000(bgpConfiguration) 64500(bgpPeer) eBGP 179(bgpDefault)"]
+    );
+    // A peerIP that is rr1 without a port: rr1's listen port, as Calico recognises the node...
+    let plan = explain_with(
+        json!({"node": "rack2-host1", "peerIP": "10.1.0.2"}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        [
+            "rack2-host1 -> 10.1.0.2: 65000(bgpConfiguration) 65000(bgpConfiguration) iBGP 2179(nodeBgpConfiguration)"
+        ]
+    );
+    // ...unless the peer's AS is not rr1's: then it is not that Calico node, and 179.
+    let plan = explain_with(
+        json!({"node": "rack2-host1", "peerIP": "10.1.0.2", "asNumber": 64999}),
+        &configurations,
+    );
+    assert_eq!(
+        resolved(&plan),
+        ["rack2-host1 -> 10.1.0.2: 65000(bgpConfiguration) 64999(bgpPeer) eBGP 179(bgpDefault)"]
+    );
+}
+
+#[test]
+fn no_default_configuration_means_calicos_built_in_as_and_port() {
+    let plan = explain_with(
+        json!({"node": "rack1-host2", "peerSelector": "has(route-reflector)"}),
+        &[bgp_config("node.rack1-host2", json!({"listenPort": 1179}))],
+    );
+    assert_eq!(
+        resolved(&plan),
+        [
+            "rack1-host2 -> node:rr1: 64512(builtInDefault) 64512(builtInDefault) iBGP 179(bgpDefault)"
+        ]
+    );
+}
+
+#[test]
+fn without_bgp_configurations_what_depends_on_them_is_unknown() {
+    let plan = explain_one(
+        json!({"nodeSelector": "rack == 'r1' && !has(route-reflector)",
+                                  "peerSelector": "has(route-reflector)"}),
+    );
+    assert_eq!(
+        resolved(&plan),
+        [
+            // The node's own AS is known; rr1's (the cluster default) and its port are not.
+            "rack1-host1 -> node:rr1: 64601(node) ? ? ?",
+            "rack1-host2 -> node:rr1: ? ? ? ?",
+        ]
+    );
+    assert!(
+        plan.warnings.iter().all(|w| !w.contains("mesh")),
+        "{:?}",
+        plan.warnings
+    );
+    // An external router's port is BGP's whatever the configuration.
+    let plan = explain_one(json!({"node": "rack1-host2", "peerIP": "192.0.2.1", "asNumber": 1}));
+    assert_eq!(
+        resolved(&plan),
+        ["rack1-host2 -> 192.0.2.1: ? 1(bgpPeer) ? 179(bgpDefault)"]
+    );
+}
+
+#[test]
+fn the_mesh_on_off_unset_absent_or_unknown_decides_the_mesh_warning() {
+    let mesh_warnings = |plan: &Plan| -> Vec<String> {
+        plan.warnings
+            .iter()
+            .filter(|w| w.contains("node-to-node mesh"))
+            .cloned()
+            .collect()
+    };
+    let selector = json!({"node": "rack1-host2", "peerSelector": "has(route-reflector)"});
+    let by_ip = json!({"node": "rack1-host2", "peerIP": "10.1.0.2"});
+    let cases: [(&[Value], Mesh, usize); 4] = [
+        (
+            &[bgp_config(
+                "default",
+                json!({"nodeToNodeMeshEnabled": true}),
+            )],
+            Mesh::Known {
+                enabled: true,
+                source: MeshSource::Set,
+            },
+            1,
+        ),
+        (
+            &[bgp_config(
+                "default",
+                json!({"nodeToNodeMeshEnabled": false}),
+            )],
+            Mesh::Known {
+                enabled: false,
+                source: MeshSource::Set,
+            },
+            0,
+        ),
+        (
+            &[bgp_config("default", json!({"asNumber": 64512}))],
+            Mesh::Known {
+                enabled: true,
+                source: MeshSource::Unset,
+            },
+            1,
+        ),
+        (
+            &[],
+            Mesh::Known {
+                enabled: true,
+                source: MeshSource::NoDefault,
+            },
+            1,
+        ),
+    ];
+    for (configurations, mesh, expected) in cases {
+        assert_eq!(
+            BgpConfigurations::from_objects(configurations)
+                .unwrap()
+                .mesh(),
+            mesh
+        );
+        let plan = explain_with(selector.clone(), configurations);
+        let warnings = mesh_warnings(&plan);
+        assert_eq!(warnings.len(), expected, "{mesh:?}: {warnings:?}");
+        if expected == 1 {
+            assert_eq!(
+                warnings[0],
+                format!(
+                    "peerSelector selects cluster nodes while the node-to-node mesh is on ({}): \
+                     these nodes already peer through the mesh; set nodeToNodeMeshEnabled: \
+                     false to peer them through BGPPeers",
+                    mesh.reason()
+                )
+            );
+        }
+        let plan = explain_with(by_ip.clone(), configurations);
+        let warnings = mesh_warnings(&plan);
+        assert_eq!(warnings.len(), expected, "{mesh:?}: {warnings:?}");
+        if expected == 1 {
+            assert!(warnings[0].starts_with("peerIP is the BGP address of node \"rr1\""));
+        }
+    }
+    // A node's configuration cannot turn the mesh off (only "default" is read).
+    let plan = explain_with(
+        selector.clone(),
+        &[bgp_config(
+            "node.rack1-host2",
+            json!({"nodeToNodeMeshEnabled": false}),
+        )],
+    );
+    assert_eq!(mesh_warnings(&plan).len(), 1);
+    // Unknown: no warning.
+    let plan = explain_with_bgp(selector, BgpConfigurations::unknown("forbidden"));
+    assert!(mesh_warnings(&plan).is_empty());
+}
+
+#[test]
+fn sessions_between_address_families_that_do_not_meet_cannot_open() {
+    let node = |name: &str, annotation: &str, ip: &str| {
+        json!({"kind": "Node", "metadata": {"name": name, "labels": {"peer": "yes"},
+               "annotations": {annotation: ip}}})
+    };
+    let nodes = nodes::from_objects(&[
+        node("v4", "projectcalico.org/IPv4Address", "10.0.0.4/24"),
+        node("v6", "projectcalico.org/IPv6Address", "fd00::6/64"),
+    ])
+    .unwrap();
+    let explain_on = |spec: Value| -> Plan {
+        let object = peer("p", spec);
+        let explanation = explain::explain([("t".to_owned(), &object)], &nodes);
+        match &explanation.peers[0].outcome {
+            PeerOutcome::Explained(plan) => plan.clone(),
+            PeerOutcome::Invalid(report) => panic!("invalid: {:?}", report.errors),
+        }
+    };
+    let plan = explain_on(json!({"node": "v4", "peerIP": "2001:db8::1", "asNumber": 65000}));
+    assert_eq!(
+        plan.sessions[0].warnings,
+        ["cannot open: node \"v4\" has only IPv4 BGP addresses and peerIP 2001:db8::1 is IPv6"]
+    );
+    let plan = explain_on(json!({"node": "v6", "peerIP": "192.0.2.1", "asNumber": 65000}));
+    assert_eq!(
+        plan.sessions[0].warnings,
+        ["cannot open: node \"v6\" has only IPv6 BGP addresses and peerIP 192.0.2.1 is IPv4"]
+    );
+    let plan = explain_on(json!({"node": "v4", "peerIP": "192.0.2.1", "asNumber": 65000}));
+    assert!(plan.sessions[0].warnings.is_empty());
+    let plan = explain_on(json!({"peerSelector": "peer == 'yes'"}));
+    let warnings: Vec<&Vec<String>> = plan.sessions.iter().map(|s| &s.warnings).collect();
+    assert_eq!(
+        warnings,
+        [
+            &vec![
+                "cannot open: node \"v4\" has only IPv4 BGP addresses and node \"v6\" has \
+                   only IPv6 ones"
+                    .to_owned()
+            ],
+            &vec![
+                "cannot open: node \"v6\" has only IPv6 BGP addresses and node \"v4\" has \
+                   only IPv4 ones"
+                    .to_owned()
+            ],
+        ]
+    );
+    // A dual-stack node meets both; a node without a known address is not judged.
+    let plan = explain_one(json!({"node": "rack1-host1", "peerIP": "2001:db8::1", "asNumber": 1}));
+    assert!(plan.sessions[0].warnings.is_empty());
+}
+
+#[test]
+fn a_calico_node_resource_gives_the_nodes_own_as() {
+    let calico = json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+        "metadata": {"name": "c1", "labels": {"rr": "true"}},
+        "spec": {"bgp": {"ipv4Address": "10.0.0.21/24", "asNumber": 65021}}});
+    let k8s = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "k1",
+        "annotations": {"projectcalico.org/IPv4Address": "10.0.0.22"}}});
+    let nodes = nodes::from_objects(&[calico, k8s]).unwrap();
+    let object = peer("p", json!({"node": "k1", "peerSelector": "rr == 'true'"}));
+    let bgp = BgpConfigurations::from_objects(&[bgp_config("default", json!({"asNumber": 65000}))])
+        .unwrap();
+    let explanation = explain::explain_with([("t".to_owned(), &object)], &nodes, bgp);
+    let PeerOutcome::Explained(plan) = &explanation.peers[0].outcome else {
+        panic!("invalid")
+    };
+    let session = &plan.sessions[0];
+    assert_eq!(
+        session.local_as,
+        Some((65000, AsSource::DefaultConfiguration))
+    );
+    assert_eq!(session.remote_as, Some((65021, AsSource::Node)));
+    assert_eq!(session.bgp_type(), Some("eBGP"));
+    assert_eq!(session.port, Some((179, PortSource::BgpDefault)));
 }

@@ -9,6 +9,8 @@
 //! - [`admission`]: an AdmissionReview request and a read-only view of the cluster
 //!   ([`admission::cluster::ClusterView`]) in, the decision out; the cluster rules over that
 //!   view live here too.
+//! - [`bgpconfig`]: the BGPConfiguration fields that decide sessions (mesh, default AS, listen
+//!   port) and how Calico resolves them per node.
 //! - [`explain`]: which nodes a typed peer applies to and which sessions they open, and the
 //!   text, JSON and DOT renderings of that plan.
 //!
@@ -17,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod bgpconfig;
 pub mod bgppeer;
 pub mod explain;
 pub mod field;

@@ -3,7 +3,9 @@
 //! Vertices are the nodes of the node list (boxes, labelled with their BGP addresses), the
 //! external peers by address (ellipses) and the local workloads a `localWorkloadSelector` peers
 //! with (notes). Each session is an edge from the node that opens it, labelled with the BGPPeer's
-//! name and the remote AS. Every identifier is a quoted DOT string (`quote`), so no name,
+//! name and the remote AS, then iBGP or eBGP and the port when known; a session that cannot open
+//! (address families that do not meet) is a red dashed edge saying so. The graph's label is the
+//! node-to-node mesh state. Every identifier is a quoted DOT string (`quote`), so no name,
 //! selector or label can break the syntax.
 
 use std::fmt::Write;
@@ -19,7 +21,12 @@ pub(crate) const GRAPH_NAME: &str = "bgp-peerings";
 pub fn render(explanation: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", quote(GRAPH_NAME));
-    out.push_str("  graph [rankdir=\"LR\"];\n");
+    let mesh = explanation.bgp.mesh();
+    let _ = writeln!(
+        out,
+        "  graph [rankdir=\"LR\", label={}];",
+        quote(&format!("node-to-node mesh: {}", mesh.state()))
+    );
     out.push_str("  node [fontname=\"Helvetica\"];\n");
     out.push_str("  edge [fontname=\"Helvetica\", fontsize=\"10\"];\n");
     for node in &explanation.nodes {
@@ -73,12 +80,25 @@ pub fn render(explanation: &Explanation) -> String {
                     (id, format!("AS {as_number}"))
                 }
             };
+            let mut lines = vec![peer_name.to_owned(), as_text];
+            let mut details: Vec<String> =
+                session.bgp_type().map(str::to_owned).into_iter().collect();
+            details.extend(session.port.map(|(port, _)| format!("port {port}")));
+            if !details.is_empty() {
+                lines.push(details.join(", "));
+            }
+            let style = if session.warnings.is_empty() {
+                String::new()
+            } else {
+                lines.push("cannot open: address families differ".to_owned());
+                ", color=\"red\", style=\"dashed\"".to_owned()
+            };
             let _ = writeln!(
                 edges,
-                "  {} -> {} [label={}];",
+                "  {} -> {} [label={}{style}];",
                 quote(&node_id(&session.node)),
                 quote(&to),
-                label(&[peer_name.to_owned(), as_text])
+                label(&lines)
             );
         }
     }

@@ -1,10 +1,12 @@
 //! The JSON output of `explain` (`-o json`): one object with a stable schema, versioned by
-//! `JSON_SCHEMA_VERSION` and documented in the README.
+//! `JSON_SCHEMA_VERSION`, described by `docs/schemas/explain.schema.json` (a test validates real
+//! output against it). Fields are only ever added within a version.
 
 use serde_json::{Value, json};
 
 use super::nodes::NodeAddress;
-use super::{Explanation, PeerOutcome, PeerReport, Plan, Remote, Scope, Target};
+use super::{Explanation, PeerOutcome, PeerReport, Plan, Remote, Scope, Session, Target};
+use crate::bgpconfig::{AsSource, BgpConfigurations, PortSource};
 use crate::field::{MAX_NAME_LEN, shorten};
 
 /// The version of the `-o json` schema; bumped only on incompatible changes.
@@ -38,6 +40,7 @@ pub(crate) fn to_value(explanation: &Explanation) -> Value {
             "asNumber": node.as_number,
         })).collect::<Vec<_>>(),
         "nodeWarnings": explanation.node_warnings,
+        "bgpConfiguration": bgp(&explanation.bgp),
         "peers": explanation.peers.iter().map(peer).collect::<Vec<_>>(),
         "skipped": explanation.skipped.iter().map(|(source, kind)| json!({
             "source": source,
@@ -73,14 +76,55 @@ fn peer(report: &PeerReport) -> Value {
             "scope": scope(&plan.scope),
             "appliesTo": plan.applies_to,
             "remote": remote(plan),
-            "sessions": plan.sessions.iter().map(|session| json!({
-                "node": session.node,
-                "peer": target(&session.target),
-            })).collect::<Vec<_>>(),
+            "sessions": plan.sessions.iter().map(session).collect::<Vec<_>>(),
             "warnings": plan.warnings,
             "errors": [],
         }),
     }
+}
+
+/// One session: the two ends, the AS numbers, iBGP or eBGP, the port, and why it cannot open.
+fn session(session: &Session) -> Value {
+    json!({
+        "node": session.node,
+        "peer": target(&session.target),
+        "localAs": as_value(session.local_as),
+        "remoteAs": as_value(session.remote_as),
+        "bgpType": session.bgp_type().unwrap_or("unknown"),
+        "port": port_value(session.port),
+        "warnings": session.warnings,
+    })
+}
+
+/// `{"asNumber": 64512 | null, "source": "bgpPeer" | "node" | ... | "unknown"}`.
+fn as_value(value: Option<(u32, AsSource)>) -> Value {
+    match value {
+        Some((as_number, source)) => json!({"asNumber": as_number, "source": source.as_str()}),
+        None => json!({"asNumber": null, "source": "unknown"}),
+    }
+}
+
+/// `{"port": 179 | null, "source": "peerIP" | ... | "unknown"}`.
+fn port_value(value: Option<(u16, PortSource)>) -> Value {
+    match value {
+        Some((port, source)) => json!({"port": port, "source": source.as_str()}),
+        None => json!({"port": null, "source": "unknown"}),
+    }
+}
+
+/// The BGP configuration the sessions were resolved with.
+fn bgp(bgp: &BgpConfigurations) -> Value {
+    let mesh = bgp.mesh();
+    json!({
+        "given": bgp.given(),
+        "mesh": {"state": mesh.state(), "reason": mesh.reason()},
+        "defaultAs": as_value(bgp.default_as()),
+        "listenPort": port_value(bgp.default_listen_port()),
+        "nodeListenPorts": bgp.per_node().iter()
+            .filter_map(|(node, config)| Some((node.clone(), json!(config.listen_port?))))
+            .collect::<serde_json::Map<String, Value>>(),
+        "notes": bgp.notes(),
+    })
 }
 
 /// `{"type": "global" | "node" | "nodeSelector", ...}`.

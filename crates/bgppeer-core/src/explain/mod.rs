@@ -3,7 +3,9 @@
 //!
 //! - [`nodes`]: Kubernetes `Node` objects to [`NodeInfo`] (name, labels, BGP address, AS).
 //! - `plan`: one BGPPeer to the nodes it applies to and the sessions they open, following the
-//!   "Peer scopes" section of Calico's BGPPeer reference.
+//!   "Peer scopes" section of Calico's BGPPeer reference, each session with its local and remote
+//!   AS, iBGP or eBGP, and port, resolved with the BGPConfigurations ([`crate::bgpconfig`])
+//!   when given ([`explain_with`]).
 //! - [`text`], [`json`], [`dot`]: the three output formats of `bgppeer-webhook explain`.
 //!
 //! ```
@@ -33,6 +35,7 @@ pub use crate::bgppeer::Scope;
 pub use nodes::{NodeInfo, NodeList};
 pub use plan::{PeerOutcome, PeerReport, Plan, Remote, Session, Target};
 
+use crate::bgpconfig::BgpConfigurations;
 use crate::bgppeer::api::BGP_PEER_KIND;
 
 /// Everything `explain` found: the nodes, every BGPPeer, what was skipped and what could not be
@@ -43,6 +46,8 @@ pub struct Explanation {
     pub(crate) nodes: Vec<NodeInfo>,
     /// Problems with the node list that did not stop the explanation.
     pub(crate) node_warnings: Vec<String>,
+    /// The BGPConfigurations the sessions were resolved with (unknown when none was given).
+    pub(crate) bgp: BgpConfigurations,
     /// The BGPPeers, in input order.
     pub peers: Vec<PeerReport>,
     /// Documents that are not BGPPeers, by source (`peers.yaml:doc 3`), with their kind.
@@ -82,20 +87,36 @@ impl Explanation {
 }
 
 /// Explains every BGPPeer among `documents` (each with the source name used in messages) on
-/// `nodes`; other kinds are skipped and listed.
+/// `nodes`; other kinds are skipped and listed. Without BGPConfigurations, the mesh, the default
+/// AS and the listen ports are unknown (see [`explain_with`]).
 pub fn explain<'a>(
     documents: impl IntoIterator<Item = (String, &'a Value)>,
     nodes: &NodeList,
 ) -> Explanation {
+    explain_with(
+        documents,
+        nodes,
+        BgpConfigurations::unknown("no BGPConfiguration given"),
+    )
+}
+
+/// [`explain`], resolving the node-to-node mesh, the default AS and the listen ports with the
+/// cluster's BGPConfigurations.
+pub fn explain_with<'a>(
+    documents: impl IntoIterator<Item = (String, &'a Value)>,
+    nodes: &NodeList,
+    bgp: BgpConfigurations,
+) -> Explanation {
     let mut explanation = Explanation {
         nodes: nodes.nodes.clone(),
         node_warnings: nodes.warnings.clone(),
+        bgp,
         ..Explanation::default()
     };
     for (source, object) in documents {
         let kind = object.get("kind").and_then(Value::as_str);
         if kind == Some(BGP_PEER_KIND) {
-            let report = plan::explain_object(source, object, &nodes.nodes);
+            let report = plan::explain_object(source, object, &nodes.nodes, &explanation.bgp);
             explanation.peers.push(report);
         } else {
             explanation.skipped.push((source, kind.map(str::to_owned)));

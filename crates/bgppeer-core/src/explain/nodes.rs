@@ -1,5 +1,7 @@
 //! The nodes `explain` evaluates peers against, read from Kubernetes `Node` objects as JSON
-//! (`kubectl get nodes -o json`, a single Node, or the objects the API server lists).
+//! (`kubectl get nodes -o json`, a single Node, or the objects the API server lists), or from
+//! Calico `Node` resources (`projectcalico.org/v3`, `calicoctl get nodes -o json`), whose
+//! `spec.bgp` holds the BGP addresses and the node's own AS number.
 //!
 //! Only what decides BGP sessions is kept: the name (what `spec.node` names), the labels (what
 //! `nodeSelector` and `peerSelector` match; Calico copies Kubernetes node labels to its own
@@ -14,9 +16,9 @@ use crate::bgppeer::asnumber;
 use crate::field::json_type_name;
 
 /// The annotation in which calico-node publishes the node's BGP IPv4 address (`10.0.0.11/24`).
-pub(crate) const CALICO_IPV4_ANNOTATION: &str = "projectcalico.org/IPv4Address";
+pub const CALICO_IPV4_ANNOTATION: &str = "projectcalico.org/IPv4Address";
 /// The annotation in which calico-node publishes the node's BGP IPv6 address.
-pub(crate) const CALICO_IPV6_ANNOTATION: &str = "projectcalico.org/IPv6Address";
+pub const CALICO_IPV6_ANNOTATION: &str = "projectcalico.org/IPv6Address";
 /// The annotation in which calico-node publishes the node's own AS number, when it has one.
 pub(crate) const CALICO_AS_ANNOTATION: &str = "projectcalico.org/ASNumber";
 
@@ -29,8 +31,9 @@ pub struct NodeInfo {
     pub labels: BTreeMap<String, String>,
     /// The addresses a BGP session to this node goes to (empty when none is known).
     pub addresses: Vec<NodeAddress>,
-    /// The node's own AS number from `CALICO_AS_ANNOTATION`; `None` means the cluster default
-    /// (`BGPConfiguration.spec.asNumber`), which is not in the node list.
+    /// The node's own AS number (`CALICO_AS_ANNOTATION` on a Kubernetes Node, `spec.bgp.asNumber`
+    /// on a Calico Node); `None` means the cluster default (`BGPConfiguration.spec.asNumber`),
+    /// which is not in the node list.
     pub as_number: Option<u32>,
 }
 
@@ -64,6 +67,9 @@ pub struct NodeAddress {
 pub enum AddressSource {
     /// calico-node's own annotation: the address BIRD really uses.
     CalicoAnnotation,
+    /// A Calico Node's `spec.bgp.ipv4Address` / `ipv6Address`: the same address, from the
+    /// Calico resource.
+    CalicoNode,
     /// The Kubernetes `InternalIP`: a best guess for nodes calico-node has not annotated (it is
     /// what `IP_AUTODETECTION_METHOD=kubernetes-internal-ip` picks).
     InternalIp,
@@ -74,6 +80,7 @@ impl AddressSource {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             AddressSource::CalicoAnnotation => "calico-annotation",
+            AddressSource::CalicoNode => "calico-node",
             AddressSource::InternalIp => "internal-ip",
         }
     }
@@ -190,11 +197,21 @@ fn from_object(
         &name,
         "metadata.annotations",
     )?;
+    let calico_bgp = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .filter(|v| v.starts_with("projectcalico.org/") || v.starts_with("crd.projectcalico.org/"))
+        .and_then(|_| object.get("spec")?.get("bgp"));
     let mut addresses = calico_addresses(&name, &annotations, warnings);
+    if addresses.is_empty()
+        && let Some(bgp) = calico_bgp
+    {
+        addresses = calico_node_addresses(&name, bgp, warnings);
+    }
     if addresses.is_empty() {
         addresses = internal_ips(&name, object.get("status"), warnings);
     }
-    let as_number = annotations.get(CALICO_AS_ANNOTATION).and_then(|text| {
+    let mut as_number = annotations.get(CALICO_AS_ANNOTATION).and_then(|text| {
         let parsed = asnumber::parse_str(text).filter(|n| *n != 0);
         if parsed.is_none() {
             warnings.push(format!(
@@ -203,6 +220,20 @@ fn from_object(
         }
         parsed
     });
+    if as_number.is_none()
+        && let Some(value) = calico_bgp.and_then(|bgp| bgp.get("asNumber"))
+        && !value.is_null()
+    {
+        as_number = asnumber::from_json(value)
+            .ok()
+            .map(|form| form.value())
+            .filter(|n| *n != 0);
+        if as_number.is_none() {
+            warnings.push(format!(
+                "Node {name:?}: spec.bgp.asNumber is not an AS number; ignored"
+            ));
+        }
+    }
     Ok(NodeInfo {
         name,
         labels,
@@ -248,18 +279,44 @@ fn calico_addresses(
         let Some(text) = annotations.get(key) else {
             continue;
         };
-        let host = text.split_once('/').map_or(text.as_str(), |(host, _)| host);
-        match host.trim().parse::<IpAddr>() {
-            Ok(ip) => addresses.push(NodeAddress {
+        match bgp_address(text) {
+            Some(ip) => addresses.push(NodeAddress {
                 ip,
                 source: AddressSource::CalicoAnnotation,
             }),
-            Err(_) => warnings.push(format!(
+            None => warnings.push(format!(
                 "Node {name:?}: annotation {key} {text:?} is not an address or CIDR; ignored"
             )),
         }
     }
     addresses
+}
+
+/// The addresses of a Calico Node's `spec.bgp` (`ipv4Address`, `ipv6Address`).
+fn calico_node_addresses(name: &str, bgp: &Value, warnings: &mut Vec<String>) -> Vec<NodeAddress> {
+    let mut addresses = Vec::new();
+    for field in ["ipv4Address", "ipv6Address"] {
+        let Some(value) = bgp.get(field).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        match value.as_str().and_then(bgp_address) {
+            Some(ip) => addresses.push(NodeAddress {
+                ip,
+                source: AddressSource::CalicoNode,
+            }),
+            None => warnings.push(format!(
+                "Node {name:?}: spec.bgp.{field} is not an address or CIDR; ignored"
+            )),
+        }
+    }
+    addresses
+}
+
+/// The address in a calico-node address annotation or a Calico Node's `spec.bgp.ipv4Address`:
+/// `10.0.0.11/24` or a bare address; `None` when it is neither.
+pub fn bgp_address(text: &str) -> Option<IpAddr> {
+    let host = text.split_once('/').map_or(text, |(host, _)| host);
+    host.trim().parse::<IpAddr>().ok()
 }
 
 /// The `InternalIP` entries of `status.addresses`, at most one per address family.
@@ -387,6 +444,27 @@ mod tests {
             from_objects([&a, &a]).unwrap_err(),
             NodeListError::Duplicate { name: "a".into() }
         );
+    }
+
+    #[test]
+    fn calico_nodes_give_their_bgp_spec() {
+        let node = json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+            "metadata": {"name": "c1", "labels": {"rack": "r1"}},
+            "spec": {"bgp": {"ipv4Address": "10.0.0.21/24", "asNumber": "1.10"}}});
+        let list = from_objects([&node]).unwrap();
+        let c1 = &list.nodes[0];
+        assert_eq!(c1.as_number, Some(65546));
+        assert_eq!(c1.addresses.len(), 1);
+        assert_eq!(c1.addresses[0].ip.to_string(), "10.0.0.21");
+        assert_eq!(c1.addresses[0].source, AddressSource::CalicoNode);
+        assert!(list.warnings.is_empty());
+        // A Kubernetes Node's spec.bgp means nothing.
+        let k8s = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "k1"},
+            "spec": {"bgp": {"asNumber": 1}}});
+        assert_eq!(from_objects([&k8s]).unwrap().nodes[0].as_number, None);
+        let bad = json!({"apiVersion": "projectcalico.org/v3", "kind": "Node",
+            "metadata": {"name": "c2"}, "spec": {"bgp": {"ipv6Address": 7, "asNumber": "x"}}});
+        assert_eq!(from_objects([&bad]).unwrap().warnings.len(), 2);
     }
 
     #[test]

@@ -8,7 +8,14 @@
 //! - `peerSelector`: each of those nodes opens a session with every *other* node whose labels
 //!   match it (a node never peers with itself), at that node's BGP address.
 //! - `localWorkloadSelector`: each of those nodes peers with its own workloads that match it.
-
+//!
+//! Each session is then resolved as Calico's confd resolves it (see [`crate::bgpconfig`]): the
+//! local AS (the node's own, else BGPConfiguration `default`'s, else 64512), the remote AS (the
+//! peer's `asNumber`, or the remote node's AS resolved the same way), iBGP or eBGP, and the port
+//! (the `peerIP` port, else the remote Calico node's listen port, else 179). A value that
+//! depends on BGPConfigurations nobody gave is unknown, not guessed. A session between
+//! addresses of different families (an IPv4-only node and an IPv6 `peerIP`) cannot open, and
+//! says so.
 //!
 //! It reads the typed [`Peer`] that validation returned: nothing is parsed again here.
 
@@ -17,6 +24,7 @@ use std::net::IpAddr;
 use serde_json::Value;
 
 use super::nodes::{CALICO_IPV4_ANNOTATION, NodeAddress, NodeInfo};
+use crate::bgpconfig::{AsSource, BGP_PORT, BgpConfigurations, PortSource};
 use crate::bgppeer::ip::PeerAddress;
 use crate::bgppeer::model::ReversePeering;
 use crate::bgppeer::{self, Peer, Remote as PeerRemote, Report, Scope};
@@ -111,6 +119,38 @@ pub struct Session {
     pub node: String,
     /// The other end.
     pub target: Target,
+    /// The local node's AS number and where it comes from; `None` when unknown (it depends on
+    /// BGPConfiguration `default`, which was not given).
+    pub local_as: Option<(u32, AsSource)>,
+    /// The remote end's AS number and where it comes from; `None` when unknown.
+    pub remote_as: Option<(u32, AsSource)>,
+    /// The port the session connects to and where it comes from; `None` when unknown.
+    pub port: Option<(u16, PortSource)>,
+    /// Why this session cannot open (address families that do not meet).
+    pub warnings: Vec<String>,
+}
+
+impl Session {
+    /// A session not resolved yet.
+    fn new(node: &str, target: Target) -> Self {
+        Self {
+            node: node.to_owned(),
+            target,
+            local_as: None,
+            remote_as: None,
+            port: None,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// `iBGP` (the same AS at both ends) or `eBGP`; `None` when either AS is unknown.
+    pub fn bgp_type(&self) -> Option<&'static str> {
+        match (self.local_as, self.remote_as) {
+            (Some((local, _)), Some((remote, _))) if local == remote => Some("iBGP"),
+            (Some(_), Some(_)) => Some("eBGP"),
+            _ => None,
+        }
+    }
 }
 
 /// The remote end of a session.
@@ -145,7 +185,12 @@ pub enum Target {
 
 /// Explains one BGPPeer object (`apiVersion`, `kind`, `metadata`, `spec`) on `nodes`. The object
 /// is validated first, with the document's own `apiVersion`; an invalid peer is not explained.
-pub(crate) fn explain_object(source: String, object: &Value, nodes: &[NodeInfo]) -> PeerReport {
+pub(crate) fn explain_object(
+    source: String,
+    object: &Value,
+    nodes: &[NodeInfo],
+    bgp: &BgpConfigurations,
+) -> PeerReport {
     let name = object
         .get("metadata")
         .and_then(|m| m.get("name"))
@@ -159,6 +204,7 @@ pub(crate) fn explain_object(source: String, object: &Value, nodes: &[NodeInfo])
             scope,
             remote,
             nodes,
+            bgp,
             report.warnings.clone(),
         )),
         _ => PeerOutcome::Invalid(report),
@@ -176,6 +222,7 @@ pub(crate) fn plan(
     scope: Scope,
     remote: PeerRemote,
     nodes: &[NodeInfo],
+    bgp: &BgpConfigurations,
     mut warnings: Vec<String>,
 ) -> Plan {
     let local = local_nodes(&scope, nodes, &mut warnings);
@@ -192,6 +239,9 @@ pub(crate) fn plan(
         // Validation already warns about this (`warnings::NO_PEER`); saying it twice adds nothing.
         (PeerRemote::None, _, _) => (Remote::Nothing, Vec::new()),
     };
+    let mut sessions = sessions;
+    resolve_sessions(&mut sessions, nodes, bgp);
+    mesh_warning(&remote, &sessions, nodes, bgp, &mut warnings);
     Plan {
         scope,
         applies_to: local.iter().map(|n| n.name.clone()).collect(),
@@ -242,14 +292,14 @@ fn peer_selector_sessions(
     let mut sessions = Vec::new();
     for node in local {
         for other in matched.iter().filter(|other| other.name != node.name) {
-            sessions.push(Session {
-                node: node.name.clone(),
-                target: Target::Node {
+            sessions.push(Session::new(
+                &node.name,
+                Target::Node {
                     name: other.name.clone(),
                     addresses: other.addresses.clone(),
                     as_number: other.as_number,
                 },
-            });
+            ));
         }
     }
     if matched.is_empty() {
@@ -296,13 +346,15 @@ fn peer_ip_sessions(
 ) -> (Remote, Vec<Session>) {
     let sessions = local
         .iter()
-        .map(|node| Session {
-            node: node.name.clone(),
-            target: Target::Address {
-                ip: address.ip,
-                port: address.port,
-                as_number,
-            },
+        .map(|node| {
+            Session::new(
+                &node.name,
+                Target::Address {
+                    ip: address.ip,
+                    port: address.port,
+                    as_number,
+                },
+            )
         })
         .collect();
     for node in nodes {
@@ -325,12 +377,14 @@ fn workload_sessions(
     let selector = selector.to_string();
     let sessions = local
         .iter()
-        .map(|node| Session {
-            node: node.name.clone(),
-            target: Target::LocalWorkloads {
-                selector: selector.clone(),
-                as_number,
-            },
+        .map(|node| {
+            Session::new(
+                &node.name,
+                Target::LocalWorkloads {
+                    selector: selector.clone(),
+                    as_number,
+                },
+            )
         })
         .collect();
     (
@@ -340,6 +394,146 @@ fn workload_sessions(
         },
         sessions,
     )
+}
+
+/// Resolves the AS numbers, the port and the address families of every session.
+fn resolve_sessions(sessions: &mut [Session], nodes: &[NodeInfo], bgp: &BgpConfigurations) {
+    // Every `peerIP` session of a plan goes to the same address: its node is looked up once.
+    let mut address_node: Option<(IpAddr, Option<&NodeInfo>)> = None;
+    for session in sessions {
+        let local = find_node(nodes, &session.node);
+        session.local_as = local.and_then(|node| node_as(node, bgp));
+        let local_addresses = local.map_or(&[][..], |node| node.addresses.as_slice());
+        match &session.target {
+            Target::Address {
+                ip,
+                port,
+                as_number,
+            } => {
+                let node = match address_node {
+                    Some((cached, node)) if cached == *ip => node,
+                    _ => {
+                        let node = node_with_address(nodes, *ip);
+                        address_node = Some((*ip, node));
+                        node
+                    }
+                };
+                let node_as = node.and_then(|node| node_as(node, bgp));
+                session.remote_as = as_number.map(|n| (n, AsSource::Peer)).or(node_as);
+                session.port = match (port, node) {
+                    (Some(port), _) => Some((*port, PortSource::PeerIp)),
+                    // Calico uses a node's listen port only for the node it recognises by
+                    // address and AS (`nodesWithIPPortAndAS` in confd's client.go).
+                    (None, Some(node))
+                        if as_number.is_none_or(|n| node_as.is_none_or(|(own, _)| own == n)) =>
+                    {
+                        bgp.listen_port(&node.name)
+                    }
+                    (None, _) => Some((BGP_PORT, PortSource::BgpDefault)),
+                };
+                if let Some(warning) = family_mismatch(&session.node, local_addresses, &[*ip]) {
+                    session
+                        .warnings
+                        .push(format!("{warning} peerIP {ip} is {}", family(*ip)));
+                }
+            }
+            Target::Node {
+                name, addresses, ..
+            } => {
+                let remote = find_node(nodes, name);
+                session.remote_as = remote.and_then(|node| node_as(node, bgp));
+                session.port = bgp.listen_port(name);
+                let remote_ips: Vec<IpAddr> = addresses.iter().map(|a| a.ip).collect();
+                if let Some(warning) = family_mismatch(&session.node, local_addresses, &remote_ips)
+                {
+                    session.warnings.push(format!(
+                        "{warning} node {name:?} has only {} ones",
+                        families(&remote_ips)
+                    ));
+                }
+            }
+            Target::LocalWorkloads { as_number, .. } => {
+                session.remote_as = Some((*as_number, AsSource::Peer));
+                session.port = Some((BGP_PORT, PortSource::BgpDefault));
+            }
+        }
+    }
+}
+
+/// A node's AS: its own, else the cluster default (`None` when that is unknown).
+fn node_as(node: &NodeInfo, bgp: &BgpConfigurations) -> Option<(u32, AsSource)> {
+    match node.as_number {
+        Some(own) => Some((own, AsSource::Node)),
+        None => bgp.default_as(),
+    }
+}
+
+/// The start of the warning for a session whose two ends share no address family (`None`
+/// when they share one, or when either end's addresses are unknown):
+/// `node "n1" has only IPv4 BGP addresses and`. Completed by the caller with the remote end.
+fn family_mismatch(node: &str, local: &[NodeAddress], remote: &[IpAddr]) -> Option<String> {
+    if local.is_empty() || remote.is_empty() {
+        return None;
+    }
+    let local_ips: Vec<IpAddr> = local.iter().map(|a| a.ip).collect();
+    let shared = local_ips
+        .iter()
+        .any(|l| remote.iter().any(|r| l.is_ipv4() == r.is_ipv4()));
+    if shared {
+        return None;
+    }
+    Some(format!(
+        "cannot open: node {node:?} has only {} BGP addresses and",
+        families(&local_ips)
+    ))
+}
+
+/// `IPv4` or `IPv6`.
+fn family(ip: IpAddr) -> &'static str {
+    if ip.is_ipv4() { "IPv4" } else { "IPv6" }
+}
+
+/// The one family of a non-empty list of addresses of one family.
+fn families(ips: &[IpAddr]) -> &'static str {
+    ips.first().map_or("no", |ip| family(*ip))
+}
+
+/// The node of that name (the list is sorted by name when it comes from [`super::nodes`]).
+fn find_node<'a>(nodes: &'a [NodeInfo], name: &str) -> Option<&'a NodeInfo> {
+    match nodes.binary_search_by(|node| node.name.as_str().cmp(name)) {
+        Ok(i) => nodes.get(i),
+        Err(_) => nodes.iter().find(|node| node.name == name),
+    }
+}
+
+/// The node whose BGP address this is, if any.
+fn node_with_address(nodes: &[NodeInfo], ip: IpAddr) -> Option<&NodeInfo> {
+    nodes
+        .iter()
+        .find(|node| node.addresses.iter().any(|a| a.ip == ip))
+}
+
+/// The reference: to peer nodes through BGPPeers, the node-to-node mesh must be off.
+fn mesh_warning(
+    remote: &Remote,
+    sessions: &[Session],
+    nodes: &[NodeInfo],
+    bgp: &BgpConfigurations,
+    warnings: &mut Vec<String>,
+) {
+    let mesh = bgp.mesh();
+    if !mesh.is_on() || sessions.is_empty() {
+        return;
+    }
+    match remote {
+        Remote::PeerSelector { .. } => warnings.push(mesh.peer_selector_warning()),
+        Remote::PeerIp { address, .. } => {
+            if let Some(node) = node_with_address(nodes, address.ip) {
+                warnings.push(mesh.peer_ip_warning(&node.name));
+            }
+        }
+        Remote::LocalWorkloads { .. } | Remote::Nothing => {}
+    }
 }
 
 /// The nodes whose labels match a selector, in node-list order.
@@ -364,6 +558,10 @@ mod tests {
         NodeInfo::with_labels(name, labels)
     }
 
+    fn unknown() -> BgpConfigurations {
+        BgpConfigurations::unknown("no BGPConfiguration given")
+    }
+
     #[test]
     fn a_missing_or_null_spec_is_an_empty_global_peer() {
         let nodes = [node("a", &[])];
@@ -373,7 +571,7 @@ mod tests {
             json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
                    "metadata": {"name": "p"}, "spec": null}),
         ] {
-            let report = explain_object("s".into(), &object, &nodes);
+            let report = explain_object("s".into(), &object, &nodes, &unknown());
             let PeerOutcome::Explained(plan) = report.outcome else {
                 panic!("{report:?}")
             };
@@ -395,7 +593,7 @@ mod tests {
         let nodes = [node("a", &[("x", "1")]), node("b", &[])];
         let peer = peer(json!({"nodeSelector": "x == '1'", "peerSelector": "!has(x)"}));
         let (scope, remote) = (peer.scope().unwrap(), peer.remote().unwrap());
-        let plan = plan(&peer, scope, remote, &nodes, Vec::new());
+        let plan = plan(&peer, scope, remote, &nodes, &unknown(), Vec::new());
         assert_eq!(plan.applies_to, ["a"]);
         assert_eq!(plan.sessions.len(), 1);
         assert!(session_goes_to(&plan.sessions[0], "b"));
@@ -408,7 +606,7 @@ mod tests {
     fn a_selector_validation_refused_is_an_invalid_outcome_not_a_panic() {
         let object = json!({"apiVersion": "projectcalico.org/v3", "kind": "BGPPeer",
                             "metadata": {"name": "p"}, "spec": {"peerSelector": "a =="}});
-        let report = explain_object("s".into(), &object, &[]);
+        let report = explain_object("s".into(), &object, &[], &unknown());
         let PeerOutcome::Invalid(report) = report.outcome else {
             panic!("{report:?}")
         };
@@ -425,7 +623,14 @@ mod tests {
         let peer = peer(json!({"nodeSelector": " \t", "peerIP": "10.0.0.1", "asNumber": 1}));
         let scope = peer.scope().unwrap();
         assert_eq!(scope.to_string(), "nodeSelector \"all()\"");
-        let plan = plan(&peer, scope, peer.remote().unwrap(), &nodes, Vec::new());
+        let plan = plan(
+            &peer,
+            scope,
+            peer.remote().unwrap(),
+            &nodes,
+            &unknown(),
+            Vec::new(),
+        );
         assert_eq!(plan.applies_to, ["a", "b"]);
     }
 }

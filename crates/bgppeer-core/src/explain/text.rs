@@ -1,15 +1,18 @@
-//! The text output of `explain` (`-o text`): one block per BGPPeer (scope, nodes, remote,
-//! sessions, warnings), then a summary line.
+//! The text output of `explain` (`-o text`): the BGP configuration (mesh, default AS, listen
+//! port), one block per BGPPeer (scope, nodes, remote, sessions with their AS numbers, type and
+//! port, warnings), then a summary line.
 
 use std::fmt::Write;
 use std::net::{IpAddr, SocketAddr};
 
-use super::nodes::{AddressSource, NodeAddress};
-use super::{Explanation, PeerOutcome, Plan, Remote, Scope, Target};
+use super::nodes::{AddressSource, NodeAddress, NodeInfo};
+use super::{Explanation, PeerOutcome, Plan, Remote, Scope, Session, Target};
+use crate::bgpconfig::{AsSource, BUILT_IN_AS, BgpConfigurations, PortSource};
 
 /// Renders the whole explanation.
 pub fn render(explanation: &Explanation) -> String {
     let mut out = String::new();
+    render_bgp(&mut out, &explanation.bgp);
     for warning in &explanation.node_warnings {
         let _ = writeln!(out, "warning: {warning}");
     }
@@ -34,7 +37,7 @@ pub fn render(explanation: &Explanation) -> String {
             }
             PeerOutcome::Explained(plan) => {
                 let _ = writeln!(out, "BGPPeer {} ({})", peer.display_name(), peer.source);
-                render_plan(&mut out, plan, explanation.nodes.len());
+                render_plan(&mut out, plan, &explanation.nodes);
             }
         }
     }
@@ -46,7 +49,8 @@ pub fn render(explanation: &Explanation) -> String {
 }
 
 /// The body of one valid peer's block.
-fn render_plan(out: &mut String, plan: &Plan, node_count: usize) {
+fn render_plan(out: &mut String, plan: &Plan, nodes: &[NodeInfo]) {
+    let node_count = nodes.len();
     let scope = match &plan.scope {
         Scope::Global => "global (no node, no nodeSelector): every node".to_owned(),
         Scope::Node(name) => format!("node {name}"),
@@ -98,10 +102,114 @@ fn render_plan(out: &mut String, plan: &Plan, node_count: usize) {
         let _ = writeln!(out, "  sessions: {}", plan.sessions.len());
         for session in &plan.sessions {
             let _ = writeln!(out, "    {} -> {}", session.node, target(&session.target));
+            let _ = writeln!(out, "      {}", resolution(session, nodes));
+            for warning in &session.warnings {
+                let _ = writeln!(out, "      warning: {warning}");
+            }
         }
     }
     for warning in &plan.warnings {
         let _ = writeln!(out, "  warning: {warning}");
+    }
+}
+
+/// The BGP configuration block: mesh, default AS, listen ports, notes.
+fn render_bgp(out: &mut String, bgp: &BgpConfigurations) {
+    let mesh = bgp.mesh();
+    let _ = writeln!(
+        out,
+        "BGP configuration: {}",
+        if bgp.given() { "read" } else { "unknown" }
+    );
+    let _ = writeln!(
+        out,
+        "  node-to-node mesh: {} ({})",
+        mesh.state(),
+        mesh.reason()
+    );
+    match bgp.default_as() {
+        Some((as_number, source)) => {
+            let _ = writeln!(out, "  default AS: {as_number} ({})", as_source(source));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  default AS unknown: no BGPConfiguration given; Calico's built-in default is \
+                 {BUILT_IN_AS}"
+            );
+        }
+    }
+    match bgp.default_listen_port() {
+        Some((port, source)) => {
+            let mut line = format!("  listen port: {port} ({})", port_source(source, ""));
+            for (node, config) in bgp.per_node() {
+                if let Some(port) = config.listen_port {
+                    let _ = write!(line, "; node {node}: {port}");
+                }
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  listen port unknown: no BGPConfiguration given; BGP's default is 179"
+            );
+        }
+    }
+    for note in bgp.notes() {
+        let _ = writeln!(out, "  note: {note}");
+    }
+}
+
+/// `eBGP: local AS 64512 (BGPConfiguration default), remote AS 64500 (BGPPeer asNumber); port
+/// 179 (BGP's default)`.
+fn resolution(session: &Session, nodes: &[NodeInfo]) -> String {
+    let kind = session.bgp_type().unwrap_or("iBGP or eBGP unknown");
+    let as_part = |label: &str, value: Option<(u32, AsSource)>| match value {
+        Some((n, source)) => format!("{label} AS {n} ({})", as_source(source)),
+        None => format!("{label} AS unknown"),
+    };
+    // The node whose listen port it is, to name its BGPConfiguration.
+    let remote_node = match (&session.target, session.port) {
+        (Target::Node { name, .. }, _) => name.as_str(),
+        (Target::Address { ip, .. }, Some((_, PortSource::NodeConfiguration))) => nodes
+            .iter()
+            .find(|node| node.addresses.iter().any(|a| a.ip == *ip))
+            .map_or("", |node| node.name.as_str()),
+        _ => "",
+    };
+    let port = match session.port {
+        Some((port, source)) => format!("port {port} ({})", port_source(source, remote_node)),
+        None => "port unknown (the remote node's listenPort; BGP's default is 179)".to_owned(),
+    };
+    format!(
+        "{kind}: {}, {}; {port}",
+        as_part("local", session.local_as),
+        as_part("remote", session.remote_as)
+    )
+}
+
+/// Where an AS number comes from, in words.
+fn as_source(source: AsSource) -> &'static str {
+    match source {
+        AsSource::Peer => "BGPPeer asNumber",
+        AsSource::Node => "the node's own",
+        AsSource::DefaultConfiguration => "BGPConfiguration default",
+        AsSource::BuiltIn => "Calico's built-in default",
+    }
+}
+
+/// Where a port comes from, in words (`node` names the remote node, when the session goes to
+/// one).
+fn port_source(source: PortSource, node: &str) -> String {
+    match source {
+        PortSource::PeerIp => "peerIP".to_owned(),
+        PortSource::NodeConfiguration if !node.is_empty() => {
+            format!("BGPConfiguration node.{node} listenPort")
+        }
+        PortSource::NodeConfiguration => "the node's BGPConfiguration listenPort".to_owned(),
+        PortSource::DefaultConfiguration => "BGPConfiguration default listenPort".to_owned(),
+        PortSource::BgpDefault => "BGP's default".to_owned(),
     }
 }
 
@@ -157,7 +265,7 @@ fn addresses_text(addresses: &[NodeAddress]) -> String {
     addresses
         .iter()
         .map(|a| match a.source {
-            AddressSource::CalicoAnnotation => a.ip.to_string(),
+            AddressSource::CalicoAnnotation | AddressSource::CalicoNode => a.ip.to_string(),
             AddressSource::InternalIp => format!("{} (InternalIP)", a.ip),
         })
         .collect::<Vec<_>>()

@@ -6,7 +6,7 @@
 //! - [`subject`]: the facts of the BGPPeer under review the rules compare (scope, address,
 //!   selectors, filters, password reference), taken from the typed peer validation returns.
 //! - [`rules`]: filters exist, password Secret key lengths, node exists, selectors match nodes,
-//!   duplicates by scope and address.
+//!   duplicates by scope and address, peering between nodes while the node-to-node mesh is on.
 //! - `findings`: what the rules found, or why they could not run ([`SkipReason`]).
 //!
 //! Every question the trait asks can be answered from an index in O(1) or O(log n), or from a
@@ -14,8 +14,11 @@
 //! cluster.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use calico_selector::Selector;
+
+pub use crate::bgpconfig::Mesh;
 
 pub(crate) mod findings;
 pub mod rules;
@@ -81,6 +84,18 @@ pub trait ClusterView {
     /// The names (sorted) of the stored BGPPeers with this scope and remote address, each
     /// once even when both API groups serve it.
     fn peers_at(&self, scope: &ScopeKey, address: Address) -> Vec<&str>;
+    /// Whether the node-to-node mesh is on (BGPConfiguration `default`). A view that cannot
+    /// read BGPConfigurations answers [`Mesh::Unknown`], and no mesh warning is given; that is
+    /// the default.
+    fn node_to_node_mesh(&self) -> Mesh {
+        Mesh::Unknown
+    }
+    /// The name of the node whose BGP address (calico-node's `projectcalico.org/IPv4Address` or
+    /// `IPv6Address` annotation) is `ip`, if any. The default knows none.
+    fn node_at(&self, ip: IpAddr) -> Option<&str> {
+        let _ = ip;
+        None
+    }
 }
 
 /// The view when cluster checks are off: [`Availability::Off`], so no rule runs.
@@ -114,5 +129,13 @@ impl ClusterView for NoCluster {
 
     fn peers_at(&self, _scope: &ScopeKey, _address: Address) -> Vec<&str> {
         Vec::new()
+    }
+
+    fn node_to_node_mesh(&self) -> Mesh {
+        Mesh::Unknown
+    }
+
+    fn node_at(&self, _ip: IpAddr) -> Option<&str> {
+        None
     }
 }

@@ -75,6 +75,7 @@ pub fn check(peer: &Peer, object: &Value, view: &dyn ClusterView) -> Checked {
         warnings.extend(selector_warning(field.field, selector, view));
     }
     warnings.extend(duplicate_warnings(subject, view));
+    warnings.extend(mesh_warning(subject, view));
     checked
 }
 
@@ -181,6 +182,28 @@ fn selector_warning(
         ))),
         _ => None,
     }
+}
+
+/// A BGPPeer between cluster nodes while the node-to-node mesh is on: Calico's BGPPeer reference
+/// says to disable the mesh to peer nodes through BGPPeers. A warning, not a denial; none when
+/// the mesh is unknown (BGPConfigurations not readable) or the peerSelector selects no node (the
+/// selector warning says that already).
+fn mesh_warning(subject: &Subject<'_>, view: &dyn ClusterView) -> Option<String> {
+    let mesh = view.node_to_node_mesh();
+    if !mesh.is_on() {
+        return None;
+    }
+    if let Some(field) = subject.selectors.iter().find(|s| s.field == "peerSelector") {
+        let selector = SelectorRef {
+            selector: field.parsed,
+            canonical: &field.canonical,
+        };
+        return (view.nodes_matching(selector).count > 0)
+            .then(|| mesh.short_peer_selector_warning());
+    }
+    let (ip, _) = subject.address?;
+    view.node_at(ip)
+        .map(|node| mesh.short_peer_ip_warning(node))
 }
 
 fn duplicate_warnings(subject: &Subject<'_>, view: &dyn ClusterView) -> Vec<String> {
