@@ -251,6 +251,7 @@ fn lint_strict_passes_with_defaults_and_every_tls_mode() {
         json!({"hostNetwork": true, "networkPolicy": {"enabled": true},
         "metrics": {"serviceMonitor": {"enabled": true}}}),
     );
+    lint_strict(json!({"autoscaling": {"enabled": true}, "image": {"tag": "latest"}}));
 }
 
 #[test]
