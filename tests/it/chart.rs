@@ -1598,6 +1598,15 @@ fn chart_metadata_is_ready_for_artifact_hub() {
             "{change}"
         );
     }
+    // The README's install commands build and push the image of this appVersion.
+    let readme = std::fs::read_to_string(chart_dir().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "version={}  ",
+            chart["appVersion"].as_str().unwrap()
+        )),
+        "charts/bgppeer-webhook/README.md: the quick install names another version"
+    );
     // Only real addresses: no placeholder domains anywhere in the metadata.
     let text = std::fs::read_to_string(chart_dir().join("Chart.yaml")).unwrap();
     for placeholder in ["example.com", "example.org", ".example", "TODO", "changeme"] {
