@@ -58,7 +58,7 @@ bench:
 	$(CARGO) bench -p bgppeer-webhook --bench worst_case --bench cluster
 
 # End-to-end: the release binary's /validate against the bare server (examples/bare_server.rs),
-# over TLS on loopback, bounded; settings: THROUGHPUT_* (see the README, "Throughput").
+# over TLS on loopback, bounded; settings: THROUGHPUT_* (see CONTRIBUTING.md, "Throughput").
 throughput:
 	$(CARGO) build --release --bin bgppeer-webhook --example bare_server
 	$(CARGO) bench --bench throughput

@@ -104,7 +104,7 @@ struct ClusterArgs {
     /// Check BGPPeers against the cluster too: filters that must exist, nodes and selectors
     /// that should match, duplicate peers. Needs read access (get, list, watch) to BGPFilters,
     /// BGPPeers and BGPConfigurations (both Calico API groups) and Nodes; without it the checks
-    /// are skipped with a warning, never failing closed (see the README, "Cluster-aware checks").
+    /// are skipped with a warning, never failing closed (see docs/cluster-checks.md).
     #[arg(long, env = "BGPPEER_WEBHOOK_CLUSTER_CHECKS")]
     cluster_checks: bool,
     /// With --cluster-checks, also check password Secrets (present, at most 80 bytes). Needs

@@ -578,7 +578,7 @@ fn helm_mode_generates_a_ca_and_a_serving_certificate_the_apiserver_accepts() {
 fn helm_mode_without_a_cluster_generates_fresh_material_on_every_render() {
     skip_without_helm!();
     // `helm template` has no cluster: lookup finds no Secret to reuse. (With a cluster, an
-    // existing Secret is reused; that path needs an API server and is covered by the README's
+    // existing Secret is reused; that path needs an API server and is covered by docs/install.md's
     // install steps.)
     let first = render(json!({}));
     let second = render(json!({}));

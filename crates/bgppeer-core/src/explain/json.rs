@@ -18,7 +18,7 @@ pub fn render(explanation: &Explanation) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
 }
 
-/// The explanation as a JSON value (the schema the README documents).
+/// The explanation as a JSON value, as described by `docs/schemas/explain.schema.json`.
 pub(crate) fn to_value(explanation: &Explanation) -> Value {
     let explained = explanation.plans().count();
     json!({
