@@ -416,7 +416,7 @@ fn at_capacity(budget: Duration, limit: usize) -> Response {
         format!(
             "the webhook is at its concurrency limit: all {limit} decision slots stayed busy for \
              this request's whole time budget of {} ms; retry shortly, and if this persists raise \
-             --max-concurrent-reviews (Helm value maxConcurrentReviews) or add replicas",
+             --max-concurrent-reviews (Helm value server.maxConcurrentReviews) or add replicas",
             budget.as_millis()
         ),
     );
@@ -435,7 +435,7 @@ fn bodies_at_capacity(budget: Duration, capacity: usize) -> Response {
             "the webhook is at its limit of request body bytes held at once ({capacity} bytes): \
              no room for this body freed up within this request's whole time budget of {} ms; \
              retry shortly, and if this persists raise --max-body-bytes-in-flight (Helm value \
-             maxBodyBytesInFlight) or add replicas",
+             server.maxBodyBytesInFlight) or add replicas",
             budget.as_millis()
         ),
     );

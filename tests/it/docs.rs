@@ -10,10 +10,19 @@
 //!
 //! `docs/pending-*.md` are drafts waiting to be folded into the pages, not pages: they are not
 //! checked.
+//!
+//! The pages are read with pulldown-cmark, a CommonMark parser with GitHub's extensions: it
+//! finds the links, reference definitions, headings and fenced code blocks (and knows that a
+//! link in code is not a link). What it lacks is written here: GitHub's rule for naming a
+//! heading's anchor ([`slug`]), and resolving a link's path against the repository
+//! ([`broken`], [`normalize`]). The link checks only read files; the example checks start the
+//! real server and run the real binary.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+
+use pulldown_cmark::{CodeBlockKind, Event, LinkType, Options, Parser, Tag, TagEnd};
 
 /// The repository's root.
 fn root() -> PathBuf {
@@ -71,249 +80,109 @@ fn subdirectories(dir: &Path) -> Vec<String> {
     names
 }
 
-/// A link found in a page: its 1-based line and its target as written.
+/// A link found in a page: its 1-based line and its target (as the parser reads it: without
+/// `<...>`, an optional title or backslash escapes).
 #[derive(Debug, PartialEq, Eq)]
 struct Link {
     line: usize,
     target: String,
 }
 
-/// The text of a page with fenced code blocks blanked and code spans replaced by spaces (lines
-/// keep their numbers and lengths), so that what is left is what GitHub renders as Markdown.
-fn prose(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut fence: Option<(char, usize)> = None;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
-        let run = marker.map_or(0, |c| trimmed.chars().take_while(|&d| d == c).count());
-        let indent = line.len() - trimmed.len();
-        match (fence, marker) {
-            (None, Some(c)) if run >= 3 && indent <= 3 => {
-                fence = Some((c, run));
-                blank(line, &mut out);
-            }
-            (Some((c, open)), Some(d))
-                if d == c && run >= open && trimmed[run..].trim().is_empty() =>
-            {
-                fence = None;
-                blank(line, &mut out);
-            }
-            (Some(_), _) => blank(line, &mut out),
-            (None, _) => out.push_str(line),
-        }
-    }
-    strip_code_spans(&out)
+/// The Markdown extensions GitHub renders pages with. Heading attributes (`{#id}`) are left
+/// off: GitHub does not read them, so a heading's anchor always comes from its text.
+fn github_flavour() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_GFM
 }
 
-/// Appends `line` with everything but its line break blanked.
-fn blank(line: &str, out: &mut String) {
-    if line.ends_with('\n') {
-        out.push('\n');
-    }
-}
-
-/// Replaces every code span (a run of backticks up to the next run of the same length, within
-/// one paragraph) by spaces, keeping line breaks.
-fn strip_code_spans(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] != '`' {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let open = chars[i..].iter().take_while(|&&c| c == '`').count();
-        match closing_run(&chars, i + open, open) {
-            Some(end) => {
-                for &c in &chars[i..end] {
-                    out.push(if c == '\n' { '\n' } else { ' ' });
-                }
-                i = end;
-            }
-            None => {
-                for _ in 0..open {
-                    out.push('`');
-                }
-                i += open;
-            }
-        }
-    }
-    out
-}
-
-/// Where the run of exactly `len` backticks closing a code span opened before `from` ends, if
-/// it comes before the paragraph does.
-fn closing_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
-    let mut j = from;
-    while j < chars.len() {
-        if chars[j] == '\n' && chars.get(j + 1) == Some(&'\n') {
-            return None;
-        }
-        if chars[j] == '`' {
-            let run = chars[j..].iter().take_while(|&&c| c == '`').count();
-            if run == len {
-                return Some(j + run);
-            }
-            j += run;
-        } else {
-            j += 1;
-        }
-    }
-    None
+/// The 1-based line of the byte `offset` of `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.bytes().take(offset).filter(|&b| b == b'\n').count() + 1
 }
 
 /// Every inline link `[text](target)`, image `![alt](target)` and reference definition
-/// `[name]: target` of a page, in order.
+/// `[name]: target` of a page, in order. Code spans and code blocks hold no links.
+///
+/// A reference link (`[text][name]`, `[name]`) is found once, at its definition, rather than
+/// at each use; autolinks (`<https://...>`, `<someone@example.com>`) are never files of ours.
 fn links(text: &str) -> Vec<Link> {
-    let prose = prose(text);
-    let mut links = Vec::new();
-    for (index, line) in prose.lines().enumerate() {
-        let number = index + 1;
-        let mut rest = line;
-        while let Some(at) = rest.find("](") {
-            let after = &rest[at + 2..];
-            let (target, used) = inline_target(after);
-            if !target.is_empty() {
-                links.push(Link {
-                    line: number,
-                    target,
-                });
+    let parser = Parser::new_ext(text, github_flavour()).into_offset_iter();
+    let mut found: Vec<(usize, String)> = parser
+        .reference_definitions()
+        .iter()
+        .map(|(_, definition)| (definition.span.start, definition.dest.to_string()))
+        .collect();
+    for (event, range) in parser {
+        if let Event::Start(
+            Tag::Link {
+                link_type: LinkType::Inline,
+                dest_url,
+                ..
             }
-            rest = &after[used..];
-        }
-        if let Some(target) = reference_definition(line) {
-            links.push(Link {
-                line: number,
-                target,
-            });
-        }
-    }
-    links
-}
-
-/// The target at the start of `text` (just after `](`), and how many bytes it used: up to the
-/// `)` that balances the parentheses, without an optional title.
-fn inline_target(text: &str) -> (String, usize) {
-    if let Some(inner) = text.strip_prefix('<') {
-        let end = inner.find('>').unwrap_or(inner.len());
-        return (inner[..end].to_owned(), end + 1);
-    }
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' if depth == 0 => {
-                let target = text[..i].split_whitespace().next().unwrap_or_default();
-                return (target.to_owned(), i + 1);
-            }
-            ')' => depth -= 1,
-            _ => {}
+            | Tag::Image {
+                link_type: LinkType::Inline,
+                dest_url,
+                ..
+            },
+        ) = event
+        {
+            found.push((range.start, dest_url.to_string()));
         }
     }
-    (String::new(), text.len())
+    found.sort_by_key(|(offset, _)| *offset);
+    found
+        .into_iter()
+        .filter(|(_, target)| !target.is_empty())
+        .map(|(offset, target)| Link {
+            line: line_of(text, offset),
+            target,
+        })
+        .collect()
 }
 
-/// The target of a reference definition (`[name]: target`), if the line is one.
-fn reference_definition(line: &str) -> Option<String> {
-    let line = line.trim_start();
-    let rest = line.strip_prefix('[')?;
-    let close = rest.find("]:")?;
-    if close == 0 || rest[..close].contains('[') {
-        return None;
-    }
-    let target = rest[close + 2..].split_whitespace().next()?;
-    Some(
-        target
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_owned(),
-    )
-}
-
-/// The anchors of a page's headings, as GitHub makes them: the heading's text without its
-/// Markdown (code-span backticks, emphasis, link targets), lower-cased, with everything but
-/// letters, digits, `-`, `_` and spaces removed and spaces turned into `-`; a repeated anchor
-/// gets `-1`, `-2`, ... in order.
+/// The anchors of a page's headings, as GitHub makes them (the parser gives the headings and
+/// their rendered text; GitHub's naming rule is ours, in [`slug`]): a repeated anchor gets
+/// `-1`, `-2`, ... in order.
 fn anchors(text: &str) -> BTreeSet<String> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut anchors = BTreeSet::new();
-    let mut fence: Option<(char, usize)> = None;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
-        let run = marker.map_or(0, |c| trimmed.chars().take_while(|&d| d == c).count());
-        match (fence, marker) {
-            (None, Some(c)) if run >= 3 => {
-                fence = Some((c, run));
-                continue;
+    let mut heading: Option<String> = None;
+    for event in Parser::new_ext(text, github_flavour()) {
+        match (&mut heading, event) {
+            (None, Event::Start(Tag::Heading { .. })) => heading = Some(String::new()),
+            (Some(words), Event::Text(part) | Event::Code(part)) => words.push_str(&part),
+            (Some(words), Event::SoftBreak | Event::HardBreak) => words.push(' '),
+            (Some(words), Event::End(TagEnd::Heading(_))) => {
+                let slug = slug(words);
+                heading = None;
+                let count = seen.entry(slug.clone()).or_insert(0);
+                let anchor = if *count == 0 {
+                    slug
+                } else {
+                    format!("{slug}-{count}")
+                };
+                *count += 1;
+                anchors.insert(anchor);
             }
-            (Some((c, open)), Some(d)) if d == c && run >= open => {
-                fence = None;
-                continue;
-            }
-            (Some(_), _) => continue,
             _ => {}
         }
-        let Some(heading) = heading_text(line) else {
-            continue;
-        };
-        let slug = slug(&heading);
-        let count = seen.entry(slug.clone()).or_insert(0);
-        let anchor = if *count == 0 {
-            slug
-        } else {
-            format!("{slug}-{count}")
-        };
-        *count += 1;
-        anchors.insert(anchor);
     }
     anchors
 }
 
-/// The text of an ATX heading (`## Text`), or `None` for any other line.
-fn heading_text(line: &str) -> Option<String> {
-    let trimmed = line.trim_start();
-    if line.len() - trimmed.len() > 3 {
-        return None;
-    }
-    let level = trimmed.chars().take_while(|&c| c == '#').count();
-    if !(1..=6).contains(&level) {
-        return None;
-    }
-    let rest = &trimmed[level..];
-    if !(rest.is_empty() || rest.starts_with(' ') || rest.starts_with('\t')) {
-        return None;
-    }
-    let text = rest.trim().trim_end_matches('#').trim_end();
-    Some(text.to_owned())
-}
-
-/// GitHub's anchor for a heading's text.
+/// GitHub's anchor for a heading's rendered text: lower-cased, with everything but letters,
+/// digits, `-`, `_` and spaces removed and spaces turned into `-`. pulldown-cmark does not name
+/// headings, so this rule is written here.
 fn slug(heading: &str) -> String {
-    let rendered = link_texts(heading);
-    rendered
+    heading
         .chars()
         .filter(|&c| c.is_alphanumeric() || c == '-' || c == '_' || c == ' ')
         .flat_map(char::to_lowercase)
         .map(|c| if c == ' ' { '-' } else { c })
         .collect()
-}
-
-/// `text` with every `[label](target)` replaced by its label, and the Markdown markers that do
-/// not render (`` ` ``, `*`) removed.
-fn link_texts(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find("](") {
-        let (_, used) = inline_target(&rest[at + 2..]);
-        out.push_str(&rest[..at]);
-        rest = &rest[at + 2 + used..];
-    }
-    out.push_str(rest);
-    out.replace(['`', '*', '[', ']'], "")
 }
 
 /// What is wrong with `link` on page `page` (relative to `root`), if anything.
@@ -463,7 +332,13 @@ fn anchors_follow_githubs_rules() {
                 # not a heading\n\
                 ```\n\
                 #not a heading either\n\
-                ## See [the rules](rules.md) ##\n";
+                ## See [the rules](rules.md) ##\n\
+                Underlined *too*\n\
+                ================\n\
+                ~~~\n\
+                # not a heading in a tilde fence\n\
+                ~~~\n\
+                \x20   # not a heading in an indented block\n";
     let expected: BTreeSet<String> = [
         "installing-with-helm",
         "checking-an-installation-helm-test-and-selftest",
@@ -473,6 +348,7 @@ fn anchors_follow_githubs_rules() {
         "values",
         "values-1",
         "see-the-rules",
+        "underlined-too",
     ]
     .into_iter()
     .map(String::from)
@@ -482,14 +358,22 @@ fn anchors_follow_githubs_rules() {
 
 #[test]
 fn links_are_found_outside_code_only() {
+    // A reference definition cannot interrupt a paragraph: it needs the blank line before it,
+    // and its uses (`[the CLI][ref]`, `[ref]`) are found once, at the definition.
     let page = "See [the install page](docs/install.md#values) and\n\
-                [CONTRIBUTING.md](CONTRIBUTING.md).\n\
+                [CONTRIBUTING.md](CONTRIBUTING.md), [the CLI][ref], [ref].\n\
                 `[not a link](in-a-code-span.md)` and ``a `[nested](x.md)` span``\n\
                 ```text\n\
                 [not a link](in-a-fence.md)\n\
                 ```\n\
                 ![a picture](img/a.png \"title\") and [web](https://example.com/a_(b))\n\
-                [ref]: <docs/cli.md#check>\n";
+                \n\
+                [ref]: <docs/cli.md#check>\n\
+                ~~~text\n\
+                [ref2]: not-a-definition.md\n\
+                ~~~\n\
+                <someone@example.com> <https://example.com/auto> [a][missing]\n\
+                [ref]: second-definition-is-ignored.md\n";
     let found = links(page);
     let found: Vec<(usize, &str)> = found
         .iter()
@@ -502,7 +386,7 @@ fn links_are_found_outside_code_only() {
             (2, "CONTRIBUTING.md"),
             (7, "img/a.png"),
             (7, "https://example.com/a_(b)"),
-            (8, "docs/cli.md#check"),
+            (9, "docs/cli.md#check"),
         ]
     );
 }
@@ -548,28 +432,18 @@ struct CodeBlock {
 /// Every fenced code block of a page, in order.
 fn code_blocks(text: &str) -> Vec<CodeBlock> {
     let mut blocks = Vec::new();
-    let mut open: Option<(String, usize, CodeBlock)> = None;
-    for line in text.lines() {
-        let trimmed = line.trim_start();
-        let run = trimmed.chars().take_while(|&c| c == '`').count();
-        match &mut open {
-            None if run >= 3 => {
-                let block = CodeBlock {
-                    info: trimmed[run..].trim().to_owned(),
+    let mut open: Option<CodeBlock> = None;
+    for event in Parser::new_ext(text, github_flavour()) {
+        match (&mut open, event) {
+            (None, Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))) => {
+                open = Some(CodeBlock {
+                    info: info.trim().to_owned(),
                     content: String::new(),
-                };
-                open = Some(("`".repeat(run), run, block));
+                });
             }
-            Some((_, len, _)) if run >= *len && trimmed[run..].trim().is_empty() => {
-                if let Some((_, _, block)) = open.take() {
-                    blocks.push(block);
-                }
-            }
-            Some((_, _, block)) => {
-                block.content.push_str(line);
-                block.content.push('\n');
-            }
-            None => {}
+            (Some(block), Event::Text(part)) => block.content.push_str(&part),
+            (Some(_), Event::End(TagEnd::CodeBlock)) => blocks.extend(open.take()),
+            _ => {}
         }
     }
     blocks
