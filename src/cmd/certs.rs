@@ -112,6 +112,15 @@ fn write(path: &Path, contents: &str, private: bool) -> anyhow::Result<()> {
     let mut file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    // `mode` applies only when the file is created: a key replaced with --force is narrowed too.
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .with_context(|| {
+                format!("cannot make {} readable by its owner only", path.display())
+            })?;
+    }
     file.write_all(contents.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

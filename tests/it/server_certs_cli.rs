@@ -109,3 +109,27 @@ fn a_partial_set_is_refused_and_force_writes_a_new_one() {
     assert!(out.join("tls.key").exists());
     assert_ne!(std::fs::read_to_string(out.join("ca.crt")).unwrap(), ca);
 }
+
+/// `--force` over a private key someone made world-readable leaves it readable by its owner only.
+#[cfg(unix)]
+#[test]
+fn force_narrows_an_existing_private_key_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("certs");
+    let out_str = out.to_str().unwrap();
+    assert!(certs(&["--out", out_str]).status.success());
+    for key in ["ca.key", "tls.key"] {
+        std::fs::set_permissions(out.join(key), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    let forced = certs(&["--out", out_str, "--force"]);
+    assert!(forced.status.success(), "{forced:?}");
+    for key in ["ca.key", "tls.key"] {
+        let mode = std::fs::metadata(out.join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+}
