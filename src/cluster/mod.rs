@@ -23,9 +23,11 @@ use bgppeer_core::admission::Confirmation;
 use bgppeer_core::admission::cluster::{Findings, SkipReason, rules};
 use bgppeer_core::bgppeer::ApiGroup;
 
+pub mod api_error;
 pub mod index;
 pub(crate) mod live;
 pub(crate) mod resources;
+pub(crate) mod snapshot;
 pub mod status;
 pub(crate) mod watch;
 

@@ -1,5 +1,6 @@
 //! The `explain` subcommand: which nodes each BGPPeer applies to and which BGP sessions they
-//! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster.
+//! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster (found as
+//! kubectl finds it: [`crate::kubeconfig`]).
 //!
 //! Only I/O lives here (reading files, listing Nodes with the `kube` client); the decisions and
 //! the three output formats are in [`bgppeer_core::explain`].
@@ -16,6 +17,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, ListParams};
 use serde_json::Value;
 
+use crate::cluster::api_error;
 use crate::cmd::check::Location;
 use crate::manifests::{self, Source};
 use bgppeer_core::explain::{self, Explanation, nodes};
@@ -26,14 +28,12 @@ const NODE_PAGE_SIZE: u32 = 500;
 /// Arguments of `bgppeer-webhook explain`.
 #[derive(Debug, clap::Args)]
 #[command(
-    group(
-        clap::ArgGroup::new("node_source")
-            .required(true)
-            .args(["nodes", "kubeconfig"])
-    ),
-    after_help = "Exactly one of --nodes and --kubeconfig is required.\n\
-                  Exit status: 0 all BGPPeers valid, 1 any invalid (reported, not explained), \
-                  2 unreadable input or usage error."
+    after_help = "Without --nodes, the nodes are listed from the cluster found as kubectl \
+                        finds it: --kubeconfig, else the files in KUBECONFIG, else \
+                        ~/.kube/config, else the pod's service account (--context picks a \
+                        context).\n\
+                        Exit status: 0 all BGPPeers valid, 1 any invalid (reported, not explained), \
+                        2 unreadable input or usage error."
 )]
 pub(crate) struct Args {
     /// The nodes: the output of `kubectl get nodes -o json` (a List of Nodes), a single Node,
@@ -41,9 +41,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub(crate) nodes: Option<PathBuf>,
 
-    /// List the nodes of the cluster that this kubeconfig file's current context points to.
-    #[arg(long, value_name = "PATH")]
+    /// List the nodes of the cluster this kubeconfig file points to (default: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the pod's service account).
+    #[arg(long, value_name = "PATH", conflicts_with = "nodes")]
     pub(crate) kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to list the nodes of, instead of its current context.
+    #[arg(long, value_name = "NAME", conflicts_with = "nodes")]
+    pub(crate) context: Option<String>,
 
     /// Output format: `text` (one block per BGPPeer), `json` (a stable schema, documented in the
     /// README) or `dot` (a Graphviz digraph of the peering graph).
@@ -74,10 +79,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.nodes.as_deref() == Some(stdin) && args.paths.iter().any(|p| p == stdin) {
         anyhow::bail!("standard input (`-`) can be used for --nodes or for the peers, not both");
     }
-    let node_objects = match (&args.nodes, &args.kubeconfig) {
-        (Some(path), _) => read_node_file(path)?,
-        (None, Some(kubeconfig)) => list_cluster_nodes(kubeconfig)?,
-        (None, None) => anyhow::bail!("one of --nodes or --kubeconfig is required"),
+    let node_objects = match &args.nodes {
+        Some(path) => read_node_file(path)?,
+        None => list_cluster_nodes(args.kubeconfig.as_deref(), args.context.as_deref())?,
     };
     let node_list = nodes::from_objects(&node_objects).context("reading the nodes")?;
 
@@ -139,31 +143,37 @@ fn read_node_file(path: &Path) -> anyhow::Result<Vec<Value>> {
     Ok(documents.into_iter().map(|doc| doc.value).collect())
 }
 
-/// Lists every Node of the cluster the kubeconfig's current context points to, page by page.
-fn list_cluster_nodes(kubeconfig: &Path) -> anyhow::Result<Vec<Value>> {
+/// Lists every Node of the cluster found from `kubeconfig` and `context` (as kubectl finds it),
+/// page by page.
+fn list_cluster_nodes(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> anyhow::Result<Vec<Value>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let config = kube::config::Kubeconfig::read_from(kubeconfig)
-            .with_context(|| format!("reading kubeconfig {}", kubeconfig.display()))?;
-        let config = kube::Config::from_custom_kubeconfig(
-            config,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .with_context(|| format!("loading kubeconfig {}", kubeconfig.display()))?;
+        let (config, _origin) = crate::kubeconfig::discover(kubeconfig, context).await?;
         let cluster = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).context("creating the Kubernetes client")?;
+        let client = kube::Client::try_from(config)
+            .with_context(|| format!("creating a Kubernetes client for {cluster}"))?;
         let api: Api<Node> = Api::all(client);
         let mut objects = Vec::new();
         let mut params = ListParams::default().limit(NODE_PAGE_SIZE);
         loop {
-            let page = api
-                .list(&params)
-                .await
-                .with_context(|| format!("listing Nodes from {cluster}"))?;
+            let page = api.list(&params).await.map_err(|error| {
+                let request = api_error::Request {
+                    verb: "list",
+                    resource: "nodes",
+                    namespace: None,
+                    server: &cluster,
+                };
+                anyhow::anyhow!(
+                    "listing Nodes from {cluster}: {}",
+                    api_error::plain(&error, &request)
+                )
+            })?;
             for node in page.items {
                 let mut value =
                     serde_json::to_value(&node).context("encoding a Node from the API server")?;
