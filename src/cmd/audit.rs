@@ -76,25 +76,26 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.context.as_deref(),
     ))?;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config)
-        .with_context(|| format!("cannot create a Kubernetes client for {server}"))?;
     let password_namespace = args
         .password_checks
         .then_some(args.calico_namespace.as_str());
+    // The client spawns its connection task: it is made on the runtime.
     let read = runtime.block_on(async {
-        match tokio::time::timeout(
+        let client = kube::Client::try_from(config)
+            .with_context(|| format!("cannot create a Kubernetes client for {server}"))?;
+        let read = tokio::time::timeout(
             args.timeout,
             snapshot::take(&client, &server, password_namespace),
         )
-        .await
-        {
+        .await;
+        anyhow::Ok(match read {
             Ok(read) => read,
             Err(_) => Err(format!(
                 "the API server at {server} did not answer within {:?} (--timeout)",
                 args.timeout
             )),
-        }
-    });
+        })
+    })?;
     let snapshot = match read {
         Ok(snapshot) => snapshot,
         Err(message) => {

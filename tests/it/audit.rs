@@ -1,0 +1,300 @@
+//! `bgppeer-webhook audit` end to end: the real binary against the in-test API server of
+//! `cluster_api` (lists in both Calico groups, paging, refusals), asserting stdout, stderr, the
+//! exit code, and the JSON report against `docs/schemas/audit.schema.json`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::{Value, json};
+
+use crate::binary::{self, stderr, stdout};
+use crate::cluster_api::{
+    self, Cluster, FILTERS_V1, NODES, PEERS_V1, calico_cluster, closed_port, object, start_api,
+};
+
+pub(crate) const PEERS_V3: &str = "/apis/projectcalico.org/v3/bgppeers";
+
+/// Runs `audit ARGS --kubeconfig` (a kubeconfig for `addr` written in `dir`) off the runtime,
+/// so that the in-test API server keeps answering.
+async fn audit(addr: SocketAddr, dir: &Path, args: &[&str]) -> Output {
+    let kubeconfig = cluster_api::kubeconfig(dir, addr);
+    let mut args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    args.push("--kubeconfig".to_owned());
+    args.push(kubeconfig.to_str().unwrap().to_owned());
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        binary::run("audit", &args, b"")
+    })
+    .await
+    .unwrap()
+}
+
+fn bgppeer(api_version: &str, name: &str, spec: Value) -> Value {
+    object(api_version, "BGPPeer", name, json!({ "spec": spec }))
+}
+
+/// The Calico cluster of `cluster_api` with peers stored without the webhook: each served by
+/// both API groups (the same name and uid), one invalid, one naming a filter that does not
+/// exist, two that are the same session.
+fn stored_peers() -> Cluster {
+    let mut cluster = calico_cluster();
+    let specs = [
+        (
+            "tor-a",
+            json!({"peerIP": "10.0.0.1", "asNumber": 64512, "nodeSelector": "rack == 'a'"}),
+        ),
+        (
+            "bad-port",
+            json!({"peerIP": "10.0.0.2:0", "asNumber": 64512}),
+        ),
+        (
+            "lost-filter",
+            json!({"peerIP": "10.0.0.3", "asNumber": 64512,
+                   "filters": ["export-only", "deleted-since"]}),
+        ),
+        ("same-a", json!({"peerIP": "10.0.0.4", "asNumber": 64512})),
+        (
+            "same-b",
+            json!({"peerIP": "10.0.0.4:179", "asNumber": 64512}),
+        ),
+    ];
+    for (path, api_version) in [
+        (PEERS_V1, "crd.projectcalico.org/v1"),
+        (PEERS_V3, "projectcalico.org/v3"),
+    ] {
+        cluster.lists.insert(
+            path.to_owned(),
+            specs
+                .iter()
+                .map(|(name, spec)| bgppeer(api_version, name, spec.clone()))
+                .collect(),
+        );
+    }
+    cluster
+}
+
+#[tokio::test]
+async fn stored_peers_are_audited_once_each_with_every_rule() {
+    let (addr, cluster) = start_api(stored_peers()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "BGPPeer \"bad-port\": spec.peerIP: Invalid value: \"10.0.0.2:0\": port must be between 1 and 65535\n\
+             BGPPeer \"lost-filter\": spec.filters[1]: Not found: \"deleted-since\": no BGPFilter of this name exists; create it first or remove it from spec.filters\n\
+             BGPPeer \"same-a\": warning: spec.peerIP: BGPPeer \"same-b\" already peers with 10.0.0.4 port 179 in the same scope: the same BGP session twice\n\
+             BGPPeer \"same-b\": warning: spec.peerIP: BGPPeer \"same-a\" already peers with 10.0.0.4 port 179 in the same scope: the same BGP session twice\n\
+             BGPPeer \"tor-a\": warning: spec.nodeSelector matches only 2 of the 5 Nodes: n1, n2\n\
+             5 stored BGPPeers audited in http://{addr}/: 3 valid, 2 invalid (2 errors), 3 warnings\n"
+        )
+    );
+    // Both groups were read; without --password-checks, no Secret was.
+    let requests = cluster.lock().unwrap().requests.clone();
+    for path in [PEERS_V1, PEERS_V3, FILTERS_V1, NODES] {
+        assert!(
+            requests
+                .iter()
+                .any(|r| r.starts_with(&format!("GET {path}?"))),
+            "{path} in {requests:?}"
+        );
+    }
+    assert!(
+        !requests.iter().any(|r| r.contains("secrets")),
+        "{requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_json_report_follows_its_schema() {
+    let mut cluster = stored_peers();
+    cluster.lists.get_mut(PEERS_V1).unwrap().push(bgppeer(
+        "crd.projectcalico.org/v1",
+        "long-password",
+        json!({"peerIP": "10.0.0.9", "asNumber": 64512,
+               "password": {"secretKeyRef": {"name": "bgp", "key": "long"}}}),
+    ));
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = audit(addr, dir.path(), &["-o", "json", "--password-checks"]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_valid(&report);
+    assert_eq!(report["exitCode"], 1);
+    assert_eq!(report["cluster"], format!("http://{addr}/"));
+    assert_eq!(
+        report["summary"],
+        json!({"bgpPeers": 6, "valid": 3, "invalid": 3, "errors": 3, "warnings": 4, "failures": 0})
+    );
+    let long = &report["results"][1];
+    assert_eq!(long["name"], "long-password");
+    assert_eq!(long["apiVersion"], "crd.projectcalico.org/v1");
+    assert_eq!(long["uid"], "uid-long-password");
+    assert_eq!(long["errors"][0]["field"], "spec.password.secretKeyRef");
+    assert_eq!(
+        long["errors"][0]["message"],
+        "Invalid value: {\"key\":\"long\",\"name\":\"bgp\"}: password is 81 characters, BGP allows at most 80"
+    );
+    assert_eq!(report["notes"], json!([]));
+
+    // The schema is not trivially true: a wrong report fails it.
+    let mut wrong = report.clone();
+    wrong["results"][0]["errors"][0]["reason"] = json!("Invalid");
+    assert!(!jsonschema::is_valid(&schema(), &wrong));
+}
+
+fn schema() -> Value {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas/audit.schema.json"),
+    )
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn assert_valid(report: &Value) {
+    let validator = jsonschema::draft202012::new(&schema()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|error| format!("{} at {}", error, error.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{report:#}");
+}
+
+#[tokio::test]
+async fn all_valid_is_exit_0_and_large_lists_are_paged() {
+    let mut cluster = calico_cluster();
+    cluster.lists.insert(
+        PEERS_V1.to_owned(),
+        vec![bgppeer(
+            "crd.projectcalico.org/v1",
+            "tor-a",
+            json!({"peerIP": "10.0.0.1", "asNumber": 64512, "nodeSelector": "rack == 'a'"}),
+        )],
+    );
+    let nodes: Vec<Value> = (0..1201)
+        .map(|n| {
+            json!({"apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadata",
+                   "metadata": {"name": format!("node-{n:04}"), "labels": {"rack": "a"}}})
+        })
+        .collect();
+    cluster.lists.insert(NODES.to_owned(), nodes);
+    let (addr, shared) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    // tor-a selects every node now: no warning at all.
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "1 stored BGPPeer audited in http://{addr}/: 1 valid, 0 invalid (0 errors), 0 warnings\n"
+        )
+    );
+    let pages: Vec<String> = shared
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|r| r.starts_with(&format!("GET {NODES}?")))
+        .cloned()
+        .collect();
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert!(pages[2].contains("continue=1000"), "{pages:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_is_exit_2_naming_it() {
+    let addr = closed_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stdout(&output), "");
+    let message = stderr(&output);
+    assert!(
+        message.starts_with(&format!(
+            "error: cannot reach the API server at http://{addr}/ to list \
+             bgppeers.crd.projectcalico.org: Connection refused"
+        )),
+        "{message}"
+    );
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        !message.contains("Status {") && !message.contains("Error {"),
+        "{message}"
+    );
+
+    let output = audit(addr, dir.path(), &["-o", "json"]).await;
+    assert_eq!(output.status.code(), Some(2));
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_valid(&report);
+    assert_eq!(report["exitCode"], 2);
+    assert!(
+        report["failures"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("http://{addr}/"))
+    );
+}
+
+#[tokio::test]
+async fn refused_lists_are_skipped_with_a_note() {
+    // The Calico API server's group is refused but the CRDs are read: nothing is lost.
+    let mut cluster = stored_peers();
+    cluster.forbidden.push(PEERS_V3.to_owned());
+    let (addr, _cluster) = start_api(cluster).await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!(
+            "note: http://{addr}/ refused to list bgppeers.projectcalico.org (403 Forbidden: "
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("the other Calico API group was read and serves the same objects"),
+        "{text}"
+    );
+    assert!(text.contains("5 stored BGPPeers audited"), "{text}");
+
+    // Nodes refused: the cluster rules are skipped (said once), the static ones still run.
+    let mut cluster = stored_peers();
+    cluster.forbidden.push(NODES.to_owned());
+    let (addr, _cluster) = start_api(cluster).await;
+    let output = audit(addr, dir.path(), &["--password-checks"]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stdout(&output);
+    let notes: Vec<&str> = text.lines().filter(|l| l.starts_with("note: ")).collect();
+    assert_eq!(notes.len(), 1, "{text}");
+    assert!(
+        notes[0].starts_with(&format!(
+            "note: cluster checks skipped (the API server answered: nodes: http://{addr}/ refused \
+             to list nodes (403 Forbidden: "
+        )),
+        "{text}"
+    );
+    assert!(
+        notes[0].contains("the account needs the RBAC verb \"list\" on nodes"),
+        "{text}"
+    );
+    assert!(text.contains("BGPPeer \"bad-port\": spec.peerIP"), "{text}");
+    assert!(!text.contains("deleted-since"), "{text}");
+
+    // Every BGPPeer list refused: nothing to audit, exit 2.
+    let mut cluster = stored_peers();
+    cluster.forbidden.push(PEERS_V1.to_owned());
+    cluster.forbidden.push(PEERS_V3.to_owned());
+    let (addr, _cluster) = start_api(cluster).await;
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).starts_with(&format!(
+            "error: http://{addr}/ refused to list bgppeers.crd.projectcalico.org (403 Forbidden"
+        )),
+        "{}",
+        stderr(&output)
+    );
+}
