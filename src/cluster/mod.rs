@@ -191,8 +191,13 @@ impl Checker {
         }
     }
 
+    /// The client the watches use.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The names, of `names`, that no served API group has a BGPFilter of (one GET each).
-    async fn missing_filters(&self, names: Vec<String>) -> Result<Vec<String>, SkipReason> {
+    pub(crate) async fn missing_filters(&self, names: Vec<String>) -> Result<Vec<String>, SkipReason> {
         let resources: Vec<_> = {
             let index = self.view();
             resources::GROUPS
