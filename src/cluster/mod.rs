@@ -197,7 +197,10 @@ impl Checker {
     }
 
     /// The names, of `names`, that no served API group has a BGPFilter of (one GET each).
-    pub(crate) async fn missing_filters(&self, names: Vec<String>) -> Result<Vec<String>, SkipReason> {
+    pub(crate) async fn missing_filters(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Vec<String>, SkipReason> {
         let resources: Vec<_> = {
             let index = self.view();
             resources::GROUPS

@@ -125,10 +125,18 @@ struct ClusterArgs {
     #[arg(long, env = "BGPPEER_WEBHOOK_AUDIT_EVENTS")]
     audit_events: bool,
     /// The namespace of the leader election's Lease (the webhook's own namespace).
-    #[arg(long, env = "BGPPEER_WEBHOOK_LEASE_NAMESPACE", value_name = "NAMESPACE")]
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_LEASE_NAMESPACE",
+        value_name = "NAMESPACE"
+    )]
     lease_namespace: Option<String>,
     /// The name of the leader election's Lease.
-    #[arg(long, env = "BGPPEER_WEBHOOK_LEASE_NAME", default_value = "bgppeer-webhook-audit")]
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_LEASE_NAME",
+        default_value = "bgppeer-webhook-audit"
+    )]
     lease_name: String,
 }
 

@@ -101,10 +101,12 @@ pub(crate) async fn run(checker: Checker, settings: AuditSettings, metrics: Arc<
         waiting_logged = false;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| i64::try_from(since.as_secs()).unwrap_or(i64::MAX));
+            .map_or(0, |since| {
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+            });
         metrics.observe_audit(audit.invalid(), audit.warnings(), now);
         let problems = problems(&audit);
-        for problem in problems.iter().filter(|p| !logged.contains(*p)) {
+        for problem in news(&problems, &logged) {
             if problem.error {
                 tracing::warn!(bgppeer = %problem.name, error = %problem.message, "audit: stored BGPPeer is invalid");
             } else {
@@ -150,6 +152,14 @@ async fn audit_once(checker: &Checker) -> Option<Audit> {
     Some(audit)
 }
 
+/// The problems of this audit not reported after the last one, in a stable order (by peer,
+/// errors first). A problem that went away and came back is news again.
+fn news<'a>(problems: &'a HashSet<Problem>, reported: &HashSet<Problem>) -> Vec<&'a Problem> {
+    let mut news: Vec<&Problem> = problems.iter().filter(|p| !reported.contains(*p)).collect();
+    news.sort_by(|a, b| (&a.name, !a.error, &a.message).cmp(&(&b.name, !b.error, &b.message)));
+    news
+}
+
 /// Every error and warning of an audit, as problems.
 fn problems(audit: &Audit) -> HashSet<Problem> {
     let mut problems = HashSet::new();
@@ -174,9 +184,10 @@ fn problems(audit: &Audit) -> HashSet<Problem> {
 /// Records an Event for each problem not recorded yet (at most [`MAX_EVENTS_PER_AUDIT`]); a
 /// failed one is retried at the next audit.
 async fn record(recorder: &Recorder, problems: &HashSet<Problem>, recorded: &mut HashSet<Problem>) {
-    let mut news: Vec<&Problem> = problems.iter().filter(|p| !recorded.contains(*p)).collect();
-    news.sort_by(|a, b| (&a.name, !a.error, &a.message).cmp(&(&b.name, !b.error, &b.message)));
-    for problem in news.into_iter().take(MAX_EVENTS_PER_AUDIT) {
+    for problem in news(problems, recorded)
+        .into_iter()
+        .take(MAX_EVENTS_PER_AUDIT)
+    {
         let reference = ObjectReference {
             api_version: Some(problem.api_version.to_owned()),
             kind: Some(BGP_PEER_KIND.to_owned()),
@@ -312,6 +323,38 @@ fn lease_error(error: &kube_lease_manager::LeaseManagerError, namespace: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn problem(name: &str, error: bool, message: &str) -> Problem {
+        Problem {
+            name: name.to_owned(),
+            api_version: "crd.projectcalico.org/v1",
+            uid: None,
+            error,
+            message: message.to_owned(),
+        }
+    }
+
+    #[test]
+    fn only_new_problems_are_news_and_a_returning_one_is_news_again() {
+        let first: HashSet<Problem> = [
+            problem("b", false, "w"),
+            problem("b", true, "e"),
+            problem("a", false, "w"),
+        ]
+        .into_iter()
+        .collect();
+        let order: Vec<(&str, bool)> = news(&first, &HashSet::new())
+            .iter()
+            .map(|p| (p.name.as_str(), p.error))
+            .collect();
+        assert_eq!(order, [("a", false), ("b", true), ("b", false)]);
+        // The same audit again: nothing new.
+        assert!(news(&first, &first).is_empty());
+        // One problem fixed, then back.
+        let second: HashSet<Problem> = first.iter().filter(|p| p.name == "b").cloned().collect();
+        assert!(news(&second, &first).is_empty());
+        assert_eq!(news(&first, &second), [&problem("a", false, "w")]);
+    }
 
     #[test]
     fn notes_are_cut_on_a_character_boundary() {

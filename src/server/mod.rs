@@ -219,8 +219,12 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     });
     let audit = match (&config.cluster, &config.audit) {
         (Some(checker), Some(settings)) => Some(Background(
-            tokio::spawn(audit::run(checker.clone(), settings.clone(), metrics.clone()))
-                .abort_handle(),
+            tokio::spawn(audit::run(
+                checker.clone(),
+                settings.clone(),
+                metrics.clone(),
+            ))
+            .abort_handle(),
         )),
         _ => None,
     };

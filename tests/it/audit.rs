@@ -12,6 +12,8 @@ use crate::binary::{self, stderr, stdout};
 use crate::cluster_api::{
     self, Cluster, FILTERS_V1, NODES, PEERS_V1, calico_cluster, closed_port, object, start_api,
 };
+use crate::support::TestServer;
+use bgppeer_webhook::server::audit::{AuditSettings, EventSettings};
 
 pub(crate) const PEERS_V3: &str = "/apis/projectcalico.org/v3/bgppeers";
 
@@ -297,4 +299,178 @@ async fn refused_lists_are_skipped_with_a_note() {
         "{}",
         stderr(&output)
     );
+}
+
+const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+const LEASE: &str =
+    "/apis/coordination.k8s.io/v1/namespaces/bgppeer-system/leases/bgppeer-webhook-audit";
+
+/// The Events POSTed to the in-test API server so far.
+fn events(cluster: &cluster_api::Shared) -> Vec<Value> {
+    cluster
+        .lock()
+        .unwrap()
+        .writes
+        .iter()
+        .filter(|(request, _)| request.starts_with("POST ") && request.ends_with(EVENTS))
+        .map(|(_, body)| body.clone())
+        .collect()
+}
+
+/// A log sink for the tracing subscriber of one test thread.
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn metric(text: &str, name: &str) -> i64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+/// Two replicas audit on an interval: both export the gauges; the one holding the Lease records
+/// each problem once as an Event on its BGPPeer, across several intervals; the other records
+/// nothing; each new problem is logged once.
+// Current-thread: the test's log subscriber sees the server's background tasks.
+#[tokio::test]
+async fn the_periodic_audit_exports_gauges_and_only_the_leader_records_each_problem_once() {
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _logging = tracing::subscriber::set_default(subscriber);
+
+    let (addr, cluster) = start_api(stored_peers()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let interval = std::time::Duration::from_millis(300);
+    let settings = |identity: &str| AuditSettings {
+        interval,
+        events: Some(EventSettings {
+            lease_namespace: "bgppeer-system".to_owned(),
+            lease_name: "bgppeer-webhook-audit".to_owned(),
+            identity: identity.to_owned(),
+        }),
+    };
+    let (checker, _) = cluster_api::connected(addr, dir.path()).await;
+    let leader = TestServer::start_with(|config| {
+        config.cluster = Some(checker);
+        config.audit = Some(settings("replica-a"));
+    })
+    .await;
+    let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while events(&cluster).len() < 5 {
+        assert!(
+            tokio::time::Instant::now() < limit,
+            "events: {:?}\nlog:\n{}",
+            events(&cluster),
+            log.text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (checker, _) = cluster_api::connected(addr, dir.path()).await;
+    let other = TestServer::start_with(|config| {
+        config.cluster = Some(checker);
+        config.audit = Some(settings("replica-b"));
+    })
+    .await;
+    // Several more intervals for both.
+    tokio::time::sleep(interval * 6).await;
+
+    for server in [&leader, &other] {
+        let (_, text) = server.ops_get("/metrics").await;
+        assert_eq!(
+            metric(&text, "bgppeer_webhook_audit_invalid_peers"),
+            2,
+            "{text}"
+        );
+        assert_eq!(metric(&text, "bgppeer_webhook_audit_warnings"), 3, "{text}");
+        let last = metric(
+            &text,
+            "bgppeer_webhook_audit_last_success_timestamp_seconds",
+        );
+        assert!(last > 1_700_000_000, "{text}");
+    }
+
+    let events = events(&cluster);
+    assert_eq!(events.len(), 5, "{events:#?}");
+    let mut seen: Vec<(String, String, String)> = events
+        .iter()
+        .map(|event| {
+            assert_eq!(event["type"], "Warning", "{event}");
+            assert_eq!(event["reportingController"], "bgppeer-webhook", "{event}");
+            assert_eq!(event["reportingInstance"], "replica-a", "{event}");
+            assert_eq!(event["action"], "Audit", "{event}");
+            // Posted to namespace default (the filter on EVENTS): BGPPeers are cluster-scoped.
+            let regarding = &event["regarding"];
+            assert_eq!(regarding["kind"], "BGPPeer", "{event}");
+            assert_eq!(
+                regarding["apiVersion"], "crd.projectcalico.org/v1",
+                "{event}"
+            );
+            let name = regarding["name"].as_str().unwrap().to_owned();
+            assert_eq!(regarding["uid"], format!("uid-{name}"), "{event}");
+            (
+                name,
+                event["reason"].as_str().unwrap().to_owned(),
+                event["note"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen[0],
+        (
+            "bad-port".to_owned(),
+            "InvalidBGPPeer".to_owned(),
+            "spec.peerIP: Invalid value: \"10.0.0.2:0\": port must be between 1 and 65535"
+                .to_owned()
+        )
+    );
+    assert_eq!(seen[1].0, "lost-filter");
+    assert_eq!(seen[1].1, "InvalidBGPPeer");
+    assert!(
+        seen[1]
+            .2
+            .starts_with("spec.filters[1]: Not found: \"deleted-since\""),
+        "{seen:?}"
+    );
+    assert_eq!(
+        (seen[4].0.as_str(), seen[4].1.as_str()),
+        ("tor-a", "BGPPeerWarning")
+    );
+    // The Lease names the leader.
+    let lease = cluster.lock().unwrap().late.get(LEASE).cloned().unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "replica-a", "{lease}");
+
+    // Logged once per replica, not once per interval.
+    let text = log.text();
+    let invalid = text
+        .lines()
+        .filter(|line| {
+            line.contains("audit: stored BGPPeer is invalid") && line.contains("bad-port")
+        })
+        .count();
+    assert_eq!(invalid, 2, "{text}");
+    leader.stop().await;
+    other.stop().await;
 }

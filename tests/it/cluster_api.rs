@@ -345,7 +345,10 @@ async fn connect(addr: SocketAddr, dir: &Path) -> Checker {
 }
 
 /// A checker connected to the in-test API server and settled, with its sources' statuses.
-async fn connected(addr: SocketAddr, dir: &Path) -> (Checker, BTreeMap<String, SourceStatus>) {
+pub(crate) async fn connected(
+    addr: SocketAddr,
+    dir: &Path,
+) -> (Checker, BTreeMap<String, SourceStatus>) {
     let checker = connect(addr, dir).await;
     let statuses = settled(&checker).await;
     (checker, statuses)
