@@ -236,3 +236,12 @@ render runs them.
 {{- fail (printf "ports.webhook and ports.metrics are both %d: the webhook (HTTPS) and metrics (HTTP) listeners need different ports" (int .Values.ports.webhook)) }}
 {{- end }}
 {{- end }}
+
+{{/*
+Non-empty when the periodic audit runs: cluster checks on and an interval other than "0".
+*/}}
+{{- define "bgppeer-webhook.auditEnabled" -}}
+{{- if and .Values.clusterChecks.enabled .Values.audit.interval (ne (toString .Values.audit.interval) "0") -}}
+true
+{{- end -}}
+{{- end }}
