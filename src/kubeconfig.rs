@@ -35,12 +35,12 @@ impl std::fmt::Display for Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     /// A kubeconfig was found but cannot be read or used (or lacks the context asked for).
-    #[error("reading {origin}: {}", plain(.source))]
+    #[error("reading {origin}: {}", plain(.cause))]
     Kubeconfig {
         /// Which kubeconfig.
         origin: Origin,
-        /// What is wrong with it.
-        source: KubeconfigError,
+        /// What is wrong with it (in the message, in plain words: not a separate cause).
+        cause: KubeconfigError,
     },
     /// `--context` was given but there is no kubeconfig to find it in.
     #[error(
@@ -111,9 +111,9 @@ async fn discover_with(
             }),
         };
     };
-    let used = |source| DiscoveryError::Kubeconfig {
+    let used = |cause| DiscoveryError::Kubeconfig {
         origin: origin.clone(),
-        source,
+        cause,
     };
     let config = kube::Config::from_custom_kubeconfig(loaded.map_err(used)?, &options)
         .await

@@ -474,3 +474,112 @@ async fn the_periodic_audit_exports_gauges_and_only_the_leader_records_each_prob
     leader.stop().await;
     other.stop().await;
 }
+
+/// A kubeconfig file with one context, `name`, pointing at `server`.
+fn kubeconfig_file(dir: &Path, name: &str, server: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {server}\n\
+             users:\n- name: {name}\n  user: {{}}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    user: {name}\n\
+             current-context: {name}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// The cluster is found as kubectl finds it: the files listed in KUBECONFIG are merged (the
+/// first one's current context wins) and --context picks another of their contexts.
+#[tokio::test]
+async fn kubeconfig_is_found_in_the_kubeconfig_list_and_context_picks_one() {
+    let (addr, _cluster) = start_api(stored_peers()).await;
+    let closed = closed_port().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = kubeconfig_file(dir.path(), "elsewhere", &format!("http://{closed}"));
+    let second = kubeconfig_file(dir.path(), "here", &format!("http://{addr}"));
+    let list = std::env::join_paths([&first, &second]).unwrap();
+    let run = |args: &'static [&'static str]| {
+        let list = list.clone();
+        let home = dir.path().to_owned();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+                .args(args)
+                .env("KUBECONFIG", &list)
+                .env("HOME", &home)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .unwrap()
+        })
+    };
+    let output = run(&["audit"]).await.unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains(&format!("http://{closed}/")),
+        "{}",
+        stderr(&output)
+    );
+    let output = run(&["audit", "--context", "here"]).await.unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains(&format!("5 stored BGPPeers audited in http://{addr}/")),
+        "{}",
+        stdout(&output)
+    );
+    let output = run(&["audit", "--context", "nowhere"]).await.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: reading the kubeconfig files in KUBECONFIG ({}): it has no context named \
+             \"nowhere\"; see `kubectl config get-contexts`\n",
+            list.to_string_lossy()
+        )
+    );
+    // explain shares the discovery.
+    let output = run(&[
+        "explain",
+        "--context",
+        "nowhere",
+        "tests/fixtures/explain/peers",
+    ])
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("it has no context named \"nowhere\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn serve_refuses_an_audit_without_cluster_checks() {
+    for (args, expected) in [
+        (
+            vec!["--audit-interval", "5m"],
+            "error: --audit-interval needs --cluster-checks: the audit reads the cluster checks' caches\n",
+        ),
+        (
+            vec!["--audit-events"],
+            "error: --audit-events needs --audit-interval: the Events come from the audit\n",
+        ),
+        (
+            vec![
+                "--cluster-checks",
+                "--audit-interval",
+                "5m",
+                "--audit-events",
+            ],
+            "error: --audit-events needs --lease-namespace (the webhook's namespace): only the \
+             replica holding the Lease there records Events\n",
+        ),
+    ] {
+        let mut all = vec!["--tls-cert-file", "no.crt", "--tls-key-file", "no.key"];
+        all.extend(args);
+        let output = binary::run("serve", &all, b"");
+        assert_eq!(output.status.code(), Some(2), "{all:?}");
+        assert_eq!(stderr(&output), expected, "{all:?}");
+    }
+}
