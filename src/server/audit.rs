@@ -70,10 +70,10 @@ struct Problem {
 
 /// Runs the audit every `settings.interval` until the task is aborted.
 pub(crate) async fn run(checker: Checker, settings: AuditSettings, metrics: Arc<Metrics>) {
-    let leader = match &settings.events {
-        Some(events) => Some(elect(&checker, events)),
-        None => None,
-    };
+    let leader = settings
+        .events
+        .as_ref()
+        .map(|events| elect(&checker, events));
     let recorder = settings.events.as_ref().map(|events| {
         Recorder::new(
             checker.client().clone(),
