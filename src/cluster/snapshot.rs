@@ -156,6 +156,19 @@ pub(crate) async fn take(
         };
         index.set_status(source, status);
     }
+    // A Calico resource neither group serves: said once (a missing CRD, or no Calico at all).
+    for group_source in [Source::Peers, Source::Filters, Source::BgpConfigurations] {
+        let [first, second] = resources::GROUPS.map(group_source);
+        if index.status(first) == Some(&SourceStatus::Absent)
+            && index.status(second) == Some(&SourceStatus::Absent)
+        {
+            notes.push(format!(
+                "{server} serves no {} in either Calico API group (crd.projectcalico.org, \
+                 projectcalico.org): none are stored",
+                plural(first)
+            ));
+        }
+    }
     // A Calico resource refused in one group but read in the other: the other serves the same
     // objects, so the refused one is treated as not served, with a note.
     for source in index.sources() {
@@ -170,6 +183,18 @@ pub(crate) async fn take(
         }
     }
     Ok(Snapshot { index, notes })
+}
+
+/// The resource a Calico source lists, as kubectl names it (`bgppeers`).
+fn plural(source: Source) -> &'static str {
+    use bgppeer_core::bgppeer::api;
+    match source {
+        Source::Filters(_) => api::BGP_FILTER_RESOURCE,
+        Source::Peers(_) => api::BGP_PEER_RESOURCE,
+        Source::BgpConfigurations(_) => api::BGP_CONFIGURATION_RESOURCE,
+        Source::Nodes => "nodes",
+        Source::Secrets => "secrets",
+    }
 }
 
 /// The same resource in the other Calico API group.

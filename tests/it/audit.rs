@@ -285,6 +285,22 @@ async fn refused_lists_are_skipped_with_a_note() {
     assert!(text.contains("BGPPeer \"bad-port\": spec.peerIP"), "{text}");
     assert!(!text.contains("deleted-since"), "{text}");
 
+    // No Calico CRDs at all: nothing stored, said once per resource; exit 0.
+    let mut cluster = Cluster::default();
+    cluster.lists.insert(NODES.to_owned(), Vec::new());
+    let (addr, _cluster) = start_api(cluster).await;
+    let output = audit(addr, dir.path(), &[]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "note: http://{addr}/ serves no bgppeers in either Calico API group (crd.projectcalico.org, projectcalico.org): none are stored\n\
+             note: http://{addr}/ serves no bgpfilters in either Calico API group (crd.projectcalico.org, projectcalico.org): none are stored\n\
+             note: http://{addr}/ serves no bgpconfigurations in either Calico API group (crd.projectcalico.org, projectcalico.org): none are stored\n\
+             0 stored BGPPeers audited in http://{addr}/: 0 valid, 0 invalid (0 errors), 0 warnings\n"
+        )
+    );
+
     // Every BGPPeer list refused: nothing to audit, exit 2.
     let mut cluster = stored_peers();
     cluster.forbidden.push(PEERS_V1.to_owned());
