@@ -53,18 +53,46 @@ pub enum Confirmation<'a> {
 
 /// Runs every rule on every stored peer of `index`, sorted by name.
 pub fn check(index: &Index) -> Pending {
-    let skipped = match index.availability() {
+    check_validated(validate(stored(index)), index)
+}
+
+/// The stored peers of `index` (each once, by name): a cheap copy (the objects are shared), so
+/// that a caller holding the index's lock can release it for [`validate`].
+pub fn stored(index: &Index) -> Vec<StoredPeer> {
+    index.peers().into_iter().cloned().collect()
+}
+
+/// The static rules on each stored peer; needs no index (run it outside the index's lock).
+pub fn validate(peers: Vec<StoredPeer>) -> Vec<Validated> {
+    peers
+        .into_iter()
+        .map(|stored| Validated {
+            report: bgppeer::validate(stored.group, &stored.object),
+            stored,
+        })
+        .collect()
+}
+
+/// A stored peer and its static report.
+#[derive(Debug)]
+pub struct Validated {
+    stored: StoredPeer,
+    report: Report,
+}
+
+/// The cluster rules on validated peers, over `view` (the index, under its lock: only map
+/// lookups and cached selector matches).
+pub fn check_validated(peers: Vec<Validated>, view: &Index) -> Pending {
+    let skipped = match view.availability() {
         Availability::Skipped(reason) => Some(reason.clone()),
         Availability::Ready | Availability::Off => None,
     };
-    let peers = index
-        .peers()
+    let peers = peers
         .into_iter()
-        .map(|stored| {
-            let report = bgppeer::validate(stored.group, &stored.object);
-            let checked = rules::check(&report.peer, &stored.object, index);
+        .map(|Validated { stored, report }| {
+            let checked = rules::check(&report.peer, &stored.object, view);
             PendingPeer {
-                stored: stored.clone(),
+                stored,
                 report,
                 checked,
             }

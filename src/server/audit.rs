@@ -133,13 +133,18 @@ pub(crate) async fn run(checker: Checker, settings: AuditSettings, metrics: Arc<
 /// One audit of the caches, or `None` when they cannot be trusted yet (not synced, API server
 /// unreachable before they synced).
 async fn audit_once(checker: &Checker) -> Option<Audit> {
-    let pending = {
+    // The static rules run outside the index's lock: the watches wait for it to apply events,
+    // and requests wait behind a waiting watch. A peer deleted in between is audited once more
+    // (and gone at the next audit).
+    let stored = {
         let index = checker.view();
         if !matches!(index.availability(), Availability::Ready) {
             return None;
         }
-        audit::check(&index)
+        audit::stored(&index)
     };
+    let validated = audit::validate(stored);
+    let pending = audit::check_validated(validated, &checker.view());
     let names = pending.unconfirmed_filters();
     if names.is_empty() {
         return Some(pending.finish(Confirmation::Missing(&[])));
