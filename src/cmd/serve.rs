@@ -211,10 +211,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             );
             config.cluster = Some(checker);
         }
+        // Registered before the server says it is serving: a SIGTERM right after that line must
+        // begin a graceful shutdown, not kill the process (the signal's default action).
+        let signals = Signals::register()?;
         let running = server::start(config).await?;
         let handle = running.shutdown_handle();
         tokio::spawn(async move {
-            match wait_for_signal().await {
+            match signals.wait().await {
                 Ok(signal) => tracing::info!(signal, "received a shutdown signal"),
                 Err(err) => {
                     tracing::error!(error = %err, "cannot listen for signals; shutting down")
@@ -296,20 +299,35 @@ fn raise_open_files_limit(max_connections: usize, metrics_max_connections: usize
     }
 }
 
-/// Waits for SIGTERM (Kubernetes stopping the pod) or SIGINT (Ctrl-C).
-async fn wait_for_signal() -> std::io::Result<&'static str> {
+/// SIGTERM (Kubernetes stopping the pod) and SIGINT (Ctrl-C), registered.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            _ = terminate.recv() => Ok("SIGTERM"),
-            result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT"),
-        }
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Replaces the default action of SIGTERM (SIGINT is registered by `wait`, as before).
+    fn register() -> anyhow::Result<Self> {
+        Ok(Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("cannot listen for SIGTERM")?,
+        })
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+
+    /// Waits for SIGTERM or SIGINT.
+    async fn wait(mut self) -> std::io::Result<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.terminate.recv() => Ok("SIGTERM"),
+                result = tokio::signal::ctrl_c() => result.map(|()| "SIGINT"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c().await.map(|()| "Ctrl-C")
+        }
     }
 }
 
