@@ -274,7 +274,7 @@ mod tests {
         let mut index = ready();
         index.replace(
             Source::Nodes,
-            vec![Item::Node("n1".into(), Default::default())],
+            vec![Item::Node("n1".into(), Default::default(), Vec::new())],
         );
         index.replace(
             Source::Filters(ApiGroup::CrdV1),
