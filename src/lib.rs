@@ -10,9 +10,11 @@
 //! - [`server`]: the HTTPS server the kube-apiserver calls (the only module that listens).
 //! - [`cmd`]: the command-line subcommands (reading files and stdin, printing).
 
+pub mod audit;
 pub mod certs;
 pub mod cluster;
 pub mod cmd;
+pub mod kubeconfig;
 pub mod manifests;
 pub(crate) mod selftest;
 pub mod server;

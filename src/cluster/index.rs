@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::Value;
 
@@ -85,7 +85,8 @@ pub enum Item {
     Secret(String, KeyLengths),
 }
 
-/// A stored BGPPeer, reduced to what the duplicate check compares.
+/// A stored BGPPeer: what the duplicate check compares, and (for the audit of stored peers) the
+/// object itself, reduced to its group, name, uid and spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredPeer {
     /// `metadata.name`.
@@ -94,6 +95,13 @@ pub struct StoredPeer {
     pub(crate) scope: Option<ScopeKey>,
     /// The remote end, when `peerIP` is set and valid.
     pub(crate) address: Option<Address>,
+    /// The API group of this copy.
+    pub group: ApiGroup,
+    /// `metadata.uid`, when known.
+    pub uid: Option<String>,
+    /// The object as the audit validates it: `apiVersion`, `kind`, `metadata.name` and `spec`
+    /// (shared: cloning a stored peer does not copy it).
+    pub object: Arc<Value>,
 }
 
 impl StoredPeer {
@@ -113,7 +121,16 @@ impl StoredPeer {
             scope: scope_key(&peer),
             address: peer.peer_target(),
             name,
+            group,
+            uid: None,
+            object: Arc::new(object),
         }
+    }
+
+    /// The same peer with its `metadata.uid`.
+    pub fn with_uid(mut self, uid: Option<String>) -> Self {
+        self.uid = uid;
+        self
     }
 }
 
@@ -421,6 +438,7 @@ impl Index {
             name,
             scope: Some(scope),
             address: Some(address),
+            ..
         }) = after
         {
             self.by_address

@@ -23,9 +23,11 @@ use bgppeer_core::admission::Confirmation;
 use bgppeer_core::admission::cluster::{Findings, SkipReason, rules};
 use bgppeer_core::bgppeer::ApiGroup;
 
+pub mod api_error;
 pub mod index;
 pub(crate) mod live;
 pub(crate) mod resources;
+pub(crate) mod snapshot;
 pub mod status;
 pub(crate) mod watch;
 
@@ -201,8 +203,16 @@ impl Checker {
         }
     }
 
+    /// The client the watches use.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The names, of `names`, that no served API group has a BGPFilter of (one GET each).
-    async fn missing_filters(&self, names: Vec<String>) -> Result<Vec<String>, SkipReason> {
+    pub(crate) async fn missing_filters(
+        &self,
+        names: Vec<String>,
+    ) -> Result<Vec<String>, SkipReason> {
         let resources: Vec<_> = {
             let index = self.view();
             resources::GROUPS

@@ -145,7 +145,9 @@ pub(crate) fn peer(source: Source, object: &DynamicObject) -> Option<Item> {
     };
     let name = object.metadata.name.clone()?;
     let spec = object.data.get("spec").unwrap_or(&Value::Null);
-    Some(Item::Peer(StoredPeer::from_spec(group, name, spec)))
+    Some(Item::Peer(
+        StoredPeer::from_spec(group, name, spec).with_uid(object.metadata.uid.clone()),
+    ))
 }
 
 /// A BGPConfiguration, typed.
@@ -224,7 +226,7 @@ pub(crate) fn classify_client_error(error: &kube::Error) -> SourceStatus {
 /// An error described most specific cause first, then the chain that led to it:
 /// `Connection refused (os error 111) (ServiceError: client error (Connect): tcp connect error)`.
 /// The root cause is what the user needs in a (length-limited) warning; the chain is for the log.
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut chain = vec![error.to_string()];
     let mut source = error.source();
     while let Some(cause) = source {

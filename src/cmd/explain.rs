@@ -1,5 +1,6 @@
 //! The `explain` subcommand: which nodes each BGPPeer applies to and which BGP sessions they
-//! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster.
+//! will open, on the nodes of a `kubectl get nodes -o json` file or of a live cluster (found as
+//! kubectl finds it: [`crate::kubeconfig`]).
 //!
 //! Only I/O lives here (reading files, listing Nodes and BGPConfigurations with the `kube`
 //! client); the decisions and the three output formats are in [`bgppeer_core::explain`], the
@@ -22,7 +23,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 
-use crate::cluster::{self, resources};
+use crate::cluster::{api_error, resources};
 use crate::cmd::check::Location;
 use crate::cmd::output;
 use crate::manifests::{self, Source};
@@ -35,14 +36,12 @@ const NODE_PAGE_SIZE: u32 = 500;
 /// Arguments of `bgppeer-webhook explain`.
 #[derive(Debug, clap::Args)]
 #[command(
-    group(
-        clap::ArgGroup::new("node_source")
-            .required(true)
-            .args(["nodes", "kubeconfig"])
-    ),
-    after_help = "Exactly one of --nodes and --kubeconfig is required.\n\
-                  Exit status: 0 all BGPPeers valid, 1 any invalid (reported, not explained), \
-                  2 unreadable input or usage error."
+    after_help = "Without --nodes, the nodes are listed from the cluster found as kubectl \
+                        finds it: --kubeconfig, else the files in KUBECONFIG, else \
+                        ~/.kube/config, else the pod's service account (--context picks a \
+                        context).\n\
+                        Exit status: 0 all BGPPeers valid, 1 any invalid (reported, not explained), \
+                        2 unreadable input or usage error."
 )]
 pub(crate) struct Args {
     /// The nodes: the output of `kubectl get nodes -o json` (a List of Nodes), a single Node,
@@ -50,9 +49,14 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     pub(crate) nodes: Option<PathBuf>,
 
-    /// List the nodes of the cluster that this kubeconfig file's current context points to.
-    #[arg(long, value_name = "PATH")]
+    /// List the nodes of the cluster this kubeconfig file points to (default: the files in
+    /// KUBECONFIG, else ~/.kube/config, else the pod's service account).
+    #[arg(long, value_name = "PATH", conflicts_with = "nodes")]
     pub(crate) kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to list the nodes of, instead of its current context.
+    #[arg(long, value_name = "NAME", conflicts_with = "nodes")]
+    pub(crate) context: Option<String>,
 
     /// The cluster's BGPConfigurations (`default` and `node.<name>`): one, a List, or several
     /// documents, as JSON or YAML, or `-` for standard input. They decide the node-to-node mesh,
@@ -105,13 +109,16 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "standard input (`-`) can be used for {first}{others} or for {last}, not {how_many}"
         );
     }
-    let (node_objects, listed_configurations) = match (&args.nodes, &args.kubeconfig) {
-        (Some(path), _) => (read_node_file(path)?, None),
-        (None, Some(kubeconfig)) => {
-            let listed = list_cluster(kubeconfig, args.bgp_configuration.is_none())?;
+    let (node_objects, listed_configurations) = match &args.nodes {
+        Some(path) => (read_node_file(path)?, None),
+        None => {
+            let listed = list_cluster(
+                args.kubeconfig.as_deref(),
+                args.context.as_deref(),
+                args.bgp_configuration.is_none(),
+            )?;
             (listed.nodes, listed.bgp_configurations)
         }
-        (None, None) => anyhow::bail!("one of --nodes or --kubeconfig is required"),
     };
     let node_list = nodes::from_objects(&node_objects).context("reading the nodes")?;
     let bgp = match (&args.bgp_configuration, listed_configurations) {
@@ -201,32 +208,38 @@ struct Listed {
     bgp_configurations: Option<Result<Vec<Value>, String>>,
 }
 
-/// Lists the Nodes of the cluster the kubeconfig's current context points to and, when
-/// `configurations`, its BGPConfigurations.
-fn list_cluster(kubeconfig: &Path, configurations: bool) -> anyhow::Result<Listed> {
+/// Lists every Node of the cluster found from `kubeconfig` and `context` (as kubectl finds it),
+/// page by page, and, when `configurations`, its BGPConfigurations.
+fn list_cluster(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    configurations: bool,
+) -> anyhow::Result<Listed> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let config = kube::config::Kubeconfig::read_from(kubeconfig)
-            .map_err(|err| anyhow::anyhow!(cluster::kubeconfig_message(kubeconfig, &err)))?;
-        let config = kube::Config::from_custom_kubeconfig(
-            config,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|err| anyhow::anyhow!(cluster::kubeconfig_message(kubeconfig, &err)))?;
+        let (config, _origin) = crate::kubeconfig::discover(kubeconfig, context).await?;
         let cluster = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).context("creating the Kubernetes client")?;
+        let client = kube::Client::try_from(config)
+            .with_context(|| format!("creating a Kubernetes client for {cluster}"))?;
         let api: Api<Node> = Api::all(client.clone());
         let mut objects = Vec::new();
         let mut params = ListParams::default().limit(NODE_PAGE_SIZE);
         loop {
-            let page = api
-                .list(&params)
-                .await
-                .with_context(|| format!("listing Nodes from {cluster}"))?;
+            let page = api.list(&params).await.map_err(|error| {
+                let request = api_error::Request {
+                    verb: "list",
+                    resource: "nodes",
+                    namespace: None,
+                    server: &cluster,
+                };
+                anyhow::anyhow!(
+                    "listing Nodes from {cluster}: {}",
+                    api_error::plain(&error, &request)
+                )
+            })?;
             for node in page.items {
                 let mut value =
                     serde_json::to_value(&node).context("encoding a Node from the API server")?;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub(crate) mod audit;
 pub(crate) mod certs;
 pub mod check;
 pub(crate) mod explain;
@@ -19,7 +20,8 @@ pub(crate) mod selftest;
 pub(crate) mod serve;
 
 /// Validates and defaults Calico BGPPeer resources: as a Kubernetes admission webhook (`serve`),
-/// offline for GitOps pipelines (`check`), and as a selector debugger (`selector`).
+/// offline for GitOps pipelines (`check`), on the peers already stored in a cluster (`audit`), and
+/// as a selector debugger (`selector`).
 #[derive(Debug, Parser)]
 #[command(name = "bgppeer-webhook", version, about, long_about = None)]
 pub struct Cli {
@@ -38,6 +40,9 @@ enum Command {
     Selector(selector::Args),
     /// Show which nodes each BGPPeer applies to and which BGP sessions they will open.
     Explain(explain::Args),
+    /// Check the BGPPeers already stored in a cluster with the webhook's rules, static and
+    /// cluster-aware.
+    Audit(audit::Args),
     /// Write a development CA and a serving certificate signed by it.
     Certs(certs::Args),
     /// From inside a cluster, check that the installed webhook denies an invalid BGPPeer and
@@ -53,6 +58,7 @@ impl Cli {
             Command::Check(args) => check::run(args),
             Command::Selector(args) => selector::run(args),
             Command::Explain(args) => explain::run(args),
+            Command::Audit(args) => audit::run(args),
             Command::Certs(args) => certs::run(args),
             Command::Selftest(args) => selftest::run(args),
         };

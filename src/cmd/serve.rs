@@ -117,6 +117,32 @@ struct ClusterArgs {
     /// The namespace calico-node reads BGP password Secrets from.
     #[arg(long, env = "BGPPEER_WEBHOOK_CALICO_NAMESPACE", default_value = cluster::DEFAULT_CALICO_NAMESPACE)]
     calico_namespace: String,
+    /// Audit the BGPPeers already stored, from the cluster checks' caches, this often (Go
+    /// duration: 5m); 0 turns it off. Needs --cluster-checks. The outcome is exported as the
+    /// bgppeer_webhook_audit_* gauges and each new problem is logged once.
+    #[arg(long, env = "BGPPEER_WEBHOOK_AUDIT_INTERVAL", default_value = "0", value_parser = duration::parse, value_name = "DURATION")]
+    audit_interval: Duration,
+    /// With --audit-interval, also record each new problem as a Warning Event on the BGPPeer
+    /// (`kubectl describe bgppeer NAME` shows it). With several replicas only the holder of the
+    /// Lease --lease-name in --lease-namespace records. Needs create and patch on
+    /// events.events.k8s.io in namespace default, and get, create, update and patch on
+    /// leases.coordination.k8s.io in --lease-namespace.
+    #[arg(long, env = "BGPPEER_WEBHOOK_AUDIT_EVENTS")]
+    audit_events: bool,
+    /// The namespace of the leader election's Lease (the webhook's own namespace).
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_LEASE_NAMESPACE",
+        value_name = "NAMESPACE"
+    )]
+    lease_namespace: Option<String>,
+    /// The name of the leader election's Lease.
+    #[arg(
+        long,
+        env = "BGPPEER_WEBHOOK_LEASE_NAME",
+        default_value = "bgppeer-webhook-audit"
+    )]
+    lease_name: String,
 }
 
 /// How log lines are written.
@@ -139,6 +165,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     if cluster_args.password_checks && !cluster_args.cluster_checks {
         anyhow::bail!("--password-checks needs --cluster-checks: it is one of the cluster checks");
     }
+    let audit = audit_settings(cluster_args)?;
     let cluster_settings = cluster_args.cluster_checks.then(|| cluster::Settings {
         kubeconfig: cluster_args.kubeconfig.clone(),
         password_checks: cluster_args.password_checks,
@@ -169,6 +196,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             .context("--max-connections does not fit this platform")?,
         metrics_max_connections: usize::try_from(args.metrics_max_connections)
             .context("--metrics-max-connections does not fit this platform")?,
+        audit,
         ..Config::new(args.tls_cert_file, args.tls_key_file)
     };
     raise_open_files_limit(config.max_connections, config.metrics_max_connections);
@@ -224,6 +252,50 @@ enum Stopped {
     Gracefully,
     /// At once, on a second signal (named).
     Forced(&'static str),
+}
+
+/// The periodic audit's settings from the flags, or why they do not go together.
+fn audit_settings(args: &ClusterArgs) -> anyhow::Result<Option<server::audit::AuditSettings>> {
+    if args.audit_interval.is_zero() {
+        if args.audit_events {
+            anyhow::bail!("--audit-events needs --audit-interval: the Events come from the audit");
+        }
+        return Ok(None);
+    }
+    if !args.cluster_checks {
+        anyhow::bail!(
+            "--audit-interval needs --cluster-checks: the audit reads the cluster checks' caches"
+        );
+    }
+    let events = if args.audit_events {
+        let Some(namespace) = args.lease_namespace.clone() else {
+            anyhow::bail!(
+                "--audit-events needs --lease-namespace (the webhook's namespace): only the \
+                 replica holding the Lease there records Events"
+            );
+        };
+        Some(server::audit::EventSettings {
+            lease_namespace: namespace,
+            lease_name: args.lease_name.clone(),
+            identity: identity(),
+        })
+    } else {
+        None
+    };
+    Ok(Some(server::audit::AuditSettings {
+        interval: args.audit_interval,
+        events,
+    }))
+}
+
+/// This replica's identity in the Lease: the pod name (`POD_NAME`, set by the chart, or
+/// `HOSTNAME`, which is the pod name in Kubernetes), else the process id.
+fn identity() -> String {
+    ["POD_NAME", "HOSTNAME"]
+        .into_iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.is_empty())
+        .unwrap_or_else(|| format!("bgppeer-webhook-{}", std::process::id()))
 }
 
 /// Raises the open-files limit to its hard limit and warns if the connection caps do not fit.

@@ -94,6 +94,7 @@ pub(crate) struct Metrics {
     reviews_running: Gauge,
     reviews_rejected: Family<RejectLabels, Counter>,
     panics: Counter,
+    audit: AuditMetrics,
 }
 
 impl Default for Metrics {
@@ -158,6 +159,7 @@ impl Metrics {
             cluster_checks_skipped.clone(),
         );
         let connections = ConnectionMetrics::register(&mut registry);
+        let audit = AuditMetrics::register(&mut registry);
         registry.register(
             "bgppeer_webhook_max_concurrent_reviews",
             "How many admission decisions may run at once (--max-concurrent-reviews)",
@@ -214,7 +216,16 @@ impl Metrics {
             reviews_running,
             reviews_rejected,
             panics,
+            audit,
         }
+    }
+
+    /// Records the outcome of a completed periodic audit (`serve --audit-interval`).
+    pub(crate) fn observe_audit(&self, invalid_peers: usize, warnings: usize, unix_seconds: i64) {
+        let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.audit.invalid_peers.set(count(invalid_peers));
+        self.audit.warnings.set(count(warnings));
+        self.audit.last_success.set(unix_seconds);
     }
 
     /// The connection series of one port (`webhook` or `operations`).
@@ -324,6 +335,40 @@ impl Metrics {
     }
 }
 
+// ---- The periodic audit of the stored BGPPeers (`serve --audit-interval`) ----
+
+/// The gauges of the periodic audit; they stay 0 until an audit completes.
+#[derive(Debug, Clone, Default)]
+struct AuditMetrics {
+    invalid_peers: Gauge,
+    warnings: Gauge,
+    last_success: Gauge,
+}
+
+impl AuditMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = Self::default();
+        registry.register(
+            "bgppeer_webhook_audit_invalid_peers",
+            "Stored BGPPeers that break a rule, as of the last completed audit \
+             (--audit-interval)",
+            metrics.invalid_peers.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_audit_warnings",
+            "Warnings about the stored BGPPeers, as of the last completed audit",
+            metrics.warnings.clone(),
+        );
+        registry.register(
+            "bgppeer_webhook_audit_last_success_timestamp_seconds",
+            "When the last audit of the stored BGPPeers completed, as a Unix timestamp (0: none \
+             yet; audits wait for the cluster caches to sync)",
+            metrics.last_success.clone(),
+        );
+        metrics
+    }
+}
+
 // ---- Connections of both ports (the accept loop in `listener`) ----
 
 /// Labels of `bgppeer_webhook_open_connections`.
@@ -428,6 +473,19 @@ mod tests {
         metrics.observe_request(Webhook::Validate, 200, 0.003);
         metrics.set_cert_not_after(1_800_000_000);
         metrics.observe_cluster_checks_skipped("unreachable");
+        let before = metrics.encode().unwrap();
+        metrics.observe_audit(2, 5, 1_800_000_001);
+        let after = metrics.encode().unwrap();
+        for line in [
+            "bgppeer_webhook_audit_invalid_peers 2",
+            "bgppeer_webhook_audit_warnings 5",
+            "bgppeer_webhook_audit_last_success_timestamp_seconds 1800000001",
+            "# HELP bgppeer_webhook_audit_invalid_peers Stored BGPPeers that break a rule",
+        ] {
+            assert!(after.contains(line), "missing {line} in\n{after}");
+        }
+        metrics.observe_audit(0, 0, 0);
+        assert_eq!(metrics.encode().unwrap(), before);
         {
             let _guard = metrics.start_request(Webhook::Mutate);
             let text = metrics.encode().unwrap();
@@ -454,6 +512,8 @@ mod tests {
             "bgppeer_webhook_reviews_rejected_total{limit=\"max_concurrent_reviews\"} 0",
             "bgppeer_webhook_reviews_rejected_total{limit=\"max_body_bytes_in_flight\"} 0",
             "bgppeer_webhook_panics_total 0",
+            "bgppeer_webhook_audit_invalid_peers 0",
+            "bgppeer_webhook_audit_last_success_timestamp_seconds 0",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }

@@ -23,6 +23,8 @@
 //! - `body`: reading a request body within the size limit.
 //! - `slots`: at most `--max-concurrent-reviews` decisions at once.
 //! - `throttle`: at most one log line per interval for what any client can cause.
+//! - [`audit`]: the periodic audit of the stored BGPPeers (`--audit-interval`), its Events and
+//!   leader election.
 //! - `metrics`, `health`: shared state; [`duration`]: Go-style durations.
 
 use std::net::SocketAddr;
@@ -34,6 +36,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod audit;
 pub(crate) mod body;
 pub(crate) mod connections;
 pub mod duration;
@@ -99,6 +102,9 @@ pub struct Config {
     pub default_request_timeout: Duration,
     /// The cluster checks `/validate` runs on BGPPeers, when enabled (`--cluster-checks`).
     pub cluster: Option<crate::cluster::Checker>,
+    /// The periodic audit of the stored BGPPeers from the cluster checks' caches
+    /// (`--audit-interval`); needs `cluster`.
+    pub audit: Option<audit::AuditSettings>,
     /// How many admission decisions may run at once; requests beyond it wait for a slot within
     /// their time budget (`--max-concurrent-reviews`, default: the CPU count).
     pub max_concurrent_reviews: usize,
@@ -132,6 +138,7 @@ impl Config {
             metrics_max_connections: DEFAULT_METRICS_MAX_CONNECTIONS,
             default_request_timeout: Duration::from_secs(10),
             cluster: None,
+            audit: None,
             max_concurrent_reviews: slots::default_limit(),
             max_body_bytes_in_flight: body::DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
             before_decision: None,
@@ -164,6 +171,8 @@ pub struct Running {
     pub metrics_addr: SocketAddr,
     shutdown: ShutdownHandle,
     done: JoinHandle<()>,
+    /// The periodic audit, when enabled.
+    audit: Option<Background>,
 }
 
 impl Running {
@@ -208,7 +217,30 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         body_bytes: body::BodyBytes::new(config.max_body_bytes_in_flight),
         before_decision: config.before_decision.clone(),
     });
-    start_serving(config, metrics, router).await
+    let audit = match (&config.cluster, &config.audit) {
+        (Some(checker), Some(settings)) => Some(Background(
+            tokio::spawn(audit::run(
+                checker.clone(),
+                settings.clone(),
+                metrics.clone(),
+            ))
+            .abort_handle(),
+        )),
+        _ => None,
+    };
+    let mut running = start_serving(config, metrics, router).await?;
+    running.audit = audit;
+    Ok(running)
+}
+
+/// A background task of the server, stopped when the server is dropped (after [`Running::wait`]).
+#[derive(Debug)]
+struct Background(tokio::task::AbortHandle);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Like [`start`], with `router` on the TLS port instead of the admission endpoints: the same
@@ -347,6 +379,7 @@ async fn start_serving(
             trigger: Arc::new(trigger),
         },
         done,
+        audit: None,
     })
 }
 

@@ -26,7 +26,7 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -917,9 +917,13 @@ fn operator_settings_reach_the_pods() {
         args.contains(&"--max-body-bytes-in-flight=16777216".to_owned()),
         "{args:?}"
     );
+    // The operator's variables follow the audit's Lease identity (on by default).
     assert_eq!(
         rendered.container()["env"],
-        json!([{"name": "RUST_BACKTRACE", "value": "1"}])
+        json!([
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "RUST_BACKTRACE", "value": "1"},
+        ])
     );
 }
 
@@ -1190,6 +1194,8 @@ fn rendered_objects_are_valid_kubernetes_objects() {
                 "Pod" => assert_round_trips::<Pod>(object),
                 "ClusterRole" => assert_round_trips::<ClusterRole>(object),
                 "ClusterRoleBinding" => assert_round_trips::<ClusterRoleBinding>(object),
+                "Role" => assert_round_trips::<Role>(object),
+                "RoleBinding" => assert_round_trips::<RoleBinding>(object),
                 // CRD kinds (cert-manager, Prometheus Operator) have no k8s-openapi type.
                 "Certificate" | "Issuer" | "ServiceMonitor" => continue,
                 other => panic!("{mode}: unexpected kind {other}: add it to this test"),
@@ -1232,13 +1238,27 @@ fn cluster_checks_get_exactly_the_reads_they_need() {
         binding["subjects"],
         json!([{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}])
     );
-    // No access to Secrets without password checks, anywhere.
-    assert!(!rendered.has("Role") && !rendered.has("RoleBinding"));
-    assert!(
-        !serde_json::to_string(&rendered.named("ClusterRole", FULLNAME))
-            .unwrap()
-            .contains("secrets")
-    );
+    // No access to Secrets without password checks, anywhere (the only Roles are the audit's,
+    // tested in `the_audit_is_on_by_default_with_exactly_the_rbac_it_needs`).
+    for role in rendered.all("Role") {
+        assert!(
+            role["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{FULLNAME}-audit-")),
+            "{role}"
+        );
+    }
+    for kind in ["Role", "ClusterRole"] {
+        for role in rendered.all(kind) {
+            assert!(
+                !serde_json::to_string(role).unwrap().contains("secrets"),
+                "{role}"
+            );
+        }
+    }
+    let no_audit = render(json!({"audit": {"interval": "0"}}));
+    assert!(!no_audit.has("Role") && !no_audit.has("RoleBinding"));
 
     let off = render(json!({"clusterChecks": {"enabled": false}}));
     assert!(
@@ -1250,6 +1270,93 @@ fn cluster_checks_get_exactly_the_reads_they_need() {
             .iter()
             .any(|arg| arg.starts_with("--cluster-checks"))
     );
+}
+
+#[test]
+fn the_audit_is_on_by_default_with_exactly_the_rbac_it_needs() {
+    skip_without_helm!();
+    let rendered = render(json!({}));
+    let args = rendered.args();
+    let lease = format!("{FULLNAME}-audit");
+    for expected in [
+        "--cluster-checks".to_owned(),
+        "--audit-interval=5m".to_owned(),
+        "--audit-events".to_owned(),
+        format!("--lease-namespace={NAMESPACE}"),
+        format!("--lease-name={lease}"),
+    ] {
+        assert!(args.contains(&expected), "{expected} in {args:?}");
+    }
+    assert_eq!(
+        rendered.container()["env"],
+        json!([{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}])
+    );
+    let events = rendered.named("Role", &format!("{FULLNAME}-audit-events"));
+    assert_eq!(events["metadata"]["namespace"], "default");
+    assert_eq!(
+        events["rules"],
+        json!([{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}])
+    );
+    let leases = rendered.named("Role", &format!("{FULLNAME}-audit-lease"));
+    assert_eq!(leases["metadata"]["namespace"], NAMESPACE);
+    assert_eq!(
+        leases["rules"],
+        json!([
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+             "resourceNames": [lease], "verbs": ["get", "patch"]},
+        ])
+    );
+    for (name, namespace) in [
+        (format!("{FULLNAME}-audit-events"), "default"),
+        (format!("{FULLNAME}-audit-lease"), NAMESPACE),
+    ] {
+        let binding = rendered.named("RoleBinding", &name);
+        assert_eq!(binding["metadata"]["namespace"], namespace);
+        assert_eq!(
+            binding["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name})
+        );
+        assert_eq!(
+            binding["subjects"],
+            json!([{"kind": "ServiceAccount", "name": FULLNAME, "namespace": NAMESPACE}])
+        );
+    }
+    assert_cli_accepts(&args, "audit defaults");
+
+    // Metrics and logs only: no Events, no Roles, no identity.
+    let quiet = render(json!({"audit": {"interval": "1m30s", "events": false},
+                              "extraEnv": [{"name": "A", "value": "b"}]}));
+    let args = quiet.args();
+    assert!(
+        args.contains(&"--audit-interval=1m30s".to_owned()),
+        "{args:?}"
+    );
+    assert!(
+        !args
+            .iter()
+            .any(|arg| arg.starts_with("--audit-events") || arg.starts_with("--lease"))
+    );
+    assert!(!quiet.has("Role") && !quiet.has("RoleBinding"));
+    assert_eq!(
+        quiet.container()["env"],
+        json!([{"name": "A", "value": "b"}])
+    );
+    // Off, or without cluster checks (the audit reads their caches): no flag at all.
+    for values in [
+        json!({"audit": {"interval": "0"}}),
+        json!({"clusterChecks": {"enabled": false}}),
+    ] {
+        let off = render(values.clone());
+        assert!(
+            !off.args().iter().any(|arg| arg.starts_with("--audit")),
+            "{values}"
+        );
+        assert!(!off.has("Role"), "{values}");
+        assert!(off.container()["env"].is_null(), "{values}");
+    }
+    let error = render_error(json!({"audit": {"interval": "5 minutes"}}));
+    assert!(error.contains("audit"), "{error}");
 }
 
 #[test]

@@ -32,31 +32,53 @@ use tokio::time::Instant;
 
 /// What the fake API server serves, by collection path (`/apis/<group>/<version>/<plural>`).
 #[derive(Default)]
-struct Cluster {
+pub(crate) struct Cluster {
     /// Collections and the objects their list returns.
-    lists: BTreeMap<String, Vec<Value>>,
-    /// Objects a GET finds although the list did not return them (created after the list).
-    late: BTreeMap<String, Value>,
+    pub(crate) lists: BTreeMap<String, Vec<Value>>,
+    /// Objects a GET finds although the list did not return them (created after the list), and
+    /// the objects created with POST, by path.
+    pub(crate) late: BTreeMap<String, Value>,
     /// Collections whose list never answers (a cache that cannot sync).
-    hanging: Vec<String>,
+    pub(crate) hanging: Vec<String>,
+    /// Collections whose list is refused with 403 Forbidden (missing RBAC).
+    pub(crate) forbidden: Vec<String>,
     /// Every request received: method, path and query.
-    requests: Vec<String>,
+    pub(crate) requests: Vec<String>,
+    /// Every write received (POST, PATCH, PUT): method and path, and its body.
+    pub(crate) writes: Vec<(String, Value)>,
+    /// The last resourceVersion given to a written object.
+    version: u64,
 }
 
-type Shared = Arc<Mutex<Cluster>>;
+pub(crate) type Shared = Arc<Mutex<Cluster>>;
 
 async fn serve_api(State(cluster): State<Shared>, request: Request) -> Response {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
+    let method = request.method().clone();
     let hangs = {
         let mut cluster = cluster.lock().unwrap();
-        cluster
-            .requests
-            .push(format!("{} {path}?{query}", request.method()));
+        cluster.requests.push(format!("{method} {path}?{query}"));
         cluster.hanging.contains(&path)
     };
     if hangs {
         futures::future::pending::<()>().await;
+    }
+    if cluster.lock().unwrap().forbidden.contains(&path) {
+        return (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                "status": "Failure", "reason": "Forbidden", "code": 403,
+                "message": format!("{path} is forbidden: User \"system:serviceaccount:t:t\" cannot list")})),
+        )
+            .into_response();
+    }
+    if method != axum::http::Method::GET {
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        return write(&cluster, method.as_str(), &path, body);
     }
     let cluster = cluster.lock().unwrap();
     if let Some(items) = cluster.lists.get(&path) {
@@ -72,7 +94,7 @@ async fn serve_api(State(cluster): State<Shared>, request: Request) -> Response 
             )
                 .into_response();
         }
-        return axum::Json(list(&path, items)).into_response();
+        return axum::Json(page(&path, items, &query)).into_response();
     }
     if let Some((collection, name)) = path.rsplit_once('/') {
         let found = cluster
@@ -93,6 +115,81 @@ async fn serve_api(State(cluster): State<Shared>, request: Request) -> Response 
         }
     }
     not_found("the server could not find the requested resource")
+}
+
+/// A write: POST creates an object in a collection (409 when it exists), PATCH merges the body
+/// into an object (a JSON merge patch, which the lease and event patches are close enough to);
+/// both give the object a new resourceVersion.
+fn write(cluster: &Shared, method: &str, path: &str, body: Value) -> Response {
+    let mut cluster = cluster.lock().unwrap();
+    cluster
+        .writes
+        .push((format!("{method} {path}"), body.clone()));
+    cluster.version += 1;
+    let version = cluster.version.to_string();
+    match method {
+        "POST" => {
+            let name = body["metadata"]["name"].as_str().unwrap_or_default();
+            let at = format!("{path}/{name}");
+            if cluster.late.contains_key(&at) {
+                return (
+                    StatusCode::CONFLICT,
+                    axum::Json(json!({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                        "status": "Failure", "reason": "AlreadyExists", "code": 409,
+                        "message": format!("{name} already exists")})),
+                )
+                    .into_response();
+            }
+            let mut object = body;
+            object["metadata"]["resourceVersion"] = json!(version);
+            cluster.late.insert(at, object.clone());
+            (StatusCode::CREATED, axum::Json(object)).into_response()
+        }
+        _ => {
+            let Some(object) = cluster.late.get_mut(path) else {
+                return not_found(&format!("{path} not found"));
+            };
+            merge(object, &body);
+            object["metadata"]["resourceVersion"] = json!(version);
+            axum::Json(object.clone()).into_response()
+        }
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge(target: &mut Value, patch: &Value) {
+    let Some(fields) = patch.as_object() else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    for (key, value) in fields {
+        if value.is_null() {
+            target.as_object_mut().unwrap().remove(key);
+        } else {
+            merge(&mut target[key.as_str()], value);
+        }
+    }
+}
+
+/// One page of a list: `limit` items from the `continue` offset, with the next offset as the
+/// `continue` token when more remain.
+fn page(path: &str, items: &[Value], query: &str) -> Value {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|value| value.parse::<usize>().ok())
+    };
+    let start = param("continue").unwrap_or(0).min(items.len());
+    let end = param("limit").map_or(items.len(), |limit| (start + limit).min(items.len()));
+    let mut list = list(path, &items[start..end]);
+    if end < items.len() {
+        list["metadata"]["continue"] = json!(end.to_string());
+    }
+    list
 }
 
 fn list(path: &str, items: &[Value]) -> Value {
@@ -116,13 +213,13 @@ fn not_found(message: &str) -> Response {
         .into_response()
 }
 
-const FILTERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpfilters";
-const PEERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgppeers";
-const CONFIGS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpconfigurations";
-const NODES: &str = "/api/v1/nodes";
-const SECRETS: &str = "/api/v1/namespaces/calico-system/secrets";
+pub(crate) const FILTERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpfilters";
+pub(crate) const PEERS_V1: &str = "/apis/crd.projectcalico.org/v1/bgppeers";
+pub(crate) const CONFIGS_V1: &str = "/apis/crd.projectcalico.org/v1/bgpconfigurations";
+pub(crate) const NODES: &str = "/api/v1/nodes";
+pub(crate) const SECRETS: &str = "/api/v1/namespaces/calico-system/secrets";
 
-fn object(api_version: &str, kind: &str, name: &str, rest: Value) -> Value {
+pub(crate) fn object(api_version: &str, kind: &str, name: &str, rest: Value) -> Value {
     let mut object = json!({"apiVersion": api_version, "kind": kind,
         "metadata": {"name": name, "resourceVersion": "90", "uid": format!("uid-{name}")}});
     if let (Some(object), Some(rest)) = (object.as_object_mut(), rest.as_object()) {
@@ -132,7 +229,7 @@ fn object(api_version: &str, kind: &str, name: &str, rest: Value) -> Value {
 }
 
 /// A cluster with only the `crd.projectcalico.org` group installed (no Calico API server).
-fn calico_cluster() -> Cluster {
+pub(crate) fn calico_cluster() -> Cluster {
     let mut cluster = Cluster::default();
     cluster.lists.insert(
         FILTERS_V1.into(),
@@ -202,7 +299,7 @@ fn calico_cluster() -> Cluster {
 }
 
 /// Serves `cluster` on a free local port.
-async fn start_api(cluster: Cluster) -> (SocketAddr, Shared) {
+pub(crate) async fn start_api(cluster: Cluster) -> (SocketAddr, Shared) {
     let shared = Arc::new(Mutex::new(cluster));
     let router = axum::Router::new()
         .fallback(serve_api)
@@ -216,7 +313,7 @@ async fn start_api(cluster: Cluster) -> (SocketAddr, Shared) {
 }
 
 /// A kubeconfig pointing at `addr` over plain HTTP.
-fn kubeconfig(dir: &Path, addr: SocketAddr) -> PathBuf {
+pub(crate) fn kubeconfig(dir: &Path, addr: SocketAddr) -> PathBuf {
     let path = dir.join("kubeconfig");
     std::fs::write(
         &path,
@@ -248,13 +345,16 @@ async fn connect(addr: SocketAddr, dir: &Path) -> Checker {
 }
 
 /// A checker connected to the in-test API server and settled, with its sources' statuses.
-async fn connected(addr: SocketAddr, dir: &Path) -> (Checker, BTreeMap<String, SourceStatus>) {
+pub(crate) async fn connected(
+    addr: SocketAddr,
+    dir: &Path,
+) -> (Checker, BTreeMap<String, SourceStatus>) {
     let checker = connect(addr, dir).await;
     let statuses = settled(&checker).await;
     (checker, statuses)
 }
 
-async fn settled(checker: &Checker) -> BTreeMap<String, SourceStatus> {
+pub(crate) async fn settled(checker: &Checker) -> BTreeMap<String, SourceStatus> {
     let limit = Instant::now() + Duration::from_secs(5);
     loop {
         let statuses = checker.statuses();
@@ -431,7 +531,7 @@ async fn a_live_get_that_does_not_answer_in_time_skips_the_checks() {
 }
 
 /// A local address nothing listens on.
-async fn closed_port() -> SocketAddr {
+pub(crate) async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap()
 }

@@ -8,6 +8,7 @@
 mod binary;
 mod support;
 
+mod audit;
 mod chart;
 mod check_cli;
 mod cli_process;

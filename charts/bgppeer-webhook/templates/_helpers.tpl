@@ -326,3 +326,12 @@ given are skipped; an empty result renders nothing.
 {{ printf "checkov.io/skip%d" (add1 $index) }}: {{ $skip | quote }}
 {{- end }}
 {{- end }}
+
+{{/*
+Non-empty when the periodic audit runs: cluster checks on and an interval other than "0".
+*/}}
+{{- define "bgppeer-webhook.auditEnabled" -}}
+{{- if and .Values.clusterChecks.enabled .Values.audit.interval (ne (toString .Values.audit.interval) "0") -}}
+true
+{{- end -}}
+{{- end }}
