@@ -104,14 +104,15 @@ struct ClusterArgs {
     /// Check BGPPeers against the cluster too: filters that must exist, nodes and selectors
     /// that should match, duplicate peers. Needs read access (get, list, watch) to BGPFilters,
     /// BGPPeers and BGPConfigurations (both Calico API groups) and Nodes; without it the checks
-    /// are skipped with a warning, never failing closed (see the README, "Cluster-aware checks").
+    /// are skipped with a warning, never failing closed (see docs/cluster-checks.md).
     #[arg(long, env = "BGPPEER_WEBHOOK_CLUSTER_CHECKS")]
     cluster_checks: bool,
     /// With --cluster-checks, also check password Secrets (present, at most 80 bytes). Needs
     /// read access to Secrets in --calico-namespace; only key lengths are ever kept.
     #[arg(long, env = "BGPPEER_WEBHOOK_PASSWORD_CHECKS")]
     password_checks: bool,
-    /// Kubeconfig for the cluster checks; by default the pod's service account is used.
+    /// Kubeconfig for the cluster checks; by default the cluster is found as kubectl finds it
+    /// (the files in KUBECONFIG, else ~/.kube/config, else the pod's service account).
     #[arg(long, env = "BGPPEER_WEBHOOK_KUBECONFIG", value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
     /// The namespace calico-node reads BGP password Secrets from.
