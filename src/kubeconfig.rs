@@ -35,7 +35,7 @@ impl std::fmt::Display for Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {
     /// A kubeconfig was found but cannot be read or used (or lacks the context asked for).
-    #[error("reading {origin}: {}", plain(.cause))]
+    #[error("{}", kubeconfig_message(.origin, .cause))]
     Kubeconfig {
         /// Which kubeconfig.
         origin: Origin,
@@ -128,6 +128,22 @@ fn read_list(value: &OsString) -> Result<Kubeconfig, KubeconfigError> {
         .try_fold(Kubeconfig::default(), |merged, path| {
             merged.merge(Kubeconfig::read_from(&path)?)
         })
+}
+
+/// A kubeconfig problem in plain words, naming the file once: kube's own message for an
+/// unreadable file quotes the path again (`failed to read kubeconfig from '"/x"'`) and ends with
+/// its cause, which it also exposes as its source.
+fn kubeconfig_message(origin: &Origin, error: &KubeconfigError) -> String {
+    match (error, origin) {
+        (KubeconfigError::ReadConfig(io, path), Origin::Env(_)) => format!(
+            "cannot read the kubeconfig {} (listed in KUBECONFIG): {io}",
+            path.display()
+        ),
+        (KubeconfigError::ReadConfig(io, path), _) => {
+            format!("cannot read the kubeconfig {}: {io}", path.display())
+        }
+        (other, _) => format!("reading {origin}: {}", plain(other)),
+    }
 }
 
 /// A kubeconfig problem in plain words, with its cause.
@@ -237,10 +253,14 @@ mod tests {
             .to_string();
         assert!(
             error.starts_with(&format!(
-                "reading kubeconfig {}: cannot read {}: ",
-                missing.display(),
+                "cannot read the kubeconfig {}: ",
                 missing.display()
             )),
+            "{error}"
+        );
+        assert_eq!(
+            error.matches(&*missing.display().to_string()).count(),
+            1,
             "{error}"
         );
         let error = discover_with(None, Some("a"), None, Some(missing.clone()))

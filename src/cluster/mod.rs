@@ -12,7 +12,7 @@
 //! server cannot be reached, the checks are skipped with one warning ([`SkipReason`]).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use kube::Client;
@@ -43,7 +43,8 @@ pub(crate) const DEFAULT_CALICO_NAMESPACE: &str = "calico-system";
 /// How the cluster checks connect and what they watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
-    /// A kubeconfig file; `None` uses the in-cluster service account (or `KUBECONFIG`).
+    /// A kubeconfig file; `None` finds one as kubectl does (`KUBECONFIG`, `~/.kube/config`),
+    /// else uses the pod's service account.
     pub kubeconfig: Option<PathBuf>,
     /// Whether to check password Secrets (needs read access to Secrets in the namespace).
     pub password_checks: bool,
@@ -54,34 +55,12 @@ pub struct Settings {
 /// Why the cluster checks cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    /// The kubeconfig cannot be read or used.
-    #[error("{}", kubeconfig_message(path, error))]
-    Kubeconfig {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong with it (part of the message, so not also the error's `source()`).
-        error: kube::config::KubeconfigError,
-    },
-    /// Neither in-cluster configuration nor a default kubeconfig was found.
-    #[error(
-        "cannot find the API server: not running in a pod and no kubeconfig; pass --kubeconfig"
-    )]
-    Infer(#[from] kube::config::InferConfigError),
+    /// No kubeconfig or service account, or one that cannot be read or used.
+    #[error(transparent)]
+    Discovery(#[from] crate::kubeconfig::DiscoveryError),
     /// The client cannot be built from the configuration.
     #[error("cannot create the Kubernetes client")]
     Client(#[from] kube::Error),
-}
-
-/// Why a kubeconfig cannot be used, naming the file once: kube's own message for an unreadable
-/// file quotes the path again (`failed to read kubeconfig from '"/x"'`) and ends with its cause,
-/// which it also exposes as its source.
-pub(crate) fn kubeconfig_message(path: &Path, error: &kube::config::KubeconfigError) -> String {
-    match error {
-        kube::config::KubeconfigError::ReadConfig(io, _) => {
-            format!("cannot read the kubeconfig {}: {io}", path.display())
-        }
-        other => format!("cannot use the kubeconfig {}: {other}", path.display()),
-    }
 }
 
 /// The cluster checks as the webhook runs them: the index, its watches and live lookups. Cheap
@@ -105,23 +84,9 @@ impl Checker {
     /// Builds the client from the settings and starts the watches (on the current Tokio
     /// runtime). Returns at once: the index fills in the background.
     pub async fn connect(settings: &Settings) -> Result<Self, ConnectError> {
-        let config = match &settings.kubeconfig {
-            Some(path) => {
-                let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|error| {
-                    ConnectError::Kubeconfig {
-                        path: path.clone(),
-                        error,
-                    }
-                })?;
-                kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-                    .await
-                    .map_err(|error| ConnectError::Kubeconfig {
-                        path: path.clone(),
-                        error,
-                    })?
-            }
-            None => kube::Config::infer().await?,
-        };
+        // Found as kubectl finds it, as `audit` and `explain` do.
+        let (config, _origin) =
+            crate::kubeconfig::discover(settings.kubeconfig.as_deref(), None).await?;
         let client = Client::try_from(config)?;
         Ok(Self::start(client, settings))
     }

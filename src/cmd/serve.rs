@@ -111,7 +111,8 @@ struct ClusterArgs {
     /// read access to Secrets in --calico-namespace; only key lengths are ever kept.
     #[arg(long, env = "BGPPEER_WEBHOOK_PASSWORD_CHECKS")]
     password_checks: bool,
-    /// Kubeconfig for the cluster checks; by default the pod's service account is used.
+    /// Kubeconfig for the cluster checks; by default the cluster is found as kubectl finds it
+    /// (the files in KUBECONFIG, else ~/.kube/config, else the pod's service account).
     #[arg(long, env = "BGPPEER_WEBHOOK_KUBECONFIG", value_name = "FILE")]
     kubeconfig: Option<PathBuf>,
     /// The namespace calico-node reads BGP password Secrets from.

@@ -271,6 +271,14 @@ fn usage_errors_give_exit_code_2() {
         );
         assert_eq!(stdout(&output), "", "{args:?}");
     }
+    // Without --nodes the cluster is found as kubectl finds it; the tests' environment has none.
+    let output = explain(&[PEERS]);
+    assert!(
+        stderr(&output)
+            .starts_with("error: cannot find the cluster: no --kubeconfig, KUBECONFIG is not set"),
+        "{}",
+        stderr(&output)
+    );
     let output = explain(&["--nodes", "-", "-"]);
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(

@@ -5,8 +5,15 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs `bgppeer-webhook SUBCOMMAND ARGS...` from the crate's root (so fixture paths are
 /// relative to it), writes `stdin` to its standard input, and waits for it to finish.
+///
+/// The commands that find a cluster as kubectl does find none: no `KUBECONFIG`, a home without
+/// `.kube/config` and no service account, whatever the machine running the tests has.
 pub fn run(subcommand: &str, args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bgppeer-webhook"))
+        .env_remove("KUBECONFIG")
+        .env("HOME", concat!(env!("CARGO_TARGET_TMPDIR"), "/no-home"))
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
         .arg(subcommand)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
