@@ -141,9 +141,11 @@ mod tests {
             }
             assert!(message.starts_with("m.yaml"), "{message}");
         }
-        assert!(
-            error("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[")
-                .contains("64 levels")
+        let deep: String = (0..70).map(|i| format!("{}a:\n", "  ".repeat(i))).collect();
+        assert_eq!(
+            error(&deep),
+            "m.yaml:65:129: the document is nested more than 64 levels deep; Kubernetes \
+             objects are not, and deeper nesting is refused to protect the reader"
         );
     }
 }

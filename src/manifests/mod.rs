@@ -282,10 +282,7 @@ pub fn read_documents(
         error,
     };
     match source {
-        Source::Stdin => {
-            let stdin = std::io::stdin();
-            yaml::read_stream(&mut stdin.lock(), source, limits, each)
-        }
+        Source::Stdin => yaml::read_stream(Box::new(std::io::stdin()), source, limits, each),
         Source::File(path) => {
             let mut file = std::fs::File::open(path).map_err(read_failed)?;
             if source.is_json() {
@@ -303,7 +300,12 @@ pub fn read_documents(
                 }
                 parse_json(source, &bytes, each)
             } else {
-                yaml::read_stream(&mut std::io::BufReader::new(file), source, limits, each)
+                yaml::read_stream(
+                    Box::new(std::io::BufReader::new(file)),
+                    source,
+                    limits,
+                    each,
+                )
             }
         }
     }
@@ -318,7 +320,7 @@ pub fn parse_documents(source: &Source, text: &str) -> Result<Vec<Document>, Loa
         parse_json(source, text.as_bytes(), &mut push)?;
     } else {
         yaml::read_stream(
-            &mut text.as_bytes(),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
             source,
             Limits {
                 max_document_bytes: u64::MAX,

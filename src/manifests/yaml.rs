@@ -37,13 +37,62 @@ const YAML_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 /// limit whose values average 8 bytes or more.
 const MIN_NODES: usize = 250_000;
 
-/// Reads every document of a YAML stream and hands over its objects (lists opened).
+/// The stack of the parser thread. Reading a node takes several nested calls of the parser and
+/// of serde per nesting level (tens of KiB per level in a debug build); 64 levels must fit with
+/// room to spare whatever thread the caller runs on. Only the pages used are committed.
+const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many parsed documents may wait for the caller: the parser stays at most this far ahead.
+const DOCUMENTS_IN_FLIGHT: usize = 1;
+
+/// Reads every document of a YAML stream and hands over its objects (lists opened). The stream
+/// is parsed on a thread of its own (see [`PARSER_STACK_BYTES`]), at most
+/// [`DOCUMENTS_IN_FLIGHT`] document ahead of `each`.
 pub(super) fn read_stream(
-    reader: &mut dyn Read,
+    reader: Box<dyn Read + Send>,
     source: &Source,
     limits: Limits,
     each: &mut dyn FnMut(Document),
 ) -> Result<(), LoadError> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(DOCUMENTS_IN_FLIGHT);
+    let thread_source = source.clone();
+    let parser = std::thread::Builder::new()
+        .name("yaml-reader".to_owned())
+        .stack_size(PARSER_STACK_BYTES)
+        .spawn(move || parse_stream(reader, &thread_source, limits, &sender))
+        .map_err(|error| LoadError::Read {
+            source_name: source.to_string(),
+            error,
+        })?;
+    let mut result = Ok(());
+    for parsed in receiver {
+        match parsed {
+            Ok(root) => lists::expand(root, each),
+            Err(error) => {
+                result = Err(error);
+                break;
+            }
+        }
+    }
+    if parser.join().is_err() && result.is_ok() {
+        result = Err(LoadError::Parse {
+            source_name: source.to_string(),
+            line: None,
+            column: None,
+            message: "the YAML reader stopped unexpectedly".to_owned(),
+        });
+    }
+    result
+}
+
+/// Parses the stream and sends each document (or the error that ends it) to `sender`; stops
+/// early when the receiver is gone.
+fn parse_stream(
+    reader: Box<dyn Read + Send>,
+    source: &Source,
+    limits: Limits,
+    sender: &std::sync::mpsc::SyncSender<Result<Root, LoadError>>,
+) {
     let counted = Rc::new(Counter::default());
     let mut reader = CountingReader {
         inner: reader,
@@ -53,26 +102,27 @@ pub(super) fn read_stream(
     let mut index = 0usize;
     let documents = serde_saphyr::read_with_options::<_, Node>(&mut reader, options(limits));
     for document in documents {
-        let node = match document {
-            Ok(node) => node,
-            Err(error) => {
-                let document = index.saturating_add(1);
-                return Err(if counted.over_limit.get() {
-                    LoadError::TooLarge {
-                        source_name: source.to_string(),
-                        document: Some(document),
-                        limit: limits.max_document_bytes,
-                    }
-                } else {
-                    messages::yaml_error(source, &error, limits)
-                });
+        let parsed = match document {
+            Ok(node) => {
+                counted.bytes.set(0);
+                index = index.saturating_add(1);
+                Ok(root(index, node))
             }
+            Err(error) => Err(if counted.over_limit.get() {
+                LoadError::TooLarge {
+                    source_name: source.to_string(),
+                    document: Some(index.saturating_add(1)),
+                    limit: limits.max_document_bytes,
+                }
+            } else {
+                messages::yaml_error(source, &error, limits)
+            }),
         };
-        counted.bytes.set(0);
-        index = index.saturating_add(1);
-        lists::expand(root(index, node), each);
+        let stop = parsed.is_err();
+        if sender.send(parsed).is_err() || stop {
+            return;
+        }
     }
-    Ok(())
 }
 
 /// The parser options: a per-document budget scaled to the document-size limit.
@@ -100,13 +150,13 @@ struct Counter {
 /// A reader that fails once the current document (the bytes read since the last document was
 /// handed over) exceeds the limit. The parser reads a little ahead, so the next document's first
 /// bytes count toward the current one: a few KiB on a limit of MiBs.
-struct CountingReader<'r> {
-    inner: &'r mut dyn Read,
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
     counted: Rc<Counter>,
     limit: u64,
 }
 
-impl Read for CountingReader<'_> {
+impl Read for CountingReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let total = self.counted.bytes.get().saturating_add(n as u64);
@@ -393,7 +443,7 @@ mod tests {
     fn read_limited(text: &str, limit: u64) -> Result<Vec<Document>, LoadError> {
         let mut docs = Vec::new();
         read_stream(
-            &mut text.as_bytes(),
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
             &Source::File(PathBuf::from("m.yaml")),
             Limits {
                 max_document_bytes: limit,
