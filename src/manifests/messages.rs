@@ -65,7 +65,9 @@ fn message(error: &Error, limits: Limits) -> String {
             BudgetBreach::Aliases { .. }
             | BudgetBreach::Anchors { .. }
             | BudgetBreach::AliasAnchorRatio { .. }
-            | BudgetBreach::MergeKeys { .. } => ALIASES.to_owned(),
+            | BudgetBreach::MergeKeys { .. }
+            | BudgetBreach::RecordedAnchorEvents { .. }
+            | BudgetBreach::RecordedAnchorBytes { .. } => ALIASES.to_owned(),
             _ => "the document is too large or too complex to be read safely".to_owned(),
         },
         Error::AliasReplayCounterOverflow { .. }

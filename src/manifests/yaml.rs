@@ -6,7 +6,8 @@
 //! events, aliases, anchors, depth) start again at every document, so a stream of any length is
 //! read while an alias bomb or a 100,000-level nesting in any one document is still refused. The
 //! node and event counts grow with the document-size limit, so that any document under that
-//! limit is read; the nesting depth (64) and the alias protections are fixed.
+//! limit is read; the nesting depth (64) and the alias protections (at most 250,000 events
+//! replayed by aliases per document) are fixed.
 //!
 //! Tags: every node is read through serde-saphyr's `Tagged` and `Spanned` wrappers, so the tag
 //! and line of every value are seen (`nodeSelector: !has(x)` is an empty value tagged
@@ -44,6 +45,10 @@ const PARSER_STACK_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many parsed documents may wait for the caller: the parser stays at most this far ahead.
 const DOCUMENTS_IN_FLIGHT: usize = 1;
+
+/// How many parser events the aliases (`*name`) of one document may replay: an alias bomb is
+/// stopped here, whatever the document-size limit (manifests rarely use aliases at all).
+const MAX_REPLAYED_EVENTS: usize = 250_000;
 
 /// Reads every document of a YAML stream and hands over its objects (lists opened). The stream
 /// is parsed on a thread of its own (see [`PARSER_STACK_BYTES`]), at most
@@ -135,6 +140,9 @@ fn options(limits: Limits) -> serde_saphyr::Options {
             max_nodes: max_nodes,
             max_events: max_nodes.saturating_mul(4),
             max_total_scalar_bytes: bytes.max(64 * 1024 * 1024),
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: MAX_REPLAYED_EVENTS,
         },
         with_snippet: false,
     }
