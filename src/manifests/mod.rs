@@ -40,7 +40,8 @@ pub(crate) const ACCEPTED_INPUTS: &str = "give manifest files, directories holdi
 /// The limits of reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// The largest document, in bytes (YAML: one `---` document; JSON: the whole file).
+    /// The largest document, in bytes (YAML: one `---` document, measured with up to 64 KiB of
+    /// the parser's read-ahead allowed on top; JSON: the whole file, exactly).
     pub max_document_bytes: u64,
 }
 

@@ -155,9 +155,14 @@ struct Counter {
     over_limit: Cell<bool>,
 }
 
+/// How far the parser may read past the end of a document before handing it over: the bytes
+/// read since the last document was handed over may exceed the limit by this much before the
+/// document counts as too large.
+const READ_AHEAD_BYTES: u64 = 64 * 1024;
+
 /// A reader that fails once the current document (the bytes read since the last document was
-/// handed over) exceeds the limit. The parser reads a little ahead, so the next document's first
-/// bytes count toward the current one: a few KiB on a limit of MiBs.
+/// handed over) exceeds the limit. The parser reads ahead, so the next document's first bytes
+/// count toward the current one: at most [`READ_AHEAD_BYTES`] are allowed for that.
 struct CountingReader {
     inner: Box<dyn Read + Send>,
     counted: Rc<Counter>,
@@ -169,7 +174,7 @@ impl Read for CountingReader {
         let n = self.inner.read(buf)?;
         let total = self.counted.bytes.get().saturating_add(n as u64);
         self.counted.bytes.set(total);
-        if total > self.limit {
+        if total > self.limit.saturating_add(READ_AHEAD_BYTES) {
             self.counted.over_limit.set(true);
             return Err(std::io::Error::new(
                 std::io::ErrorKind::FileTooLarge,
@@ -538,7 +543,7 @@ mod tests {
 
     #[test]
     fn the_document_size_limit_names_the_flag() {
-        let text = format!("a: 1\n---\nb: {}\n", "x".repeat(100_000));
+        let text = format!("a: 1\n---\nb: {}\n", "x".repeat(200_000));
         let err = read_limited(&text, 50_000).unwrap_err();
         assert_eq!(
             err.to_string(),
