@@ -78,6 +78,11 @@ fn message(error: &Error, limits: Limits) -> String {
             "an alias (*name) refers to an anchor (&name) that is not defined before it".to_owned()
         }
         Error::Eof { .. } => "the input ends in the middle of a value".to_owned(),
+        // The reader asks for a string only for mapping keys.
+        Error::Unexpected {
+            expected: "string scalar",
+            ..
+        } => "a mapping key must be text or a number, not a list or a mapping".to_owned(),
         Error::NonFiniteFloat { .. } => {
             "a number is infinite or not a number, which JSON cannot hold".to_owned()
         }
@@ -110,6 +115,14 @@ mod tests {
         parse_documents(&Source::File(PathBuf::from("m.yaml")), text)
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn keys_that_are_collections() {
+        assert_eq!(
+            error("? [1]\n: 2\n"),
+            "m.yaml:1:3: a mapping key must be text or a number, not a list or a mapping"
+        );
     }
 
     #[test]
