@@ -1,6 +1,7 @@
 //! The manifest reader of `check` and `explain`: arbitrary text read as YAML (multi-document,
-//! anchors and aliases, tags, deep nesting) and as JSON, then validated as `check` does and
-//! explained on no nodes as `explain` does, with every output format rendered.
+//! anchors and aliases, tags, deep nesting, lists) and as JSON, then validated as `check` does
+//! (YAML tags included) and explained on no nodes as `explain` does, with every output format
+//! rendered.
 
 #![no_main]
 
@@ -12,7 +13,8 @@ use bgppeer_webhook::manifests::{self, Source};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    // Sources are checked for UTF-8 before they are parsed (`read_source`).
+    // The YAML reader refuses bytes that are not UTF-8 before parsing; the fuzzer exercises the
+    // parser on text.
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -25,6 +27,13 @@ fuzz_target!(|data: &[u8]| {
                 for doc in &documents {
                     assert!(doc.index >= 1);
                     assert!(doc.item.is_none_or(|item| item >= 1));
+                    // Every tag error renders, bounded, whatever the tag and the value.
+                    let report =
+                        bgppeer_core::bgppeer::tags::validate_yaml_document(&doc.value, &doc.tags);
+                    assert!(report.errors.len() >= doc.tags.len().min(1));
+                    for error in report.errors.shown() {
+                        assert!(error.to_string().len() < 64 * 1024);
+                    }
                 }
                 let mut outcome = Outcome::default();
                 check::check_documents(&source, &documents, &mut outcome);

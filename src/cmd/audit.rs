@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use super::output;
 use crate::audit::{self, Audit, Confirmation};
 use crate::cluster::{self, snapshot};
 use crate::kubeconfig;
@@ -99,12 +100,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let snapshot = match read {
         Ok(snapshot) => snapshot,
         Err(message) => {
-            eprintln!("error: {message}");
+            output::eprint_line(&format!("error: {message}"));
             if args.output == Format::Json {
-                println!(
-                    "{}",
-                    audit::json::render(&Audit::default(), &server, &[message])
-                );
+                output::print(
+                    &(audit::json::render(&Audit::default(), &server, &[message]) + "\n"),
+                )?;
             }
             return Ok(ExitCode::from(2));
         }
@@ -114,9 +114,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let missing = pending.unconfirmed_filters();
     let mut audit = pending.finish(Confirmation::Missing(&missing));
     audit.notes.splice(0..0, snapshot.notes);
-    match args.output {
-        Format::Text => print!("{}", audit::text::render(&audit, &server)),
-        Format::Json => println!("{}", audit::json::render(&audit, &server, &[])),
-    }
+    let report = match args.output {
+        Format::Text => audit::text::render(&audit, &server),
+        Format::Json => audit::json::render(&audit, &server, &[]) + "\n",
+    };
+    output::print(&report)?;
     Ok(ExitCode::from(audit.exit_code()))
 }

@@ -15,9 +15,10 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::manifests::{self, Document, LoadError, Source};
+use crate::manifests::{self, Document, InputArgs, Limits, LoadError, Source};
+use bgppeer_core::bgppeer::Report;
 use bgppeer_core::bgppeer::api::BGP_PEER_KIND;
-use bgppeer_core::bgppeer::{self, Report};
+use bgppeer_core::bgppeer::tags::validate_yaml_document;
 
 mod github;
 mod json;
@@ -30,9 +31,10 @@ use super::output;
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit status (every output format): 0 all BGPPeers valid, 1 any invalid, \
-                        2 unreadable input or unparseable YAML/JSON. When standard output is \
-                        closed early (`| head`), the rest of the report is dropped silently and \
-                        the exit status is still the verdict's."
+                        2 unreadable input, unparseable YAML/JSON, a path that holds no \
+                        manifest, or no BGPPeer at all with --require-peers. When standard \
+                        output is closed early (`| head`), the rest of the report is dropped \
+                        silently and the exit status is still the verdict's."
 )]
 pub(crate) struct Args {
     /// Output format: `text` (one line per error, then warnings, then a summary), `json` (a
@@ -48,8 +50,15 @@ pub(crate) struct Args {
     )]
     pub(crate) output: Format,
 
+    /// Fail (exit status 2) when the inputs hold no BGPPeer at all.
+    #[arg(long)]
+    pub(crate) require_peers: bool,
+
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+
     /// Manifest files, directories (searched recursively for *.yaml, *.yml and *.json), or `-`
-    /// for standard input.
+    /// for standard input (at most once).
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<PathBuf>,
 }
@@ -90,6 +99,7 @@ impl Format {
 /// Runs `bgppeer-webhook check`. A path that cannot be read is reported and the others are
 /// still checked.
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    manifests::stdin_at_most_once(&args.paths).map_err(anyhow::Error::msg)?;
     let mut sources = Vec::new();
     let mut unreadable = Vec::new();
     for path in &args.paths {
@@ -98,9 +108,20 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(err) => unreadable.push(err),
         }
     }
-    let mut outcome = check_sources(&sources);
+    let mut outcome = check_sources(&sources, args.input.limits());
     outcome.files += unreadable.len();
     outcome.failures.splice(0..0, unreadable);
+    outcome.no_peers = args.require_peers && outcome.peers.is_empty();
+    if outcome.no_peers {
+        output::eprint_line(&format!(
+            "error: no BGPPeer in any input, and --require-peers is set; {}",
+            if outcome.failures.is_empty() {
+                "check that the right files are given"
+            } else {
+                "some inputs could not be read"
+            }
+        ));
+    }
     let (report, notes) = args.output.render(&outcome);
     for note in &notes {
         output::eprint_line(note);
@@ -120,12 +141,15 @@ pub struct Outcome {
     pub(crate) skipped: Vec<Skipped>,
     /// Sources that could not be read or parsed.
     pub(crate) failures: Vec<LoadError>,
+    /// `--require-peers` is set and no input holds a BGPPeer.
+    pub(crate) no_peers: bool,
 }
 
 impl Outcome {
-    /// 2 if any input failed, else 1 if any BGPPeer is invalid, else 0.
+    /// 2 if any input failed (or `--require-peers` found none), else 1 if any BGPPeer is
+    /// invalid, else 0.
     pub fn exit_code(&self) -> u8 {
-        if !self.failures.is_empty() {
+        if !self.failures.is_empty() || self.no_peers {
             2
         } else if self.peers.iter().any(|p| !p.report.is_valid()) {
             1
@@ -193,18 +217,19 @@ pub(crate) struct Skipped {
     pub(crate) kind: Option<String>,
 }
 
-/// Reads, parses and validates every source.
-pub(crate) fn check_sources(sources: &[Source]) -> Outcome {
+/// Reads, parses and validates every source, one document at a time (each is checked and
+/// dropped before the next is read).
+pub(crate) fn check_sources(sources: &[Source], limits: Limits) -> Outcome {
     let mut outcome = Outcome {
         files: sources.len(),
         ..Outcome::default()
     };
     for source in sources {
-        let documents = manifests::read_source(source)
-            .and_then(|text| manifests::parse_documents(source, &text));
-        match documents {
-            Ok(documents) => check_documents(source, &documents, &mut outcome),
-            Err(err) => outcome.failures.push(err),
+        let read = manifests::read_documents(source, limits, &mut |doc| {
+            check_document(source, &doc, &mut outcome);
+        });
+        if let Err(err) = read {
+            outcome.failures.push(err);
         }
     }
     outcome
@@ -213,27 +238,33 @@ pub(crate) fn check_sources(sources: &[Source]) -> Outcome {
 /// Validates the BGPPeers among `documents` and records the others as skipped.
 pub fn check_documents(source: &Source, documents: &[Document], outcome: &mut Outcome) {
     for doc in documents {
-        let location = Location::of(source, doc);
-        let api_version = string_at(&doc.value, &["apiVersion"]);
-        let kind = string_at(&doc.value, &["kind"]);
-        if kind.as_deref() != Some(BGP_PEER_KIND) {
-            outcome.skipped.push(Skipped {
-                location,
-                api_version,
-                kind,
-            });
-            continue;
-        }
-        let name = string_at(&doc.value, &["metadata", "name"])
-            .filter(|n| !n.is_empty())
-            .or_else(|| string_at(&doc.value, &["metadata", "generateName"]));
-        outcome.peers.push(PeerResult {
+        check_document(source, doc, outcome);
+    }
+}
+
+/// Validates one document if it is a BGPPeer (its YAML tags included), or records it as
+/// skipped.
+fn check_document(source: &Source, doc: &Document, outcome: &mut Outcome) {
+    let location = Location::of(source, doc);
+    let api_version = string_at(&doc.value, &["apiVersion"]);
+    let kind = string_at(&doc.value, &["kind"]);
+    if kind.as_deref() != Some(BGP_PEER_KIND) {
+        outcome.skipped.push(Skipped {
             location,
             api_version,
-            name,
-            report: bgppeer::validate_document(&doc.value),
+            kind,
         });
+        return;
     }
+    let name = string_at(&doc.value, &["metadata", "name"])
+        .filter(|n| !n.is_empty())
+        .or_else(|| string_at(&doc.value, &["metadata", "generateName"]));
+    outcome.peers.push(PeerResult {
+        location,
+        api_version,
+        name,
+        report: validate_yaml_document(&doc.value, &doc.tags),
+    });
 }
 
 /// The string at a key path (`["metadata", "name"]`), if there is one.

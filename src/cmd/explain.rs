@@ -26,9 +26,11 @@ use serde_json::Value;
 use crate::cluster::{api_error, resources};
 use crate::cmd::check::Location;
 use crate::cmd::output;
-use crate::manifests::{self, Source};
+use crate::manifests::{self, Document, InputArgs, Source};
 use bgppeer_core::bgpconfig::BgpConfigurations;
-use bgppeer_core::explain::{self, Explanation, nodes};
+use bgppeer_core::bgppeer::api::BGP_PEER_KIND;
+use bgppeer_core::bgppeer::tags::{YamlTag, validate_yaml_document};
+use bgppeer_core::explain::{self, Explanation, PeerOutcome, nodes};
 
 /// How many Nodes one list request asks the API server for; large clusters are read in pages.
 const NODE_PAGE_SIZE: u32 = 500;
@@ -70,6 +72,9 @@ pub(crate) struct Args {
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
 
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+
     /// BGPPeer manifests: files, directories (searched recursively for *.yaml, *.yml and
     /// *.json), or `-` for standard input.
     #[arg(required = true, value_name = "PEER")]
@@ -109,8 +114,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             "standard input (`-`) can be used for {first}{others} or for {last}, not {how_many}"
         );
     }
+    manifests::stdin_at_most_once(&args.paths).map_err(anyhow::Error::msg)?;
     let (node_objects, listed_configurations) = match &args.nodes {
-        Some(path) => (read_node_file(path)?, None),
+        Some(path) => (read_node_file(path, args.input.limits())?, None),
         None => {
             let listed = list_cluster(
                 args.kubeconfig.as_deref(),
@@ -123,7 +129,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let node_list = nodes::from_objects(&node_objects).context("reading the nodes")?;
     let bgp = match (&args.bgp_configuration, listed_configurations) {
         (Some(path), _) => {
-            let objects = read_objects(path).context("reading --bgp-configuration")?;
+            let objects =
+                read_objects(path, args.input.limits()).context("reading --bgp-configuration")?;
             BgpConfigurations::from_objects(&objects).context("reading --bgp-configuration")?
         }
         (None, Some(Ok(objects))) => BgpConfigurations::from_objects(&objects)
@@ -135,7 +142,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
 
     let mut input_errors = Vec::new();
-    let mut documents: Vec<(String, Value)> = Vec::new();
+    let mut documents = Documents::default();
     for path in &args.paths {
         let sources = match manifests::expand_paths(std::slice::from_ref(path)) {
             Ok(sources) => sources,
@@ -145,30 +152,24 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         for source in sources {
-            let parsed = manifests::read_source(&source)
-                .and_then(|text| manifests::parse_documents(&source, &text));
-            match parsed {
-                Ok(found) => documents.extend(found.into_iter().map(|doc| {
-                    let location = Location {
-                        file: source.to_string(),
-                        document: doc.index,
-                        item: doc.item,
-                        line: doc.line,
-                    };
-                    (location.to_string(), doc.value)
-                })),
-                Err(err) => input_errors.push(err.to_string()),
+            let read = manifests::read_documents(&source, args.input.limits(), &mut |doc| {
+                documents.add(&source, doc);
+            });
+            if let Err(err) = read {
+                input_errors.push(err.to_string());
             }
         }
     }
 
     let mut explanation: Explanation = explain::explain_with(
         documents
+            .objects
             .iter()
             .map(|(source, value)| (source.clone(), value)),
         &node_list,
         bgp,
     );
+    documents.report_tags(&mut explanation);
     explanation.input_errors = input_errors;
     for error in &explanation.input_errors {
         output::eprint_line(&format!("error: {error}"));
@@ -182,21 +183,69 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(explanation.exit_code()))
 }
 
+/// The documents `explain` keeps: every BGPPeer whole, every other object only by its kind (all
+/// `explain` says of it), and the YAML tags of the BGPPeers.
+#[derive(Default)]
+struct Documents {
+    /// Each object with its location (`peers.yaml:doc 2`).
+    objects: Vec<(String, Value)>,
+    /// The non-standard YAML tags of each BGPPeer, in the order of the BGPPeers.
+    peer_tags: Vec<Vec<YamlTag>>,
+}
+
+impl Documents {
+    fn add(&mut self, source: &Source, doc: Document) {
+        let location = Location {
+            file: source.to_string(),
+            document: doc.index,
+            item: doc.item,
+            line: doc.line,
+        }
+        .to_string();
+        let kind = doc.value.get("kind").and_then(Value::as_str);
+        if kind == Some(BGP_PEER_KIND) {
+            self.peer_tags.push(doc.tags);
+            self.objects.push((location, doc.value));
+        } else {
+            let kind = kind.map(Value::from);
+            self.objects
+                .push((location, serde_json::json!({ "kind": kind })));
+        }
+    }
+
+    /// Marks every BGPPeer that carries a YAML tag invalid, with the tag errors first: a tag
+    /// changes what the peer means (`nodeSelector: !has(x)` is an empty selector), so it is not
+    /// explained.
+    fn report_tags(&self, explanation: &mut Explanation) {
+        let peers = self
+            .objects
+            .iter()
+            .filter(|(_, value)| value.get("kind").and_then(Value::as_str) == Some(BGP_PEER_KIND));
+        for ((peer, tags), (_, value)) in
+            explanation.peers.iter_mut().zip(&self.peer_tags).zip(peers)
+        {
+            if !tags.is_empty() {
+                peer.outcome = PeerOutcome::Invalid(validate_yaml_document(value, tags));
+            }
+        }
+    }
+}
+
 /// Reads the Node objects of a file (or stdin), JSON or YAML, lists expanded.
-fn read_node_file(path: &Path) -> anyhow::Result<Vec<Value>> {
-    read_objects(path).context("reading --nodes")
+fn read_node_file(path: &Path, limits: manifests::Limits) -> anyhow::Result<Vec<Value>> {
+    read_objects(path, limits).context("reading --nodes")
 }
 
 /// Reads the objects of a file (or stdin), JSON or YAML, documents and lists expanded.
-fn read_objects(path: &Path) -> anyhow::Result<Vec<Value>> {
+fn read_objects(path: &Path, limits: manifests::Limits) -> anyhow::Result<Vec<Value>> {
     let source = if path == Path::new("-") {
         Source::Stdin
     } else {
         Source::File(path.to_path_buf())
     };
-    let text = manifests::read_source(&source)?;
-    let documents = manifests::parse_documents(&source, &text)?;
-    Ok(documents.into_iter().map(|doc| doc.value).collect())
+    let mut objects = Vec::new();
+    manifests::read_documents(&source, limits, &mut |doc| objects.push(doc.value))?;
+    Ok(objects)
 }
 
 /// What `explain` reads from a cluster.

@@ -829,3 +829,314 @@ fn a_closed_stdout_ends_quietly_with_the_verdict() {
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(stderr, "");
 }
+
+/// The error `check` and `explain` give for an unquoted leading `!` on a field.
+fn tag_error(field: &str, tag: &str, line: u64, read_as: &str, fix: &str) -> String {
+    format!(
+        "{field}: Invalid value: \"{tag}\": line {line}: an unquoted value that starts with \"!\" \
+         is a YAML tag, which Kubernetes ignores, {read_as}; quote it: {fix}"
+    )
+}
+
+#[test]
+fn an_unquoted_bang_on_a_selector_is_an_error_with_field_tag_line_and_fix() {
+    let cases = [
+        (
+            "node-selector.yaml",
+            tag_error(
+                "spec.nodeSelector",
+                "!has(route-reflector)",
+                5,
+                "so the field is left empty",
+                "nodeSelector: \"!has(route-reflector)\"",
+            ),
+        ),
+        (
+            "peer-selector.yaml",
+            tag_error(
+                "spec.peerSelector",
+                "!all()",
+                6,
+                "so the field is left empty",
+                "peerSelector: \"!all()\"",
+            ),
+        ),
+    ];
+    for (name, error) in cases {
+        let file = fixture(&format!("tags/{name}"));
+        let output = check(&[&file]);
+        assert_eq!(output.status.code(), Some(1), "{name}: {}", stdout(&output));
+        let text = stdout(&output);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!("{file}:doc 1: BGPPeer \"rr-mesh\": {error}"),
+            "{text}"
+        );
+        assert!(
+            lines[lines.len() - 1]
+                .starts_with("1 BGPPeer checked in 1 file: 0 valid, 1 invalid (1 error), "),
+            "{text}"
+        );
+        assert_eq!(stderr(&output), "");
+
+        let output = check(&["-o", "json", &file]);
+        assert_eq!(output.status.code(), Some(1));
+        let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+        assert_eq!(report["exitCode"], 1);
+        let errors = &report["results"][0]["errors"];
+        assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+        let (field, body) = error.split_once(": ").unwrap();
+        assert_eq!(errors[0]["field"], field);
+        assert_eq!(errors[0]["reason"], "FieldValueInvalid");
+        assert_eq!(errors[0]["message"], body);
+    }
+}
+
+#[test]
+fn a_quoted_bang_is_a_selector() {
+    let output = check(&[&fixture("tags/quoted.yaml")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = check(&["-o", "json", &fixture("tags/quoted.yaml")]);
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_eq!(report["valid"], true);
+}
+
+#[test]
+fn a_tag_on_any_peer_field_is_an_error_and_other_kinds_are_left_alone() {
+    let file = fixture("tags/as-number.yaml");
+    let error = tag_error(
+        "spec.asNumber",
+        "!foo",
+        12,
+        "and the value is read as \"64512\"",
+        "asNumber: \"!foo 64512\"",
+    );
+    let output = check(&[&file]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "{file}:doc 2: BGPPeer \"tor\": {error}\n\
+             1 BGPPeer checked in 1 file: 0 valid, 1 invalid (1 error), 0 warnings; 1 other \
+             document skipped\n"
+        )
+    );
+    let output = check(&["-o", "json", &file]);
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_eq!(report["results"][0]["errors"][0]["field"], "spec.asNumber");
+    assert_eq!(report["results"][0]["line"], 7);
+    assert_eq!(report["summary"]["errors"], 1);
+
+    // Standard tags are fine; a tag on a mapping is reported too.
+    let output = check_stdin(
+        &["-"],
+        b"apiVersion: !!str projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: !!str p}\n\
+          spec: {peerIP: 192.0.2.1, asNumber: !!int 64512}\n",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let output = check_stdin(
+        &["-"],
+        b"apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: !meta {name: p}\n\
+          spec: {peerIP: 192.0.2.1, asNumber: 64512}\n",
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with(
+            "<stdin>:doc 1: BGPPeer \"p\": metadata: Invalid value: \"!meta\": line 3: an \
+             unquoted \"!\" before a mapping or list is a YAML tag, which Kubernetes ignores; \
+             remove the tag\n"
+        ),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn a_stream_of_100000_documents_is_read_one_at_a_time() {
+    let mut input = String::new();
+    for i in 0..100_000 {
+        input.push_str(&format!(
+            "{{kind: ConfigMap, metadata: {{name: c{i}}}}}\n---\n"
+        ));
+    }
+    input.push_str(
+        "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: tor}\n\
+         spec: {peerIP: 192.0.2.1, asNumber: 64512}\n",
+    );
+    let output = check_stdin(&["-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "1 BGPPeer checked in 1 file: 1 valid, 0 invalid (0 errors), 0 warnings; 100000 other \
+         documents skipped\n"
+    );
+    assert_eq!(stderr(&output), "");
+}
+
+#[test]
+fn the_document_size_limit_is_per_document_and_names_its_flag() {
+    // The parser reads up to 64 KiB ahead of the document it hands over: that much is allowed
+    // on top of the limit.
+    let big = format!("kind: ConfigMap\ndata: {{a: {}}}\n", "x".repeat(200_000));
+    let small = "kind: ConfigMap\n---\n".repeat(10_000);
+    let input = format!("{small}{big}");
+    let output = check_stdin(&["--max-document-bytes", "1024", "-"], small.as_bytes());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = check_stdin(&["--max-document-bytes", "1024", "-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: <stdin>:doc 10001: a document is larger than 1024 bytes (the limit of \
+         --max-document-bytes; raise it to read larger documents)\n"
+    );
+    let output = check_stdin(&["--max-document-bytes", "300000", "-"], input.as_bytes());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let output = check(&["--max-document-bytes", "100", &fixture("lists/array.json")]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("array.json: a document is larger than 100 bytes"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn parser_errors_are_plain_words() {
+    let output = check_stdin(
+        &["-o", "json", "-"],
+        b"kind: BGPPeer\nspec:\n  peerIP: 10.0.0.1\n  peerIP: 10.0.0.2\n",
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_eq!(
+        report["failures"][0],
+        serde_json::json!({"file": "<stdin>", "line": 4, "column": 3,
+            "message": "the key \"peerIP\" appears twice in the same mapping; remove one"})
+    );
+}
+
+#[test]
+fn lists_in_every_shape() {
+    for name in [
+        "kubectl-get-crd-v1.yaml",
+        "kubectl-get-crd-v1.json",
+        "kubectl-get-v3.yaml",
+        "kubectl-get-v3.json",
+        "api-bgppeerlist-crd-v1.yaml",
+        "api-bgppeerlist-crd-v1.json",
+        "api-bgppeerlist-v3.yaml",
+        "api-bgppeerlist-v3.json",
+    ] {
+        let file = fixture(&format!("lists/{name}"));
+        let output = check(&[&file]);
+        assert_eq!(output.status.code(), Some(1), "{name}: {}", stdout(&output));
+        assert_eq!(
+            stdout(&output),
+            format!(
+                "{file}:doc 1 item 2: BGPPeer \"bad-ttl\": spec.ttlSecurity: Invalid value: 256: \
+                 must be an integer between 0 and 255\n\
+                 2 BGPPeers checked in 1 file: 1 valid, 1 invalid (1 error), 0 warnings; 0 other \
+                 documents skipped\n"
+            ),
+            "{name}"
+        );
+        let output = check(&["-o", "json", &file]);
+        let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+        let group = if name.contains("v3") {
+            "projectcalico.org/v3"
+        } else {
+            "crd.projectcalico.org/v1"
+        };
+        for (i, result) in report["results"].as_array().unwrap().iter().enumerate() {
+            assert_eq!(result["apiVersion"], group, "{name}");
+            assert_eq!(result["item"], i + 1, "{name}");
+            if name.ends_with(".yaml") {
+                assert!(result["line"].as_u64().unwrap() > 1, "{name}: {result}");
+            }
+        }
+        // The same through standard input, read as YAML.
+        let bytes = std::fs::read(&file).unwrap();
+        assert_eq!(check_stdin(&["-"], &bytes).status.code(), Some(1), "{name}");
+    }
+    let output = check(&[&fixture("lists/array.json")]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "{}:doc 1 item 2: BGPPeer \"bad\": spec.peerIP: Invalid value",
+            fixture("lists/array.json")
+        )),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn inputs_that_hold_nothing_exit_two() {
+    let empty = tempfile::tempdir().unwrap();
+    let readme_only = tempfile::tempdir().unwrap();
+    std::fs::write(readme_only.path().join("README.md"), "# not a manifest\n").unwrap();
+    let accepted = "give manifest files, directories holding *.yaml, *.yml or *.json files \
+                    (searched recursively), or - for standard input";
+    for dir in [empty.path(), readme_only.path()] {
+        let dir = dir.to_str().unwrap();
+        let output = check(&[dir]);
+        assert_eq!(output.status.code(), Some(2), "{dir}");
+        assert_eq!(
+            stderr(&output),
+            format!(
+                "error: {dir}: no *.yaml, *.yml or *.json file in this directory or below; \
+                 {accepted}\n"
+            )
+        );
+        let output = check(&["-o", "json", dir]);
+        let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+        assert_eq!(report["exitCode"], 2);
+        assert_eq!(report["failures"][0]["file"], dir);
+    }
+    // A glob that matched nothing reaches the command as written.
+    let output = check(&["manifests/*.yaml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error: manifests/*.yaml: No such file or directory (a shell pattern that matched \
+             nothing is passed on as written); {accepted}\n"
+        )
+    );
+}
+
+#[test]
+fn require_peers() {
+    let configmap = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n";
+    let output = check_stdin(&["-"], configmap);
+    assert_eq!(output.status.code(), Some(0));
+    let output = check_stdin(&["--require-peers", "-"], configmap);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: no BGPPeer in any input, and --require-peers is set; check that the right \
+         files are given\n"
+    );
+    let output = check_stdin(&["--require-peers", "-o", "json", "-"], configmap);
+    assert_eq!(output.status.code(), Some(2));
+    let report: Value = serde_json::from_str(stdout(&output)).unwrap();
+    assert_eq!(
+        (report["exitCode"].as_u64(), report["valid"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let output = check(&["--require-peers", &fixture("valid")]);
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn stdin_can_be_given_once() {
+    let output = check_stdin(&["-", "-"], b"kind: ConfigMap\n");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: standard input (`-`) is given more than once; it can be read only once, so \
+         give it once\n"
+    );
+    assert_eq!(stdout(&output), "");
+}

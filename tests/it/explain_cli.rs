@@ -1161,3 +1161,95 @@ fn json_output_matches_its_schema() {
         .remove("mesh");
     assert!(!validator.is_valid(&json));
 }
+
+#[test]
+fn an_unquoted_bang_is_reported_and_the_peer_not_explained() {
+    let tags = "tests/fixtures/manifests/tags";
+    for (name, field, tag, line) in [
+        (
+            "node-selector.yaml",
+            "spec.nodeSelector",
+            "!has(route-reflector)",
+            5,
+        ),
+        ("peer-selector.yaml", "spec.peerSelector", "!all()", 6),
+        ("as-number.yaml", "spec.asNumber", "!foo", 12),
+    ] {
+        let file = format!("{tags}/{name}");
+        let output = explain(&["--nodes", NODES, &file]);
+        assert_eq!(output.status.code(), Some(1), "{name}: {}", stdout(&output));
+        let text = stdout(&output);
+        let error = format!(
+            "  error: {field}: Invalid value: \"{tag}\": line {line}: an unquoted value that starts with \"!\" is a YAML tag"
+        );
+        assert!(text.contains(&error), "missing {error:?} in\n{text}");
+        assert!(text.contains("invalid, not explained"), "{text}");
+        assert!(!text.contains("scope: global"), "{text}");
+        assert!(text.contains("quote it: "), "{text}");
+
+        let output = explain(&["--nodes", NODES, "-o", "json", &file]);
+        assert_eq!(output.status.code(), Some(1));
+        let json: Value = serde_json::from_str(stdout(&output)).unwrap();
+        let peer = &json["peers"][0];
+        assert_eq!(peer["valid"], false, "{name}");
+        assert_eq!(peer["scope"], Value::Null, "{name}");
+        assert_eq!(peer["errors"][0]["field"], field, "{name}");
+        let message = peer["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!("Invalid value: \"{tag}\": line {line}: ")),
+            "{message}"
+        );
+        assert!(message.contains("; quote it: "), "{message}");
+    }
+    let output = explain(&["--nodes", NODES, &format!("{tags}/quoted.yaml")]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("scope: nodeSelector !has(route-reflector)\n"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn the_summary_counts_the_inputs_that_could_not_be_read() {
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().to_str().unwrap();
+    let output = explain(&["--nodes", NODES, PEERS, "missing.yaml", empty]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stdout(&output).ends_with(
+            "5 BGPPeers on 4 nodes: 5 explained (13 sessions), 0 invalid; 2 inputs could not be read\n"
+        ),
+        "{}",
+        stdout(&output)
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("error: missing.yaml: No such file or directory"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("error: {empty}: no *.yaml, *.yml or *.json file")),
+        "{err}"
+    );
+
+    let output = explain(&["--nodes", NODES, "-", "-"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("standard input (`-`) is given more than once"));
+}
+
+#[test]
+fn peers_from_every_list_shape() {
+    let output = explain(&[
+        "--nodes",
+        NODES,
+        "tests/fixtures/manifests/lists/api-bgppeerlist-v3.yaml",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("BGPPeer \"rack1-tor\" (tests/fixtures/manifests/lists/api-bgppeerlist-v3.yaml:doc 1 item 1)"), "{text}");
+    assert!(
+        text.ends_with("2 BGPPeers on 4 nodes: 1 explained (1 session), 1 invalid\n"),
+        "{text}"
+    );
+}

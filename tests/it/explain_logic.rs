@@ -19,8 +19,11 @@ use serde_json::{Value, json};
 
 fn fixture_nodes() -> NodeList {
     let source = Source::File(PathBuf::from("tests/fixtures/explain/nodes/nodes.json"));
-    let text = manifests::read_source(&source).unwrap();
-    let documents = manifests::parse_documents(&source, &text).unwrap();
+    let mut documents = Vec::new();
+    manifests::read_documents(&source, manifests::Limits::default(), &mut |doc| {
+        documents.push(doc)
+    })
+    .unwrap();
     nodes::from_objects(documents.iter().map(|d| &d.value)).unwrap()
 }
 
@@ -75,8 +78,11 @@ fn the_fixture_node_list_is_read_completely() {
 #[test]
 fn a_single_yaml_node_is_a_node_list() {
     let source = Source::File(PathBuf::from("tests/fixtures/explain/nodes/node.yaml"));
-    let text = manifests::read_source(&source).unwrap();
-    let documents = manifests::parse_documents(&source, &text).unwrap();
+    let mut documents = Vec::new();
+    manifests::read_documents(&source, manifests::Limits::default(), &mut |doc| {
+        documents.push(doc)
+    })
+    .unwrap();
     let list = nodes::from_objects(documents.iter().map(|d| &d.value)).unwrap();
     assert_eq!(list.nodes.len(), 1);
     assert_eq!(list.nodes[0].name, "rack1-host1");

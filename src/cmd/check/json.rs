@@ -105,7 +105,9 @@ impl From<&LoadError> for JsonFailure {
             LoadError::Read { source_name, error } => {
                 (source_name.clone(), None, None, error.to_string())
             }
-            LoadError::TooLarge { source_name } | LoadError::NotUtf8 { source_name } => {
+            LoadError::TooLarge { source_name, .. }
+            | LoadError::NotUtf8 { source_name }
+            | LoadError::NoManifests { source_name } => {
                 let text = err.to_string();
                 let message = text
                     .strip_prefix(&format!("{source_name}: "))

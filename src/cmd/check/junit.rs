@@ -213,8 +213,9 @@ fn place(location: &Location) -> String {
 fn failure_file(failure: &LoadError) -> &str {
     match failure {
         LoadError::Read { source_name, .. }
-        | LoadError::TooLarge { source_name }
+        | LoadError::TooLarge { source_name, .. }
         | LoadError::NotUtf8 { source_name }
+        | LoadError::NoManifests { source_name }
         | LoadError::Parse { source_name, .. } => source_name,
     }
 }

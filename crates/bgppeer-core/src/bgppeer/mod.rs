@@ -10,7 +10,7 @@
 //!
 //! Modules, one job each: [`api`] (names and limits), [`peer`] (the typed peer), [`model`] (typed
 //! values), `metadata`, `spec` (field rules), `rules` (cross-field rules), [`warnings`],
-//! `defaults`](mod@defaults), and the value parsers [`ip`, [`asnumber`], [`duration`],
+//! `defaults`](mod@defaults), [`tags`] (YAML tags on a peer are errors), and the value parsers [`ip`, [`asnumber`], [`duration`],
 //! `names`.
 
 use serde_json::Value;
@@ -28,6 +28,7 @@ pub(crate) mod names;
 pub mod peer;
 pub(crate) mod rules;
 pub(crate) mod spec;
+pub mod tags;
 pub mod warnings;
 
 pub use peer::{Field, Peer, Remote, Scope, ScopeKey};

@@ -286,7 +286,8 @@ fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
     if count == 1 { one } else { many }
 }
 
-/// `3 BGPPeers on 4 nodes: 2 explained (5 sessions), 1 invalid; 1 other document skipped`.
+/// `3 BGPPeers on 4 nodes: 2 explained (5 sessions), 1 invalid; 1 other document skipped; 1
+/// input could not be read`.
 fn summary(explanation: &Explanation) -> String {
     let total = explanation.peers.len();
     let explained = explanation.plans().count();
@@ -305,6 +306,14 @@ fn summary(explanation: &Explanation) -> String {
             line,
             "; {skipped} other {} skipped",
             plural(skipped, "document", "documents")
+        );
+    }
+    let unreadable = explanation.input_errors.len();
+    if unreadable > 0 {
+        let _ = write!(
+            line,
+            "; {unreadable} {} could not be read",
+            plural(unreadable, "input", "inputs")
         );
     }
     line
