@@ -144,6 +144,15 @@ pub enum LoadError {
         /// What is wrong, in plain words.
         message: String,
     },
+    /// A path given on the command line that does not exist.
+    #[error(
+        "{source_name}: No such file or directory (a shell pattern that matched nothing is \
+         passed on as written); {ACCEPTED_INPUTS}"
+    )]
+    NoSuchPath {
+        /// The path as given.
+        source_name: String,
+    },
     /// A directory without a single manifest file.
     #[error(
         "{source_name}: no *.yaml, *.yml or *.json file in this directory or below; {ACCEPTED_INPUTS}"
@@ -154,20 +163,12 @@ pub enum LoadError {
     },
 }
 
-/// An I/O error in plain words: the system's message without its `(os error N)` suffix, and
-/// for a missing path the likely reason and what is accepted.
+/// An I/O error in plain words: the system's message without its `(os error N)` suffix.
 fn io_message(error: &std::io::Error) -> String {
     let text = error.to_string();
-    let text = match text.rfind(" (os error ") {
+    match text.rfind(" (os error ") {
         Some(at) if text.ends_with(')') => text[..at].to_owned(),
         _ => text,
-    };
-    if error.kind() == std::io::ErrorKind::NotFound {
-        format!(
-            "{text} (a shell pattern that matched nothing is passed on as written); {ACCEPTED_INPUTS}"
-        )
-    } else {
-        text
     }
 }
 
@@ -217,7 +218,15 @@ pub(crate) fn expand_paths(paths: &[PathBuf]) -> Result<Vec<Source>, LoadError> 
             sources.push(Source::Stdin);
             continue;
         }
-        let metadata = std::fs::metadata(path).map_err(|error| read_error(path, error))?;
+        let metadata = std::fs::metadata(path).map_err(|error| {
+            if error.kind() == std::io::ErrorKind::NotFound {
+                LoadError::NoSuchPath {
+                    source_name: path.display().to_string(),
+                }
+            } else {
+                read_error(path, error)
+            }
+        })?;
         if metadata.is_dir() {
             let mut found = Vec::new();
             walk(path, &mut found)?;

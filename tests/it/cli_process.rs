@@ -16,6 +16,13 @@ fn os_error(errno: Errno) -> String {
     IoError::from_raw_os_error(errno.raw_os_error()).to_string()
 }
 
+/// [`os_error`] without its ` (os error N)` suffix, as the manifest readers say it.
+fn os_error_text(errno: Errno) -> String {
+    let text = os_error(errno);
+    let suffix = format!(" (os error {})", errno.raw_os_error());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_owned()
+}
+
 /// Runs `bgppeer-webhook serve ARGS` on loopback ports and waits for it to exit (it fails at
 /// start-up in these tests; the timeout only bounds a test that would otherwise hang).
 fn serve_failing(args: &[&str]) -> Output {
@@ -69,7 +76,7 @@ fn a_missing_nodes_file_is_named_once() {
         stderr(&output),
         format!(
             "error: reading --nodes: nope.json: {}\n",
-            os_error(Errno::NOENT)
+            os_error_text(Errno::NOENT)
         )
     );
 }

@@ -103,6 +103,7 @@ fn write_failure(out: &mut String, failure: &LoadError) {
         LoadError::Read { source_name, .. }
         | LoadError::TooLarge { source_name, .. }
         | LoadError::NotUtf8 { source_name }
+        | LoadError::NoSuchPath { source_name }
         | LoadError::NoManifests { source_name } => {
             let mut properties = file_property(source_name);
             properties.push(("title", "cannot read the input".to_owned()));

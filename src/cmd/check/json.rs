@@ -107,6 +107,7 @@ impl From<&LoadError> for JsonFailure {
             }
             LoadError::TooLarge { source_name, .. }
             | LoadError::NotUtf8 { source_name }
+            | LoadError::NoSuchPath { source_name }
             | LoadError::NoManifests { source_name } => {
                 let text = err.to_string();
                 let message = text

@@ -215,6 +215,7 @@ fn failure_file(failure: &LoadError) -> &str {
         LoadError::Read { source_name, .. }
         | LoadError::TooLarge { source_name, .. }
         | LoadError::NotUtf8 { source_name }
+        | LoadError::NoSuchPath { source_name }
         | LoadError::NoManifests { source_name }
         | LoadError::Parse { source_name, .. } => source_name,
     }
