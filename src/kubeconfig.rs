@@ -159,17 +159,24 @@ fn plain(error: &KubeconfigError) -> String {
             format!("cannot read {}: {io}", path.display())
         }
         other => {
-            let mut text = other.to_string();
+            // Each level on one line: the YAML parser's errors go on to quote the lines around
+            // the problem, and a kubeconfig's lines hold tokens and keys.
+            let first_line = |error: &dyn std::error::Error| {
+                let text = error.to_string();
+                let line = text.lines().next().unwrap_or_default();
+                line.strip_prefix("error: ").unwrap_or(line).to_owned()
+            };
+            let mut text = first_line(other);
             let mut cause = std::error::Error::source(other);
             while let Some(inner) = cause {
-                let more = inner.to_string();
+                let more = first_line(inner);
                 if !text.contains(&more) {
                     text.push_str(": ");
                     text.push_str(&more);
                 }
                 cause = inner.source();
             }
-            text
+            text.replace(": error: ", ": ")
         }
     }
 }
@@ -229,6 +236,23 @@ mod tests {
             .unwrap();
         assert_eq!(origin, Origin::Home(home));
         assert_eq!(config.cluster_url.to_string(), "http://127.0.0.1:4/");
+    }
+
+    #[tokio::test]
+    async fn a_file_that_is_not_a_kubeconfig_is_said_on_one_line_without_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "-----BEGIN CERTIFICATE-----\nsecret-token-line\n").unwrap();
+        let error = discover_with(Some(&path), None, None, None)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(&format!("reading kubeconfig {}: ", path.display())),
+            "{error}"
+        );
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(!error.contains("secret-token-line"), "{error}");
     }
 
     #[tokio::test]

@@ -4,8 +4,6 @@
 
 use kube::Error;
 
-use super::watch::with_causes;
-
 /// The most bytes of an answer's own message quoted (an HTML error page from a proxy can be
 /// long).
 const MAX_QUOTED: usize = 300;
@@ -43,7 +41,7 @@ pub fn plain(error: &Error, request: &Request<'_>) -> String {
         other => {
             return format!(
                 "cannot reach the API server at {server} to {verb} {target}: {}",
-                with_causes(other)
+                root_cause(other)
             );
         }
     };
@@ -76,6 +74,22 @@ pub fn plain(error: &Error, request: &Request<'_>) -> String {
              not installed"
         ),
         _ => format!("{server} could not {verb} {target} ({code}{reason}: {message})"),
+    }
+}
+
+/// What finally went wrong under a transport error, in the system's words without its
+/// ` (os error N)` suffix (`Connection refused`, a TLS verification failure): the levels above it
+/// are the client library's own wrapping (`ServiceError: client error (Connect)`), which tells a
+/// user nothing.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut root = error;
+    while let Some(cause) = root.source() {
+        root = cause;
+    }
+    let text = root.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_owned(),
+        _ => text,
     }
 }
 

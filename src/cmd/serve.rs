@@ -126,7 +126,7 @@ struct ClusterArgs {
     /// With --audit-interval, also record each new problem as a Warning Event on the BGPPeer
     /// (`kubectl describe bgppeer NAME` shows it). With several replicas only the holder of the
     /// Lease --lease-name in --lease-namespace records. Needs create and patch on
-    /// events.events.k8s.io in namespace default, and get, create, update and patch on
+    /// events.events.k8s.io in namespace default, and get, create and patch on
     /// leases.coordination.k8s.io in --lease-namespace.
     #[arg(long, env = "BGPPEER_WEBHOOK_AUDIT_EVENTS")]
     audit_events: bool,

@@ -369,8 +369,10 @@ async fn answer(
 /// A latency in milliseconds for the log, to the microsecond (`0.123`, not `0.12345678`): finer
 /// digits are timer noise. The exact value goes to the latency histogram.
 fn latency_ms(latency: Duration) -> f64 {
-    // Whole microseconds fit an f64 exactly for any latency this server can see.
-    latency.as_micros() as f64 / 1000.0
+    // Rounded to the nearest microsecond; whole microseconds fit an f64 exactly for any latency
+    // this server can see.
+    let micros = latency.as_nanos().saturating_add(500) / 1000;
+    micros as f64 / 1000.0
 }
 
 /// `started + budget`, or (should the sum not be representable) `started` plus the longest
@@ -627,13 +629,14 @@ mod tests {
     fn logged_latency_is_rounded_to_the_microsecond() {
         assert_eq!(
             latency_ms(Duration::from_nanos(123_456_789)).to_string(),
-            "123.456"
+            "123.457"
         );
         assert_eq!(
             latency_ms(Duration::from_nanos(123_456)).to_string(),
             "0.123"
         );
-        assert_eq!(latency_ms(Duration::from_nanos(999)).to_string(), "0");
+        assert_eq!(latency_ms(Duration::from_nanos(999)).to_string(), "0.001");
+        assert_eq!(latency_ms(Duration::from_nanos(499)).to_string(), "0");
     }
 
     #[test]

@@ -8,9 +8,6 @@
 //! - the examples that show output (the curl examples of `docs/validation.md`, the `selector`
 //!   transcripts of `docs/cli.md`) are what the real server and the real binary print.
 //!
-//! `docs/pending-*.md` are drafts waiting to be folded into the pages, not pages: they are not
-//! checked.
-//!
 //! The pages are read with pulldown-cmark, a CommonMark parser with GitHub's extensions: it
 //! finds the links, reference definitions, headings and fenced code blocks (and knows that a
 //! link in code is not a link). What it lacks is written here: GitHub's rule for naming a
@@ -35,7 +32,6 @@ fn pages(root: &Path) -> Vec<PathBuf> {
     pages.extend(
         markdown_files(&root.join("docs"))
             .into_iter()
-            .filter(|name| !name.starts_with("pending-"))
             .map(|name| Path::new("docs").join(name)),
     );
     for single in ["charts/README.md", "examples/README.md"] {
@@ -295,7 +291,7 @@ fn the_readme_and_the_docs_index_link_every_page() {
     let root = root();
     let expected: Vec<String> = markdown_files(&root.join("docs"))
         .into_iter()
-        .filter(|name| !name.starts_with("pending-") && name != "README.md")
+        .filter(|name| name != "README.md")
         .collect();
     assert!(!expected.is_empty());
     for (index, prefix) in [("README.md", "docs/"), ("docs/README.md", "")] {
@@ -408,7 +404,6 @@ fn missing_files_missing_anchors_and_escapes_are_reported() {
         "# A\n\n## Part one\n\n[back](../README.md#front) [bad](../README.md#back)\n",
     )
     .expect("docs/a.md");
-    fs::write(root.join("docs/pending-x.md"), "[draft](nowhere.md)\n").expect("pending");
     assert_eq!(
         broken_links(root),
         vec![
