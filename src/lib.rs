@@ -16,5 +16,6 @@ pub mod cluster;
 pub mod cmd;
 pub mod kubeconfig;
 pub mod manifests;
+pub(crate) mod report;
 pub(crate) mod selftest;
 pub mod server;

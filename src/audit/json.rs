@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::report::JsonError;
+
 use super::Audit;
 use bgppeer_core::field;
 
@@ -46,14 +48,6 @@ struct JsonPeer<'a> {
 }
 
 #[derive(Serialize)]
-struct JsonError {
-    field: String,
-    reason: &'static str,
-    message: String,
-    text: String,
-}
-
-#[derive(Serialize)]
 struct JsonFailure<'a> {
     message: &'a str,
 }
@@ -88,16 +82,7 @@ pub fn render(audit: &Audit, cluster: &str, failures: &[String]) -> String {
                 name: field::shorten(&peer.name, field::MAX_NAME_LEN),
                 uid: peer.uid.as_deref(),
                 valid: peer.is_valid(),
-                errors: peer
-                    .errors
-                    .iter()
-                    .map(|error| JsonError {
-                        field: error.path.to_string(),
-                        reason: error.error_type.reason(),
-                        message: error.body(),
-                        text: error.to_string(),
-                    })
-                    .collect(),
+                errors: peer.errors.iter().map(JsonError::from).collect(),
                 warnings: &peer.warnings,
             })
             .collect(),

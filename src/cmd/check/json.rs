@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::report::JsonError;
+
 use super::{Location, Outcome};
 use crate::manifests::LoadError;
 
@@ -66,14 +68,6 @@ struct JsonPeer<'a> {
     valid: bool,
     errors: Vec<JsonError>,
     warnings: &'a [String],
-}
-
-#[derive(Serialize)]
-struct JsonError {
-    field: String,
-    reason: &'static str,
-    message: String,
-    text: String,
 }
 
 #[derive(Serialize)]
@@ -161,12 +155,7 @@ pub(crate) fn render(outcome: &Outcome) -> String {
                     .report
                     .errors
                     .shown()
-                    .map(|e| JsonError {
-                        field: e.path.to_string(),
-                        reason: e.error_type.reason(),
-                        message: e.body(),
-                        text: e.to_string(),
-                    })
+                    .map(|error| JsonError::from(&error))
                     .collect(),
                 warnings: &peer.report.warnings,
             })
