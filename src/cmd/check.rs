@@ -6,8 +6,8 @@
 //! Exit codes, the same in every output format: 0 every BGPPeer is valid, 1 at least one is
 //! invalid, 2 some input could not be read or parsed (the others are still checked and reported).
 //!
-//! Output: this module reads and checks; the formats are rendered by [`text`], [`json`], [`junit`]
-//! and [`github`] (pure functions of the [`Outcome`]) and written by [`super::output`], which
+//! Output: this module reads and checks; the formats are rendered by its `text`, `json`, `junit`
+//! and `github` modules (pure functions of the [`Outcome`]) and written by `cmd::output`, which
 //! ends quietly when the reader of standard output has gone away.
 
 use std::path::PathBuf;

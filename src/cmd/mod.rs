@@ -1,8 +1,8 @@
 //! The command-line interface: one subcommand per module in this folder.
 //!
 //! Every subcommand's `run` returns the process exit code; errors that reach this level are printed
-//! to stderr by [`Cli::run`], once each (see [`error_message`]), and give exit code 2 (unusable
-//! input or environment). Reports go to standard output through [`output`], which ends quietly
+//! to stderr by [`Cli::run`], once each (see `error_message`), and give exit code 2 (unusable
+//! input or environment). Reports go to standard output through the `output` module, which ends quietly
 //! when the reader has gone away.
 
 use std::process::ExitCode;
