@@ -204,6 +204,9 @@ pub(crate) struct PeerResult {
     pub(crate) name: Option<String>,
     /// The verdict.
     pub(crate) report: Report,
+    /// The line of each non-standard YAML tag: the errors about them come first in
+    /// `report.errors`, in this order (so an annotation can point at the tag's own line).
+    pub(crate) tag_lines: Vec<Option<u64>>,
 }
 
 /// A document that is not a BGPPeer.
@@ -264,6 +267,7 @@ fn check_document(source: &Source, doc: &Document, outcome: &mut Outcome) {
         api_version,
         name,
         report: validate_yaml_document(&doc.value, &doc.tags),
+        tag_lines: doc.tags.iter().map(|tag| tag.line).collect(),
     });
 }
 

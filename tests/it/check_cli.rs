@@ -1140,3 +1140,31 @@ fn stdin_can_be_given_once() {
     );
     assert_eq!(stdout(&output), "");
 }
+
+/// A YAML tag's annotation points at the tag's own line, so that the pull request shows it on
+/// the line to fix; the peer's other errors and its warnings point at the document.
+#[test]
+fn github_annotations_put_a_tag_error_on_the_tags_line() {
+    let file = fixture("tags/as-number.yaml");
+    let output = check(&["-o", "github", &file]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    assert!(
+        errors[0].starts_with(&format!(
+            "::error file={file},line=12,title=BGPPeer \"tor\" (doc 2)::spec.asNumber: "
+        )),
+        "{text}"
+    );
+
+    let file = fixture("tags/node-selector.yaml");
+    let output = check(&["-o", "github", &file]);
+    assert!(
+        stdout(&output).starts_with(&format!(
+            "::error file={file},line=5,title=BGPPeer \"rr-mesh\" (doc 1)::spec.nodeSelector: "
+        )),
+        "{}",
+        stdout(&output)
+    );
+}

@@ -31,18 +31,20 @@ pub(crate) fn render(outcome: &Outcome) -> String {
         write_failure(&mut out, failure);
     }
     for peer in &outcome.peers {
-        for error in peer.report.errors.shown() {
+        for (index, error) in peer.report.errors.shown().enumerate() {
+            // A YAML tag's error points at the tag's line; the others at the document's.
+            let line = peer.tag_lines.get(index).copied().flatten();
             write_command(
                 &mut out,
                 "error",
-                &peer_properties(peer),
+                &peer_properties(peer, line),
                 &error.to_string(),
             );
         }
     }
     for peer in &outcome.peers {
         for warning in &peer.report.warnings {
-            write_command(&mut out, "warning", &peer_properties(peer), warning);
+            write_command(&mut out, "warning", &peer_properties(peer, None), warning);
         }
     }
     out.push_str(&text::summary_line(outcome));
@@ -50,11 +52,11 @@ pub(crate) fn render(outcome: &Outcome) -> String {
     out
 }
 
-/// `file`, `line` and `title` of a peer's annotations.
-fn peer_properties(peer: &PeerResult) -> Vec<(&'static str, String)> {
+/// `file`, `line` (`line`, else the document's) and `title` of a peer's annotations.
+fn peer_properties(peer: &PeerResult, line: Option<u64>) -> Vec<(&'static str, String)> {
     let location = &peer.location;
     let mut properties = file_property(&location.file);
-    if let Some(line) = location.line {
+    if let Some(line) = line.or(location.line) {
         properties.push(("line", line.to_string()));
     }
     properties.push((
