@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod kubeconfig;
 pub mod manifests;
+pub(crate) mod plain;
 pub(crate) mod report;
 pub(crate) mod selftest;
 pub mod server;

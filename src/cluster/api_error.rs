@@ -86,11 +86,7 @@ fn root_cause(error: &dyn std::error::Error) -> String {
     while let Some(cause) = root.source() {
         root = cause;
     }
-    let text = root.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => text[..at].to_owned(),
-        _ => text,
-    }
+    crate::plain::without_os_error_code(&root.to_string()).to_owned()
 }
 
 /// An answer's message, cut at [`MAX_QUOTED`] bytes on a character boundary.

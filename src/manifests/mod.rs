@@ -165,11 +165,7 @@ pub enum LoadError {
 
 /// An I/O error in plain words: the system's message without its `(os error N)` suffix.
 fn io_message(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    match text.rfind(" (os error ") {
-        Some(at) if text.ends_with(')') => text[..at].to_owned(),
-        _ => text,
-    }
+    crate::plain::without_os_error_code(&error.to_string()).to_owned()
 }
 
 /// `:line:column`, `:line` or nothing: the position part of an error.
